@@ -1,0 +1,149 @@
+"""Keras callbacks of a training run: TensorBoard scalars/images/graph, sample grids, checkpoints,
+and a graceful stop on SIGINT/SIGTERM.
+
+Every callback reads the global step from the discriminator optimizer's ``iterations``, so the
+numbers continue across resumed runs.
+"""
+
+import glob
+import logging
+import os
+import signal
+import threading
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from dcgan_tf import images as image_utils
+
+log = logging.getLogger(__name__)
+
+
+def global_step(model) -> int:
+    """Discriminator updates done so far (one per training step), restored with checkpoints."""
+    return int(model.d_optimizer.iterations.numpy())
+
+
+class TensorBoardLogger(keras.callbacks.Callback):
+    """Writes the training scalars every ``every`` steps and the G -> D graph once."""
+
+    def __init__(self, writer: tf.summary.SummaryWriter, every: int):
+        super().__init__()
+        self.writer = writer
+        self.every = every
+
+    def on_train_begin(self, logs=None):
+        generator, discriminator = self.model.generator, self.model.discriminator
+        forward = tf.function(lambda latents: discriminator(generator(latents)))
+        graph = forward.get_concrete_function(
+            tf.TensorSpec([None, self.model.latent_dim], tf.float32, name="latents")).graph
+        with self.writer.as_default():
+            tf.summary.graph(graph)
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = global_step(self.model)
+        if step % self.every or not logs:
+            return
+        with self.writer.as_default(step=step):
+            for name, value in logs.items():
+                tf.summary.scalar(name, value)
+
+    def on_train_end(self, logs=None):
+        self.writer.flush()
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """Every ``every`` steps and at the end: G(fixed latents) as ``samples/step-NNNNNN.png`` and as
+    a TensorBoard image; at the end also ``samples/progress.gif`` of all grids so far."""
+
+    def __init__(self, fixed_latents: tf.Variable, samples_dir: str, every: int,
+                 writer: tf.summary.SummaryWriter | None = None):
+        super().__init__()
+        self.fixed_latents = fixed_latents
+        self.samples_dir = samples_dir
+        self.every = every
+        self.writer = writer
+        self.last_written = -1
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = global_step(self.model)
+        if step % self.every == 0:
+            self.write(step)
+
+    def on_train_end(self, logs=None):
+        step = global_step(self.model)
+        if step != self.last_written:
+            self.write(step)
+        frames = sorted(glob.glob(os.path.join(self.samples_dir, "step-*.png")))
+        if frames:
+            image_utils.save_gif(os.path.join(self.samples_dir, "progress.gif"),
+                                 [image_utils.load_png(path) for path in frames])
+
+    def write(self, step: int) -> None:
+        generated = image_utils.to_uint8(self.model.generator(self.fixed_latents, training=False))
+        grid = image_utils.make_grid(generated)
+        image_utils.save_png(os.path.join(self.samples_dir, f"step-{step:06d}.png"), grid)
+        if self.writer is not None:
+            with self.writer.as_default(step=step):
+                tf.summary.image("samples", grid[np.newaxis])
+        self.last_written = step
+
+
+class PeriodicCheckpoint(keras.callbacks.Callback):
+    """Saves through a ``tf.train.CheckpointManager`` every ``every`` steps and at the end.
+
+    TensorFlow writes each checkpoint under a temporary name and updates the ``checkpoint`` index
+    file last, so a crash mid-save leaves the previous checkpoint loadable.
+    """
+
+    def __init__(self, manager: tf.train.CheckpointManager, every: int):
+        super().__init__()
+        self.manager = manager
+        self.every = every
+        self.last_saved = -1
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = global_step(self.model)
+        if step % self.every == 0:
+            self.save(step)
+
+    def on_train_end(self, logs=None):
+        step = global_step(self.model)
+        if step != self.last_saved:
+            self.save(step)
+
+    def save(self, step: int) -> None:
+        self.manager.save(checkpoint_number=step)
+        self.last_saved = step
+
+
+class GracefulStop(keras.callbacks.Callback):
+    """Turns the first SIGINT (Ctrl-C) or SIGTERM into a clean stop after the current step, so the
+    end-of-training callbacks save a checkpoint and samples; a second Ctrl-C interrupts at once."""
+
+    def __init__(self):
+        super().__init__()
+        self.requested = None
+        self._previous = {}
+
+    def on_train_begin(self, logs=None):
+        if threading.current_thread() is not threading.main_thread():
+            return  # Python only lets the main thread install signal handlers
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self._previous[signum] = signal.signal(signum, self._request)
+
+    def _request(self, signum, frame):
+        if self.requested is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = signal.Signals(signum).name
+        log.warning("%s received: stopping after this step and saving a checkpoint "
+                    "(Ctrl-C again to abort at once)", self.requested)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.requested is not None:
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)

@@ -1,0 +1,251 @@
+"""Training data: load faces once into memory, then serve shuffled batches with ``tf.data``.
+
+``load_images(source, ...)`` accepts
+    - "synthetic": the embedded procedural faces (``dcgan_tf.synthetic``);
+    - a folder of images, searched recursively (png, jpg/jpeg, webp, bmp), e.g. FFHQ's
+      ``thumbnails128x128/`` or ``images1024x1024/`` with their nested ``00000/`` folders;
+    - a zip archive, read without extracting (e.g. CelebA's ``img_align_celeba.zip``);
+    - NVIDIA's FFHQ TFRecords (``ffhq-rNN.tfrecords``, features ``shape`` int64[3] CHW and ``data``
+      raw uint8), either one file or a folder of them (the file of the wanted resolution is used).
+Files are decoded, cropped and resized in parallel by a ``tf.data`` pipeline; the result is cached
+as one uint8 array [N, S, S, 3], from which ``training_dataset`` serves float batches in [-1, 1].
+
+Unreadable files are skipped with a warning that names them; when more than 1% of the files are
+unreadable, loading stops with a ``ValueError``.
+"""
+
+import glob
+import logging
+import os
+import re
+import zipfile
+
+import numpy as np
+import tensorflow as tf
+
+from dcgan_tf import synthetic
+
+log = logging.getLogger(__name__)
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+MAX_UNREADABLE_FRACTION = 0.01
+CELEBA_SIZE = (218, 178)  # height, width of CelebA's aligned images
+CELEBA_CROP = 108  # side of the usual central crop of a 178-pixel-wide CelebA image
+_TFRECORD_NAME = re.compile(r"-r(\d\d)\.tfrecords$")
+_DECODE_BATCH = 256
+
+
+def load_images(source: str, *, crop: str = "auto", image_size: int = 64, max_images: int = 0,
+                synthetic_images: int = 20000, seed: int = 0) -> np.ndarray:
+    """Loads a whole data set as uint8 [N, image_size, image_size, 3].
+
+    Args:
+        source: "synthetic", or a path to a folder, a zip file, a .tfrecords file or a folder of
+            FFHQ TFRecords.
+        crop: "auto" (CelebA's 178x218 frame -> "celeba", square -> whole frame, else "center"),
+            "celeba" (central 108x108 of the 178x218 frame, scaled for other widths),
+            "ffhq" or "none" (the whole frame), "center" (the largest central square).
+        image_size: output side in pixels.
+        max_images: keep at most this many (the first in sorted file order); 0 = all.
+        synthetic_images: how many synthetic faces to draw when max_images is 0.
+        seed: stream of the synthetic faces.
+
+    Raises:
+        ValueError: the path is missing, holds no images, or too many of them are unreadable.
+    """
+    if source == "synthetic":
+        return synthetic.faces(max_images or synthetic_images, seed=seed, image_size=image_size)
+    if not os.path.exists(source):
+        raise ValueError(f"--data path does not exist: {source}")
+    if source.endswith(".tfrecords") or (os.path.isdir(source) and _tfrecord_files(source)):
+        return _load_tfrecords(_pick_tfrecord(source, image_size), crop, image_size, max_images)
+    if os.path.isdir(source):
+        names = _image_files(source)
+    elif zipfile.is_zipfile(source):
+        names = _zip_members(source)
+    else:
+        raise ValueError(f"--data must be 'synthetic', a folder of images, a zip archive or "
+                         f"FFHQ TFRecords; {source} is none of these")
+    if not names:
+        raise ValueError(f"--data {source} holds no images ({', '.join(IMAGE_EXTENSIONS)})")
+    names = names[:max_images] if max_images else names
+    if os.path.isdir(source):
+        encoded = tf.data.Dataset.from_tensor_slices(names).map(tf.io.read_file)
+    else:
+        encoded = tf.data.Dataset.from_generator(lambda: _read_zip_members(source, names),
+                                                 output_signature=tf.TensorSpec((), tf.string))
+    return _decode_all(source, names, encoded, crop, image_size)
+
+
+def crop_and_resize(image: tf.Tensor, crop: str, image_size: int) -> tf.Tensor:
+    """Crops one decoded image by preset and resizes it.
+
+    Args:
+        image: uint8 [H, W, 3].
+        crop: one of "auto", "celeba", "ffhq", "center", "none" (see ``load_images``).
+        image_size: output side S.
+
+    Returns:
+        uint8 [S, S, 3], resized bilinearly with antialiasing.
+    """
+    shape = tf.shape(image)
+    height, width = shape[0], shape[1]
+    if crop == "auto":
+        is_celeba = tf.logical_and(tf.equal(height, CELEBA_SIZE[0]), tf.equal(width, CELEBA_SIZE[1]))
+        is_square = tf.equal(height, width)
+        side = tf.where(is_celeba, _celeba_side(width),
+                        tf.where(is_square, height, tf.minimum(height, width)))
+    elif crop == "celeba":
+        side = tf.minimum(_celeba_side(width), height)
+    elif crop == "center":
+        side = tf.minimum(height, width)
+    elif crop in ("ffhq", "none"):
+        side = None
+    else:
+        raise ValueError(f"--crop must be one of auto, celeba, ffhq, center, none; got {crop!r}")
+    if side is not None:
+        image = tf.image.crop_to_bounding_box(image, (height - side) // 2, (width - side) // 2,
+                                              side, side)
+    resized = tf.image.resize(image, [image_size, image_size], method="bilinear", antialias=True)
+    return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
+
+
+def training_dataset(images: np.ndarray, batch_size: int, *, seed: int = 0,
+                     flip: bool = True) -> tf.data.Dataset:
+    """An endless, shuffled stream of global batches.
+
+    Args:
+        images: uint8 [N, S, S, 3], N >= batch_size (the in-memory cache of the data set).
+        batch_size: global batch size (split across replicas by the strategy).
+        seed: shuffling and flipping seed; each pass over the data is a new permutation.
+        flip: mirror half of the images horizontally at random.
+
+    Returns:
+        Dataset of float32 [batch_size, S, S, 3] in [-1, 1].
+    """
+    count = len(images)
+    if count < batch_size:
+        raise ValueError(f"--batch_size {batch_size} is larger than the data set ({count} images)")
+    pixels = tf.constant(images)
+
+    def to_batch(indices):
+        batch = tf.cast(tf.gather(pixels, indices), tf.float32) / 127.5 - 1.0
+        if flip:
+            mirror = tf.random.uniform([tf.shape(batch)[0], 1, 1, 1], seed=seed) < 0.5
+            batch = tf.where(mirror, tf.reverse(batch, axis=[2]), batch)
+        return batch
+
+    return (tf.data.Dataset.range(count)
+            .shuffle(count, seed=seed, reshuffle_each_iteration=True)
+            .repeat()
+            .batch(batch_size, drop_remainder=True)
+            .map(to_batch, num_parallel_calls=tf.data.AUTOTUNE)
+            .prefetch(tf.data.AUTOTUNE))
+
+
+def _celeba_side(width):
+    return tf.cast(tf.round(tf.cast(width, tf.float32) * CELEBA_CROP / CELEBA_SIZE[1]), tf.int32)
+
+
+def _image_files(folder: str) -> list[str]:
+    paths = glob.glob(os.path.join(glob.escape(folder), "**", "*"), recursive=True)
+    return sorted(p for p in paths if p.lower().endswith(IMAGE_EXTENSIONS) and os.path.isfile(p))
+
+
+def _zip_members(path: str) -> list[str]:
+    """Image members of a zip, sorted; members with absolute paths or '..' are never read."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.namelist()
+    except (zipfile.BadZipFile, OSError) as error:
+        raise ValueError(f"--data zip archive {path} cannot be read: {error}") from error
+    safe = [m for m in members if not m.startswith(("/", "\\")) and ".." not in m.split("/")]
+    if len(safe) < len(members):
+        log.warning("Ignoring %d members of %s with absolute or '..' paths",
+                    len(members) - len(safe), path)
+    return sorted(m for m in safe if m.lower().endswith(IMAGE_EXTENSIONS))
+
+
+def _read_zip_members(path: str, names: list[str]):
+    with zipfile.ZipFile(path) as archive:
+        for name in names:
+            try:
+                yield archive.read(name)
+            except (zipfile.BadZipFile, OSError, EOFError):
+                yield b""  # fails to decode, so it is counted as unreadable
+
+
+def _decode_all(source: str, names: list[str], encoded: tf.data.Dataset, crop: str,
+                image_size: int) -> np.ndarray:
+    """Decodes (in parallel), crops and resizes every file; skips and counts unreadable ones."""
+
+    def decode(index, data):
+        image = tf.io.decode_image(data, channels=3, dtype=tf.uint8, expand_animations=False)
+        return index, crop_and_resize(image, crop, image_size)
+
+    pipeline = (tf.data.Dataset.zip(tf.data.Dataset.range(len(names)), encoded)
+                .map(decode, num_parallel_calls=tf.data.AUTOTUNE)
+                .ignore_errors()
+                .batch(_DECODE_BATCH))
+    indices, batches = [], []
+    for index, batch in pipeline.as_numpy_iterator():
+        indices.append(index)
+        batches.append(batch)
+    loaded = np.concatenate(indices) if indices else np.zeros([0], np.int64)
+    unreadable = sorted(set(range(len(names))) - set(loaded.tolist()))
+    _report_unreadable(source, [names[i] for i in unreadable], len(names))
+    images = (np.concatenate(batches) if batches
+              else np.zeros([0, image_size, image_size, 3], np.uint8))
+    return images[np.argsort(loaded, kind="stable")]
+
+
+def _report_unreadable(source: str, unreadable: list[str], total: int) -> None:
+    if not unreadable:
+        return
+    shown = ", ".join(unreadable[:10]) + (" ..." if len(unreadable) > 10 else "")
+    message = f"{len(unreadable)} of {total} files in {source} are unreadable: {shown}"
+    if len(unreadable) > MAX_UNREADABLE_FRACTION * total:
+        raise ValueError(f"{message}; more than {MAX_UNREADABLE_FRACTION:.0%} of the files are "
+                         f"unreadable, so the data set is probably damaged")
+    log.warning("Skipping %s", message)
+
+
+def _tfrecord_files(folder: str) -> list[str]:
+    return sorted(p for p in glob.glob(os.path.join(glob.escape(folder), "*.tfrecords"))
+                  if _TFRECORD_NAME.search(p))
+
+
+def _pick_tfrecord(source: str, image_size: int) -> str:
+    """The file itself, or in a folder the smallest ffhq-rNN.tfrecords with 2**NN >= image_size."""
+    if not os.path.isdir(source):
+        return source
+    by_resolution = {2 ** int(_TFRECORD_NAME.search(p).group(1)): p for p in _tfrecord_files(source)}
+    large_enough = [r for r in by_resolution if r >= image_size]
+    resolution = min(large_enough) if large_enough else max(by_resolution)
+    if resolution < image_size:
+        log.warning("Largest TFRecord resolution in %s is %d px, upscaling to %d px",
+                    source, resolution, image_size)
+    return by_resolution[resolution]
+
+
+def _load_tfrecords(path: str, crop: str, image_size: int, max_images: int) -> np.ndarray:
+    features = {"shape": tf.io.FixedLenFeature([3], tf.int64),
+                "data": tf.io.FixedLenFeature([], tf.string)}
+
+    def parse(record):
+        example = tf.io.parse_single_example(record, features)
+        chw = tf.reshape(tf.io.decode_raw(example["data"], tf.uint8), example["shape"])
+        return crop_and_resize(tf.transpose(chw, [1, 2, 0]), crop, image_size)
+
+    records = tf.data.TFRecordDataset(path)
+    if max_images:
+        records = records.take(max_images)
+    pipeline = records.map(parse, num_parallel_calls=tf.data.AUTOTUNE).batch(_DECODE_BATCH)
+    try:
+        batches = list(pipeline.as_numpy_iterator())
+    except tf.errors.OpError as error:
+        raise ValueError(f"--data TFRecord file {path} is damaged or not in FFHQ's format "
+                         f"(features shape int64[3] CHW, data raw uint8): {error.message}") from error
+    if not batches:
+        raise ValueError(f"--data TFRecord file {path} holds no images")
+    return np.concatenate(batches)

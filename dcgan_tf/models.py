@@ -1,0 +1,113 @@
+"""DCGAN generator and discriminator (Radford et al. 2015) for square images of 32, 64 or 128 px.
+
+Generator: z [B, latent_dim] -> Dense -> 4x4 feature map -> stride-2 transposed convolutions with
+BatchNorm + ReLU, halving the width each time -> tanh image [B, S, S, 3] in [-1, 1].
+Discriminator: image [B, S, S, 3] in [-1, 1] -> stride-2 convolutions with BatchNorm (not on the
+first) + LeakyReLU(0.2), doubling the width each time -> 4x4 map -> Dense -> logits [B, 1].
+Weights start from N(0, 0.02) as in the DCGAN paper.
+"""
+
+import math
+
+import keras
+
+_FIRST_MAP = 4  # spatial size of the generator's first / discriminator's last feature map
+
+
+def _init():
+    return keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
+
+
+def _num_resamplings(image_size: int) -> int:
+    steps = math.log2(image_size / _FIRST_MAP)
+    if image_size < 2 * _FIRST_MAP or steps != int(steps):
+        raise ValueError(f"image_size must be 4 * 2**k with k >= 1 (e.g. 32, 64, 128), got "
+                         f"{image_size}")
+    return int(steps)
+
+
+def _batch_norm(synchronized: bool, name: str):
+    # gamma ~ N(1, 0.02) as in the DCGAN reference implementations.
+    return keras.layers.BatchNormalization(
+        momentum=0.9, epsilon=1e-5, synchronized=synchronized, name=name,
+        gamma_initializer=keras.initializers.RandomNormal(1.0, 0.02))
+
+
+def build_generator(latent_dim: int = 100, image_size: int = 64, filters: int = 64,
+                    kernel_size: int = 4, synchronized_bn: bool = False) -> keras.Sequential:
+    """Builds the DCGAN generator.
+
+    Args:
+        latent_dim: size of z.
+        image_size: output side S (32, 64 or 128).
+        filters: width of the last hidden layer; earlier layers have 2x, 4x, ... of it.
+        kernel_size: side of the transposed-convolution kernels (4 or 5 are usual).
+        synchronized_bn: share BatchNorm statistics across replicas under a strategy.
+
+    Returns:
+        A model mapping [B, latent_dim] float32 to [B, S, S, 3] float32 in [-1, 1].
+    """
+    ups = _num_resamplings(image_size)
+    width = filters * 2 ** (ups - 1)
+    layers = [
+        keras.Input((latent_dim,), name="latents"),
+        keras.layers.Dense(_FIRST_MAP * _FIRST_MAP * width, use_bias=False,
+                           kernel_initializer=_init(), name="project"),
+        _batch_norm(synchronized_bn, "project_bn"),
+        keras.layers.ReLU(name="project_relu"),
+        keras.layers.Reshape((_FIRST_MAP, _FIRST_MAP, width), name="to_map"),
+    ]
+    for block in range(ups - 1):
+        width //= 2
+        layers += [
+            keras.layers.Conv2DTranspose(width, kernel_size, strides=2, padding="same",
+                                         use_bias=False, kernel_initializer=_init(),
+                                         name=f"up{block}"),
+            _batch_norm(synchronized_bn, f"up{block}_bn"),
+            keras.layers.ReLU(name=f"up{block}_relu"),
+        ]
+    layers += [
+        keras.layers.Conv2DTranspose(3, kernel_size, strides=2, padding="same",
+                                     kernel_initializer=_init(), name="to_rgb"),
+        keras.layers.Activation("tanh", name="tanh"),
+    ]
+    model = keras.Sequential(layers, name="generator")
+    _check_shape(model.output_shape, (None, image_size, image_size, 3), "generator")
+    return model
+
+
+def build_discriminator(image_size: int = 64, filters: int = 64, kernel_size: int = 4,
+                        synchronized_bn: bool = False) -> keras.Sequential:
+    """Builds the DCGAN discriminator.
+
+    Args:
+        image_size: input side S (32, 64 or 128).
+        filters: width of the first convolution; later ones have 2x, 4x, ... of it.
+        kernel_size: side of the convolution kernels.
+        synchronized_bn: share BatchNorm statistics across replicas under a strategy.
+
+    Returns:
+        A model mapping [B, S, S, 3] float32 in [-1, 1] to logits [B, 1] (D(x) = sigmoid(logit)).
+    """
+    downs = _num_resamplings(image_size)
+    layers = [keras.Input((image_size, image_size, 3), name="images")]
+    width = filters
+    for block in range(downs):
+        layers.append(keras.layers.Conv2D(width, kernel_size, strides=2, padding="same",
+                                          use_bias=block == 0, kernel_initializer=_init(),
+                                          name=f"down{block}"))
+        if block > 0:
+            layers.append(_batch_norm(synchronized_bn, f"down{block}_bn"))
+        layers.append(keras.layers.LeakyReLU(0.2, name=f"down{block}_lrelu"))
+        width *= 2
+    layers += [
+        keras.layers.Flatten(name="flatten"),
+        keras.layers.Dense(1, kernel_initializer=_init(), name="logits"),
+    ]
+    model = keras.Sequential(layers, name="discriminator")
+    _check_shape(model.output_shape, (None, 1), "discriminator")
+    return model
+
+
+def _check_shape(actual, expected, what: str) -> None:
+    assert tuple(actual) == expected, f"{what} output shape {actual}, expected {expected}"

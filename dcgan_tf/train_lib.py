@@ -1,0 +1,231 @@
+"""The injectable core behind ``train.py``: run directories, model building, resuming, ``fit``.
+
+A run lives in ``<runs_dir>/NNNNN-<name>/``:
+    config.json        the TrainConfig of the run
+    checkpoints/       tf.train checkpoints (generator, discriminator, both optimizers, fixed z)
+    logs/              TensorBoard events: scalars, sample grids, the G -> D graph
+    samples/           step-NNNNNN.png grids of G(fixed z) and progress.gif
+"""
+
+import dataclasses
+import json
+import logging
+import os
+import re
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from dcgan_tf import callbacks as run_callbacks
+from dcgan_tf import data, distribute, gan, images as image_utils, models
+from dcgan_tf.config import ARCHITECTURE_FIELDS, TrainConfig
+
+log = logging.getLogger(__name__)
+
+_RUN_DIR = re.compile(r"^(\d{5})-(.+)$")
+CONFIG_FILE = "config.json"
+FIXED_LATENTS_SEED = 2 ** 31 - 1  # second seed word of the fixed sample latents
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What a finished (or stopped) run reports: its folder, global step and Keras history."""
+
+    run_dir: str
+    step: int
+    history: dict
+
+
+@dataclasses.dataclass
+class Networks:
+    """The trained objects of a run, as restored from its checkpoint."""
+
+    gan: gan.DCGAN
+    checkpoint: tf.train.Checkpoint
+    fixed_latents: tf.Variable
+
+
+def default_run_name(config: TrainConfig) -> str:
+    """``run_name``, or a name from the data source and image size, e.g. ``celeba_train-64``."""
+    if config.run_name:
+        return config.run_name
+    stem = os.path.splitext(os.path.basename(os.path.normpath(config.data)))[0] or "data"
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", stem)
+    return f"{stem}-{config.image_size}"
+
+
+def list_runs(runs_dir: str, name: str = "") -> list[str]:
+    """Run folders in ``runs_dir`` (optionally only those called ``name``), oldest first."""
+    if not os.path.isdir(runs_dir):
+        return []
+    runs = []
+    for entry in os.listdir(runs_dir):
+        match = _RUN_DIR.match(entry)
+        if match and os.path.isdir(os.path.join(runs_dir, entry)) and name in ("", match[2]):
+            runs.append((int(match[1]), os.path.join(runs_dir, entry)))
+    return [path for _, path in sorted(runs)]
+
+
+def new_run_dir(runs_dir: str, name: str) -> str:
+    """Creates and returns ``<runs_dir>/<next number>-<name>``."""
+    os.makedirs(runs_dir, exist_ok=True)
+    numbers = [int(_RUN_DIR.match(os.path.basename(p))[1]) for p in list_runs(runs_dir)]
+    path = os.path.join(runs_dir, f"{max(numbers, default=-1) + 1:05d}-{name}")
+    os.makedirs(path)
+    return path
+
+
+def latest_run_dir(runs_dir: str, name: str = "") -> str:
+    """The newest run (of that name, if given); ValueError if there is none."""
+    runs = list_runs(runs_dir, name)
+    if not runs:
+        what = f"runs named {name!r}" if name else "runs"
+        raise ValueError(f"--resume: no {what} to resume in --runs_dir {runs_dir}")
+    return runs[-1]
+
+
+def load_run_config(run_dir: str) -> TrainConfig | None:
+    """The run's saved config, or None for a new (empty) run folder."""
+    path = os.path.join(run_dir, CONFIG_FILE)
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path) as handle:
+            return TrainConfig.from_dict(json.load(handle))
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"{path} is not a valid run config: {error}") from error
+
+
+def check_resumable(saved: TrainConfig | None, config: TrainConfig, run_dir: str) -> None:
+    """Refuses to resume with a different architecture than the checkpoint was trained with."""
+    if saved is None:
+        return
+    changed = [f"--{field} {getattr(saved, field)} -> {getattr(config, field)}"
+               for field in ARCHITECTURE_FIELDS if getattr(saved, field) != getattr(config, field)]
+    if changed:
+        raise ValueError(f"cannot resume {run_dir} with a different architecture: "
+                         f"{', '.join(changed)}")
+
+
+def build_networks(config: TrainConfig, replicas: int = 1) -> Networks:
+    """Builds G, D, the compiled DCGAN, the fixed sample latents and their checkpoint.
+
+    Call inside ``strategy.scope()``.
+    """
+    synchronized = config.sync_batchnorm and replicas > 1
+    generator = models.build_generator(config.latent_dim, config.image_size, config.g_filters,
+                                       config.kernel_size, synchronized_bn=synchronized)
+    discriminator = models.build_discriminator(config.image_size, config.d_filters,
+                                               config.kernel_size, synchronized_bn=synchronized)
+    model = gan.DCGAN(generator, discriminator, g_loss=config.g_loss, g_steps=config.g_steps,
+                      seed=config.seed, latent_prior=config.latent_prior)
+    model.compile(
+        d_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=config.beta1),
+        g_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=config.beta1))
+    fixed_latents = tf.Variable(
+        gan.sample_latents([config.num_samples, config.latent_dim],
+                           tf.constant([config.seed, FIXED_LATENTS_SEED], tf.int64),
+                           config.latent_prior),
+        trainable=False, name="fixed_latents")
+    checkpoint = tf.train.Checkpoint(
+        generator=generator, discriminator=discriminator, d_optimizer=model.d_optimizer,
+        g_optimizer=model.g_optimizer, fixed_latents=fixed_latents)
+    return Networks(model, checkpoint, fixed_latents)
+
+
+def restore_latest(networks: Networks, checkpoint_dir: str) -> str | None:
+    """Restores the newest checkpoint in ``checkpoint_dir``, if any; returns its path."""
+    path = tf.train.latest_checkpoint(checkpoint_dir)
+    if path:
+        networks.checkpoint.restore(path).assert_existing_objects_matched()
+    return path
+
+
+def run(config: TrainConfig, *, run_dir: str = "", images: np.ndarray | None = None,
+        strategy: tf.distribute.Strategy | None = None, verbose="auto") -> TrainResult:
+    """Trains (or resumes) a run until ``epochs * steps_per_epoch`` steps are done.
+
+    Args:
+        config: validated here; its architecture must match the run's saved config.
+        run_dir: the run folder (resumed if it has checkpoints); empty = a new numbered run.
+        images: uint8 [N, S, S, 3] to train on instead of loading ``config.data``.
+        strategy: distribution strategy; None = ``distribute.get_strategy(config.strategy)``.
+        verbose: Keras progress bar setting.
+
+    Returns:
+        The run folder, the final global step and the Keras history of this invocation.
+    """
+    config.validate()
+    strategy = strategy or distribute.get_strategy(config.strategy, config.devices)
+    keras.utils.set_random_seed(config.seed)
+    run_dir = run_dir or new_run_dir(config.runs_dir, default_run_name(config))
+    os.makedirs(run_dir, exist_ok=True)
+    check_resumable(load_run_config(run_dir), config, run_dir)
+    chief = distribute.is_chief(strategy)
+    paths = {name: os.path.join(run_dir, name) for name in ("checkpoints", "logs", "samples")}
+    if chief:
+        for path in paths.values():
+            os.makedirs(path, exist_ok=True)
+        image_utils.atomic_write(os.path.join(run_dir, CONFIG_FILE),
+                                 lambda temporary: _write_text(temporary, config.to_json()))
+    log.info("Run folder: %s", run_dir)
+    log.info("TensorBoard: tensorboard --logdir %s", paths["logs"])
+
+    if images is None:
+        images = data.load_images(config.data, crop=config.crop, image_size=config.image_size,
+                                  max_images=config.max_images,
+                                  synthetic_images=config.synthetic_images, seed=config.seed)
+    steps_per_epoch = config.steps_per_epoch or max(1, len(images) // config.batch_size)
+    total_steps = config.epochs * steps_per_epoch
+    dataset = data.training_dataset(images, config.batch_size, seed=config.seed, flip=config.flip)
+
+    with strategy.scope():
+        networks = build_networks(config, strategy.num_replicas_in_sync)
+        manager = tf.train.CheckpointManager(networks.checkpoint, paths["checkpoints"],
+                                             max_to_keep=config.keep_checkpoints)
+        restored = restore_latest(networks, paths["checkpoints"])
+    model = networks.gan
+    step = run_callbacks.global_step(model)
+    if restored:
+        log.info("Resumed from %s at step %d of %d", restored, step, total_steps)
+    history = {}
+    if step < total_steps:
+        writer = tf.summary.create_file_writer(paths["logs"]) if chief else None
+        callbacks = [run_callbacks.GracefulStop(),
+                     run_callbacks.PeriodicCheckpoint(manager, config.checkpoint_every)]
+        if chief:
+            callbacks += [run_callbacks.TensorBoardLogger(writer, config.log_every),
+                          run_callbacks.SampleGrid(networks.fixed_latents, paths["samples"],
+                                                   config.sample_every, writer)]
+        history = _fit(model, dataset, callbacks, step, steps_per_epoch, total_steps, verbose)
+    else:
+        log.info("Run %s already reached %d steps; raise --epochs to train further",
+                 run_dir, total_steps)
+    return TrainResult(run_dir, run_callbacks.global_step(model), history)
+
+
+def _fit(model, dataset, callbacks, step, steps_per_epoch, total_steps, verbose) -> dict:
+    """Runs ``fit`` from global ``step``: first the rest of a partly done epoch, then whole ones."""
+    history = {}
+    epoch, done_in_epoch = divmod(step, steps_per_epoch)
+    phases = []
+    if done_in_epoch:
+        phases.append((epoch, epoch + 1, steps_per_epoch - done_in_epoch))
+        epoch += 1
+    if epoch * steps_per_epoch < total_steps:
+        phases.append((epoch, total_steps // steps_per_epoch, steps_per_epoch))
+    for initial_epoch, epochs, steps in phases:
+        result = model.fit(dataset, initial_epoch=initial_epoch, epochs=epochs,
+                           steps_per_epoch=steps, callbacks=callbacks, verbose=verbose,
+                           shuffle=False)  # the dataset shuffles itself
+        for name, values in result.history.items():
+            history.setdefault(name, []).extend(values)
+        if model.stop_training:
+            break
+    return history
+
+
+def _write_text(path: str, text: str) -> None:
+    with open(path, "w") as handle:
+        handle.write(text + "\n")

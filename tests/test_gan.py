@@ -1,0 +1,65 @@
+"""The DCGAN train_step: one replica vs two under MirroredStrategy, generator-loss choice."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from dcgan_tf import gan, models
+
+LATENT, SIZE, WIDTH, BATCH = 8, 32, 4, 8
+
+
+def _fit_one_step(strategy, g_loss="non_saturating", g_steps=1):
+    with strategy.scope():
+        keras.utils.set_random_seed(7)
+        synchronized = strategy.num_replicas_in_sync > 1
+        generator = models.build_generator(LATENT, SIZE, WIDTH, synchronized_bn=synchronized)
+        discriminator = models.build_discriminator(SIZE, WIDTH, synchronized_bn=synchronized)
+        model = gan.DCGAN(generator, discriminator, g_loss=g_loss, g_steps=g_steps, seed=5)
+        model.compile(d_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5),
+                      g_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5))
+    real = np.random.default_rng(0).uniform(-1, 1, (BATCH, SIZE, SIZE, 3)).astype(np.float32)
+    dataset = tf.data.Dataset.from_tensor_slices(real).batch(BATCH).repeat()
+    history = model.fit(dataset, steps_per_epoch=1, epochs=1, verbose=0, shuffle=False).history
+    weights = [w.numpy() for w in generator.weights + discriminator.weights]
+    return {name: values[0] for name, values in history.items()}, weights, model
+
+
+def test_two_replicas_match_one_replica_on_the_same_global_batch(two_cpus):
+    single_logs, single_weights, _ = _fit_one_step(tf.distribute.get_strategy())
+    mirrored_logs, mirrored_weights, _ = _fit_one_step(tf.distribute.MirroredStrategy(two_cpus))
+    assert set(single_logs) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    for name, value in single_logs.items():
+        assert mirrored_logs[name] == pytest.approx(value, rel=1e-4, abs=1e-5), name
+    for single, mirrored in zip(single_weights, mirrored_weights):
+        np.testing.assert_allclose(mirrored, single, rtol=1e-3, atol=1e-5)
+
+
+def test_step_updates_both_networks_and_counts_steps():
+    before_logs, _, model = _fit_one_step(tf.distribute.get_strategy(), g_steps=2)
+    assert int(model.d_optimizer.iterations) == 1
+    assert int(model.g_optimizer.iterations) == 2
+    assert 0.0 < before_logs["d_real"] < 1.0 and 0.0 < before_logs["d_fake"] < 1.0
+
+
+def test_minimax_generator_loss_is_negative_log_of_one_minus_d():
+    logs, _, _ = _fit_one_step(tf.distribute.get_strategy(), g_loss="minimax")
+    # log(1 - D(G(z))) < 0, near -log 2 for an untrained discriminator.
+    assert -1.5 < logs["g_loss"] < 0.0
+
+
+def test_unknown_generator_loss_is_refused():
+    generator = models.build_generator(LATENT, SIZE, WIDTH)
+    discriminator = models.build_discriminator(SIZE, WIDTH)
+    with pytest.raises(ValueError, match="g_loss"):
+        gan.DCGAN(generator, discriminator, g_loss="wasserstein")
+
+
+def test_sample_latents_is_deterministic_and_in_the_prior():
+    seed = tf.constant([1, 2], tf.int64)
+    normal = gan.sample_latents([1000, 4], seed)
+    np.testing.assert_array_equal(normal, gan.sample_latents([1000, 4], seed))
+    assert abs(float(tf.math.reduce_std(normal)) - 1.0) < 0.05
+    uniform = gan.sample_latents([1000, 4], seed, "uniform").numpy()
+    assert uniform.min() >= -1.0 and uniform.max() <= 1.0

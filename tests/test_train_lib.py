@@ -1,0 +1,127 @@
+"""Runs: folders, resume (step, optimizers, fixed z), TensorBoard event contents, refusals."""
+
+import dataclasses
+import glob
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from dcgan_tf import synthetic, train_lib
+from dcgan_tf.config import TrainConfig
+
+TINY = TrainConfig(image_size=32, latent_dim=8, g_filters=4, d_filters=4, batch_size=8,
+                   epochs=1, steps_per_epoch=3, checkpoint_every=2, sample_every=2, log_every=1,
+                   num_samples=4, strategy="default")
+FACES = synthetic.faces(16, seed=1, image_size=32)
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """A 3-step run on 16 synthetic faces."""
+    config = dataclasses.replace(TINY, runs_dir=str(tmp_path_factory.mktemp("runs")))
+    return config, train_lib.run(config, images=FACES, verbose=0)
+
+
+def test_run_folder_layout(finished_run):
+    config, result = finished_run
+    assert os.path.basename(result.run_dir) == "00000-synthetic-32"
+    assert result.step == 3 and len(result.history["d_loss"]) == 1
+    with open(os.path.join(result.run_dir, "config.json")) as handle:
+        assert TrainConfig.from_dict(json.load(handle)) == config
+    samples = sorted(os.listdir(os.path.join(result.run_dir, "samples")))
+    assert samples == ["progress.gif", "step-000002.png", "step-000003.png"]
+    with Image.open(os.path.join(result.run_dir, "samples", "progress.gif")) as gif:
+        assert gif.n_frames == 2
+    assert tf.train.latest_checkpoint(os.path.join(result.run_dir, "checkpoints")).endswith("-3")
+
+
+def _events(run_dir):
+    events = []
+    for path in glob.glob(os.path.join(run_dir, "logs", "events.out.tfevents.*")):
+        events.extend(tf.compat.v1.train.summary_iterator(path))
+    return events
+
+
+def test_tensorboard_events_hold_scalars_images_and_graph(finished_run):
+    _, result = finished_run
+    events = _events(result.run_dir)
+    scalars, images = {}, {}
+    for event in events:
+        for value in event.summary.value:
+            plugin = value.metadata.plugin_data.plugin_name
+            if plugin == "scalars":
+                scalars.setdefault(value.tag, []).append(event.step)
+            elif plugin == "images":
+                images.setdefault(value.tag, []).append((event.step, tf.make_ndarray(value.tensor)))
+    assert set(scalars) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    assert scalars["d_loss"] == [1, 2, 3]
+    steps = [step for step, _ in images["samples"]]
+    assert steps == [2, 3]
+    # An image summary holds [width, height, PNG bytes...]; check the PNG decodes to the grid.
+    encoded = images["samples"][0][1]
+    grid = tf.io.decode_png(encoded[2]).numpy()
+    assert grid.shape == (2 + 2 * 34, 2 + 2 * 34, 3) and grid.std() > 0
+    assert any(event.graph_def for event in events)
+
+
+def test_resume_continues_step_optimizers_and_fixed_latents(finished_run):
+    config, result = finished_run
+    checkpoint_dir = os.path.join(result.run_dir, "checkpoints")
+    saved = tf.train.load_checkpoint(tf.train.latest_checkpoint(checkpoint_dir))
+    networks = train_lib.build_networks(config)
+    assert int(networks.gan.d_optimizer.iterations) == 0
+    train_lib.restore_latest(networks, checkpoint_dir)
+    assert int(networks.gan.d_optimizer.iterations) == 3
+    assert int(networks.gan.g_optimizer.iterations) == 3
+    for optimizer in (networks.gan.d_optimizer, networks.gan.g_optimizer):
+        momenta = [v for v in optimizer.variables if "momentum" in v.path]
+        assert momenta and all(np.abs(v.numpy()).sum() > 0 for v in momenta)
+    fixed = [name for name in saved.get_variable_to_shape_map() if name.startswith("fixed_latents")]
+    np.testing.assert_array_equal(networks.fixed_latents.numpy(), saved.get_tensor(fixed[0]))
+
+    longer = dataclasses.replace(config, epochs=2)
+    resumed = train_lib.run(longer, run_dir=result.run_dir, images=FACES, verbose=0)
+    assert resumed.step == 6 and len(resumed.history["d_loss"]) == 1
+    scalar_steps = sorted({e.step for e in _events(result.run_dir)
+                           for v in e.summary.value if v.tag == "d_loss"})
+    assert scalar_steps == [1, 2, 3, 4, 5, 6]
+
+
+def test_resume_mid_epoch_finishes_the_epoch_first(tmp_path):
+    config = dataclasses.replace(TINY, runs_dir=str(tmp_path), steps_per_epoch=4, epochs=1,
+                                 checkpoint_every=100)
+    first = train_lib.run(dataclasses.replace(config, steps_per_epoch=2), images=FACES, verbose=0)
+    assert first.step == 2
+    resumed = train_lib.run(dataclasses.replace(config, epochs=2), run_dir=first.run_dir,
+                            images=FACES, verbose=0)
+    assert resumed.step == 8 and len(resumed.history["d_loss"]) == 2
+
+
+def test_resume_with_another_architecture_is_refused(finished_run):
+    config, result = finished_run
+    with pytest.raises(ValueError, match="--g_filters 4 -> 8"):
+        train_lib.run(dataclasses.replace(config, g_filters=8), run_dir=result.run_dir,
+                      images=FACES, verbose=0)
+
+
+def test_new_runs_are_numbered_and_latest_is_found(tmp_path):
+    first = train_lib.new_run_dir(str(tmp_path), "a")
+    second = train_lib.new_run_dir(str(tmp_path), "b")
+    assert os.path.basename(first) == "00000-a" and os.path.basename(second) == "00001-b"
+    assert train_lib.latest_run_dir(str(tmp_path)) == second
+    assert train_lib.latest_run_dir(str(tmp_path), "a") == first
+    with pytest.raises(ValueError, match="--resume"):
+        train_lib.latest_run_dir(str(tmp_path), "missing")
+
+
+def test_config_validation_names_the_flag():
+    with pytest.raises(ValueError, match="--image_size"):
+        TrainConfig(image_size=48).validate()
+    with pytest.raises(ValueError, match="--learning_rate"):
+        TrainConfig(learning_rate=0).validate()
+    with pytest.raises(ValueError, match="--batch_size"):
+        TrainConfig(batch_size=0).validate()
