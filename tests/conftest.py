@@ -7,6 +7,8 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+import dataclasses  # noqa: E402
+
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
@@ -22,3 +24,30 @@ SHARED_DATA = os.path.join(REPO_ROOT, "..", "shared", "data")
 def two_cpus():
     """Names of the two logical CPU devices."""
     return ["/cpu:0", "/cpu:1"]
+
+
+def _tiny_config():
+    from dcgan_tf.config import TrainConfig
+    return TrainConfig(image_size=32, latent_dim=8, g_filters=4, d_filters=4, batch_size=8,
+                       epochs=1, steps_per_epoch=3, checkpoint_every=2, sample_every=2,
+                       log_every=1, num_samples=4, strategy="default")
+
+
+TINY = _tiny_config()
+
+
+def _faces():
+    from dcgan_tf import synthetic
+    return synthetic.faces(16, seed=1, image_size=32)
+
+
+FACES = _faces()
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """(config, TrainResult) of one 3-step run on 16 synthetic faces, shared by the session.
+    Tests must not change it (copy the folder first)."""
+    from dcgan_tf import train_lib
+    config = dataclasses.replace(TINY, runs_dir=str(tmp_path_factory.mktemp("runs")))
+    return config, train_lib.run(config, images=FACES, verbose=0)

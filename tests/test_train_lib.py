@@ -4,30 +4,30 @@ import dataclasses
 import glob
 import json
 import os
+import shutil
 
 import numpy as np
 import pytest
 import tensorflow as tf
 from PIL import Image
 
-from dcgan_tf import synthetic, train_lib
+from dcgan_tf import train_lib
 from dcgan_tf.config import TrainConfig
 
-TINY = TrainConfig(image_size=32, latent_dim=8, g_filters=4, d_filters=4, batch_size=8,
-                   epochs=1, steps_per_epoch=3, checkpoint_every=2, sample_every=2, log_every=1,
-                   num_samples=4, strategy="default")
-FACES = synthetic.faces(16, seed=1, image_size=32)
+from conftest import FACES, TINY
 
 
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    """A 3-step run on 16 synthetic faces."""
-    config = dataclasses.replace(TINY, runs_dir=str(tmp_path_factory.mktemp("runs")))
-    return config, train_lib.run(config, images=FACES, verbose=0)
+@pytest.fixture
+def finished_run(tiny_run, tmp_path):
+    """A private copy of the shared 3-step run, free to be extended."""
+    config, result = tiny_run
+    copy = shutil.copytree(result.run_dir, tmp_path / os.path.basename(result.run_dir))
+    return (dataclasses.replace(config, runs_dir=str(tmp_path)),
+            dataclasses.replace(result, run_dir=str(copy)))
 
 
-def test_run_folder_layout(finished_run):
-    config, result = finished_run
+def test_run_folder_layout(tiny_run):
+    config, result = tiny_run
     assert os.path.basename(result.run_dir) == "00000-synthetic-32"
     assert result.step == 3 and len(result.history["d_loss"]) == 1
     with open(os.path.join(result.run_dir, "config.json")) as handle:
@@ -46,8 +46,8 @@ def _events(run_dir):
     return events
 
 
-def test_tensorboard_events_hold_scalars_images_and_graph(finished_run):
-    _, result = finished_run
+def test_tensorboard_events_hold_scalars_images_and_graph(tiny_run):
+    _, result = tiny_run
     events = _events(result.run_dir)
     scalars, images = {}, {}
     for event in events:
