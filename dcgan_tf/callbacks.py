@@ -53,44 +53,58 @@ class TensorBoardLogger(keras.callbacks.Callback):
         self.writer.flush()
 
 
-class SampleGrid(keras.callbacks.Callback):
+class EveryNSteps(keras.callbacks.Callback):
+    """Calls ``act(step)`` every ``every`` global steps and once more when training ends."""
+
+    def __init__(self, every: int):
+        super().__init__()
+        self.every = every
+        self.last_step = -1
+
+    def act(self, step: int) -> None:
+        raise NotImplementedError
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = global_step(self.model)
+        if step % self.every == 0:
+            self._act_once(step)
+
+    def on_train_end(self, logs=None):
+        self._act_once(global_step(self.model))
+
+    def _act_once(self, step: int) -> None:
+        if step != self.last_step:
+            self.act(step)
+            self.last_step = step
+
+
+class SampleGrid(EveryNSteps):
     """Every ``every`` steps and at the end: G(fixed latents) as ``samples/step-NNNNNN.png`` and as
     a TensorBoard image; at the end also ``samples/progress.gif`` of all grids so far."""
 
     def __init__(self, fixed_latents: tf.Variable, samples_dir: str, every: int,
                  writer: tf.summary.SummaryWriter | None = None):
-        super().__init__()
+        super().__init__(every)
         self.fixed_latents = fixed_latents
         self.samples_dir = samples_dir
-        self.every = every
         self.writer = writer
-        self.last_written = -1
 
-    def on_train_batch_end(self, batch, logs=None):
-        step = global_step(self.model)
-        if step % self.every == 0:
-            self.write(step)
-
-    def on_train_end(self, logs=None):
-        step = global_step(self.model)
-        if step != self.last_written:
-            self.write(step)
-        frames = sorted(glob.glob(os.path.join(self.samples_dir, "step-*.png")))
-        if frames:
-            image_utils.save_gif(os.path.join(self.samples_dir, "progress.gif"),
-                                 [image_utils.load_png(path) for path in frames])
-
-    def write(self, step: int) -> None:
+    def act(self, step: int) -> None:
         generated = image_utils.to_uint8(self.model.generator(self.fixed_latents, training=False))
         grid = image_utils.make_grid(generated)
         image_utils.save_png(os.path.join(self.samples_dir, f"step-{step:06d}.png"), grid)
         if self.writer is not None:
             with self.writer.as_default(step=step):
                 tf.summary.image("samples", grid[np.newaxis])
-        self.last_written = step
+
+    def on_train_end(self, logs=None):
+        super().on_train_end(logs)
+        frames = sorted(glob.glob(os.path.join(self.samples_dir, "step-*.png")))
+        image_utils.save_gif(os.path.join(self.samples_dir, "progress.gif"),
+                             [image_utils.load_png(path) for path in frames])
 
 
-class PeriodicCheckpoint(keras.callbacks.Callback):
+class PeriodicCheckpoint(EveryNSteps):
     """Saves through a ``tf.train.CheckpointManager`` every ``every`` steps and at the end.
 
     TensorFlow writes each checkpoint under a temporary name and updates the ``checkpoint`` index
@@ -98,24 +112,11 @@ class PeriodicCheckpoint(keras.callbacks.Callback):
     """
 
     def __init__(self, manager: tf.train.CheckpointManager, every: int):
-        super().__init__()
+        super().__init__(every)
         self.manager = manager
-        self.every = every
-        self.last_saved = -1
 
-    def on_train_batch_end(self, batch, logs=None):
-        step = global_step(self.model)
-        if step % self.every == 0:
-            self.save(step)
-
-    def on_train_end(self, logs=None):
-        step = global_step(self.model)
-        if step != self.last_saved:
-            self.save(step)
-
-    def save(self, step: int) -> None:
+    def act(self, step: int) -> None:
         self.manager.save(checkpoint_number=step)
-        self.last_saved = step
 
 
 class GracefulStop(keras.callbacks.Callback):

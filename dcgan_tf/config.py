@@ -31,10 +31,10 @@ class TrainConfig:
     crop: str = "auto"
     image_size: int = 64
     max_images: int = 0  # 0 = all images (synthetic: synthetic_images)
-    synthetic_images: int = 20000
+    synthetic_images: int = 12800
     flip: bool = True
-    batch_size: int = 64
-    epochs: int = 5
+    batch_size: int = 32  # the paper's 64 halves the updates per CPU minute
+    epochs: int = 3
     steps_per_epoch: int = 0  # 0 = one pass over the data set
     latent_dim: int = 100
     latent_prior: str = "normal"
@@ -51,7 +51,7 @@ class TrainConfig:
     runs_dir: str = "runs"
     run_name: str = ""
     seed: int = 0
-    checkpoint_every: int = 500
+    checkpoint_every: int = 400
     keep_checkpoints: int = 3
     sample_every: int = 200
     log_every: int = 10

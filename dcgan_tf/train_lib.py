@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import re
+import sys
 
 import keras
 import numpy as np
@@ -151,12 +152,15 @@ def run(config: TrainConfig, *, run_dir: str = "", images: np.ndarray | None = N
         run_dir: the run folder (resumed if it has checkpoints); empty = a new numbered run.
         images: uint8 [N, S, S, 3] to train on instead of loading ``config.data``.
         strategy: distribution strategy; None = ``distribute.get_strategy(config.strategy)``.
-        verbose: Keras progress bar setting.
+        verbose: Keras progress bar setting; "auto" = a live bar on a terminal, one line per
+            epoch when the output goes to a file.
 
     Returns:
         The run folder, the final global step and the Keras history of this invocation.
     """
     config.validate()
+    if verbose == "auto":
+        verbose = 1 if sys.stdout.isatty() else 2
     strategy = strategy or distribute.get_strategy(config.strategy, config.devices)
     keras.utils.set_random_seed(config.seed)
     run_dir = run_dir or new_run_dir(config.runs_dir, default_run_name(config))

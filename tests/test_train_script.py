@@ -70,3 +70,28 @@ def test_few_step_run_then_resume(tmp_path):
     with open(run_dir / "config.json") as handle:
         saved = json.load(handle)
     assert saved["epochs"] == 2 and saved["g_filters"] == 4  # flags given now, saved otherwise
+
+
+def test_sigterm_saves_a_checkpoint_and_samples_before_exit(tmp_path):
+    import signal
+    import time
+
+    flags = [flag for flag in TINY_FLAGS if not flag.startswith(("--steps_per_epoch", "--epochs"))]
+    process = subprocess.Popen(
+        [sys.executable, os.path.join(REPO_ROOT, "train.py"), *flags, "--steps_per_epoch=1000",
+         "--epochs=1", "--checkpoint_every=1000", f"--runs_dir={tmp_path}"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO_ROOT)
+    samples = tmp_path / "00000-synthetic-32" / "samples"
+    deadline = time.monotonic() + 240
+    while not (samples.exists() and any(samples.glob("step-*.png"))):
+        assert process.poll() is None and time.monotonic() < deadline, "training did not start"
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0, stderr
+    assert "SIGTERM received" in stderr
+    step = int(stdout.split("Finished at step ")[1].split(".")[0])
+    assert 2 <= step < 1000
+    checkpoints = tmp_path / "00000-synthetic-32" / "checkpoints"
+    assert (checkpoints / f"ckpt-{step}.index").exists()
+    assert (samples / f"step-{step:06d}.png").exists() and (samples / "progress.gif").exists()

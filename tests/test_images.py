@@ -1,0 +1,49 @@
+"""uint8 <-> [-1, 1] conversion, grids and atomic writes."""
+
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dcgan_tf import images
+
+
+def test_round_trip_between_uint8_and_unit_range():
+    pixels = np.arange(256, dtype=np.uint8).reshape(1, 16, 16, 1)
+    floats = images.to_float(pixels)
+    assert floats.min() == -1.0 and floats.max() == 1.0
+    np.testing.assert_array_equal(images.to_uint8(floats), pixels)
+    np.testing.assert_array_equal(images.to_uint8(np.array([-3.0, 3.0])), [0, 255])
+
+
+def test_grid_layout():
+    tiles = np.stack([np.full((4, 4, 3), 10 * (i + 1), np.uint8) for i in range(5)])
+    grid = images.make_grid(tiles, padding=1)
+    assert grid.shape == (1 + 2 * 5, 1 + 3 * 5, 3)  # 5 tiles -> 3 columns, 2 rows
+    assert grid[1, 1, 0] == 10 and grid[6, 6, 0] == 50 and grid[0, 0, 0] == 0
+    assert grid[6, 11, 0] == 0  # the sixth cell is empty
+
+
+def test_png_and_gif_are_written_and_read_back(tmp_path):
+    frame = np.random.default_rng(0).integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    images.save_png(str(tmp_path / "a.png"), frame)
+    np.testing.assert_array_equal(images.load_png(str(tmp_path / "a.png")), frame)
+    images.save_gif(str(tmp_path / "a.gif"), [frame, 255 - frame])
+    with Image.open(tmp_path / "a.gif") as gif:
+        assert gif.n_frames == 2
+    assert sorted(os.listdir(tmp_path)) == ["a.gif", "a.png"]
+
+
+def test_failed_write_leaves_neither_file_nor_temporary(tmp_path):
+    target = tmp_path / "out.png"
+    target.write_bytes(b"previous")
+
+    def broken(temporary):
+        with open(temporary, "wb") as handle:
+            handle.write(b"half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        images.atomic_write(str(target), broken)
+    assert os.listdir(tmp_path) == ["out.png"] and target.read_bytes() == b"previous"
