@@ -1,0 +1,87 @@
+"""Put the generated content into the hole: hard paste or Poisson blending, in TensorFlow ops only,
+so both can run inside a SavedModel.
+
+All functions take images [B, H, W, C] float32 in [-1, 1] and masks [B, H, W, 1] with 1 = known;
+known pixels come out exactly as they went in.
+"""
+
+import tensorflow as tf
+
+_NEIGHBOURS = tf.constant([[0.0, 1.0, 0.0], [1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+
+
+def paste(images: tf.Tensor, generated: tf.Tensor, masks: tf.Tensor) -> tf.Tensor:
+    """M * y + (1 - M) * G(z): known pixels from the image, the hole from the generator."""
+    return masks * images + (1.0 - masks) * generated
+
+
+def poisson(images: tf.Tensor, generated: tf.Tensor, masks: tf.Tensor, *,
+            tolerance: float = 1e-5, max_iterations: int = 2000) -> tf.Tensor:
+    """Poisson blending (Perez et al. 2003, as used by Yeh et al. 2017).
+
+    Inside the hole, finds x whose discrete gradients (4-neighbour differences) best match those
+    of G(z), with x equal to the known pixels outside the hole (Dirichlet boundary) and no
+    condition across the image border (Neumann). The normal equations are the masked Laplacian
+    system A u = b on the hole pixels, solved per image and channel by conjugate gradients until
+    ||r|| <= tolerance * ||b|| or ``max_iterations``.
+
+    Args:
+        images: [B, H, W, C] known image y (values in the hole are ignored).
+        generated: [B, H, W, C] G(z).
+        masks: [B, H, W, 1], 1 = known.
+        tolerance: relative residual at which an image-channel system counts as solved.
+        max_iterations: cap on conjugate-gradient iterations.
+
+    Returns:
+        [B, H, W, C] blended images clipped to [-1, 1]; a hole with no known pixel at all
+        (an all-missing mask) gets G(z) itself.
+    """
+    hole = 1.0 - masks
+    degree = _neighbour_sum(tf.ones_like(generated))
+    target_laplacian = degree * generated - _neighbour_sum(generated)
+    rhs = hole * (target_laplacian + _neighbour_sum(masks * images))
+
+    def operator(u):
+        return hole * (degree * u - _neighbour_sum(hole * u))
+
+    solution = _conjugate_gradients(operator, rhs, hole * generated, tolerance, max_iterations)
+    has_known = tf.reduce_max(masks, axis=[1, 2, 3], keepdims=True) > 0
+    filled = tf.where(has_known, solution, generated)
+    return paste(images, tf.clip_by_value(filled, -1.0, 1.0), masks)
+
+
+def _neighbour_sum(values: tf.Tensor) -> tf.Tensor:
+    """Sum of the 4 neighbours of every pixel, per channel, with zeros outside the image."""
+    channels = tf.shape(values)[-1]
+    kernel = tf.tile(_NEIGHBOURS[:, :, tf.newaxis, tf.newaxis], [1, 1, channels, 1])
+    return tf.nn.depthwise_conv2d(values, kernel, strides=[1, 1, 1, 1], padding="SAME")
+
+
+def _dot(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
+    """Per image and channel inner products: [B, 1, 1, C]."""
+    return tf.reduce_sum(a * b, axis=[1, 2], keepdims=True)
+
+
+def _conjugate_gradients(operator, rhs, initial, tolerance, max_iterations):
+    """Solves operator(u) = rhs for every image-channel system at once (all SPD on the hole)."""
+    residual = rhs - operator(initial)
+    direction = residual
+    residual_norm = _dot(residual, residual)
+    threshold = (tolerance ** 2) * tf.maximum(_dot(rhs, rhs), 1e-30)
+
+    def unsolved(iteration, u, r, p, rr):
+        return tf.logical_and(iteration < max_iterations, tf.reduce_any(rr > threshold))
+
+    def step(iteration, u, r, p, rr):
+        active = tf.cast(rr > threshold, u.dtype)  # solved systems stop moving
+        ap = operator(p)
+        alpha = active * rr / tf.maximum(_dot(p, ap), 1e-30)
+        u = u + alpha * p
+        r = r - alpha * ap
+        new_rr = _dot(r, r)
+        beta = new_rr / tf.maximum(rr, 1e-30)
+        return iteration + 1, u, r, r + beta * p, new_rr
+
+    _, solution, _, _, _ = tf.while_loop(
+        unsolved, step, [tf.constant(0), initial, residual, direction, residual_norm])
+    return solution

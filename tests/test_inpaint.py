@@ -1,0 +1,83 @@
+"""The z-optimisation: Yeh's weights, loss decrease, known pixels kept, schedules, restarts."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from dcgan_tf import inpaint, masks, models
+
+SIZE, LATENT = 32, 8
+
+
+@pytest.fixture(scope="module")
+def networks():
+    tf.keras.utils.set_random_seed(3)
+    return (models.build_generator(LATENT, SIZE, 4), models.build_discriminator(SIZE, 4))
+
+
+@pytest.fixture(scope="module")
+def target(networks):
+    """Images the generator can produce exactly (so the loss can approach 0)."""
+    generator, _ = networks
+    return generator(tf.random.normal([2, LATENT], seed=1), training=False).numpy()
+
+
+def test_importance_weights_hand_computed():
+    mask = np.ones((1, 5, 5, 1), np.float32)
+    mask[0, 2, 2, 0] = 0.0
+    weights = inpaint.importance_weights(tf.constant(mask), window=3).numpy()[0, ..., 0]
+    expected = np.zeros((5, 5), np.float32)
+    expected[1:4, 1:4] = 1.0 / 9.0  # the 8 known neighbours see one missing pixel of 9
+    expected[2, 2] = 0.0  # the hole itself has no contextual weight
+    np.testing.assert_allclose(weights, expected, atol=1e-7)
+
+
+def test_warmup_cosine_schedule():
+    schedule = inpaint.WarmupCosine(0.1, 1000)
+    assert float(schedule(0)) == 0.0
+    assert float(schedule(50)) == pytest.approx(0.1)
+    assert float(schedule(500)) == pytest.approx(0.1)
+    assert float(schedule(875)) == pytest.approx(0.05, rel=1e-3)
+    assert float(schedule(1000)) == pytest.approx(0.0, abs=1e-7)
+
+
+@pytest.mark.parametrize("contextual, blend", [("weighted", "poisson"), ("binary", "paste")])
+def test_completion_lowers_the_loss_and_keeps_known_pixels(networks, target, contextual, blend):
+    generator, discriminator = networks
+    mask = masks.make_masks("center", 2, SIZE)
+    result = inpaint.complete(generator, discriminator, target, mask, steps=40,
+                              learning_rate=0.05, contextual=contextual, blend=blend,
+                              restarts=2, seed=5)
+    assert result.history.shape == (40,)
+    assert result.history[-1] < 0.7 * result.history[0]
+    assert result.completed.shape == target.shape and result.latents.shape == (2, LATENT)
+    known = mask[..., 0] == 1
+    np.testing.assert_array_equal(result.completed[known], target[known])
+    assert np.all(result.losses <= result.history[0] * 2)
+
+
+def test_uniform_prior_is_clipped(networks, target):
+    generator, discriminator = networks
+    result = inpaint.complete(generator, discriminator, target, masks.make_masks("left", 2, SIZE),
+                              steps=10, learning_rate=0.5, prior="uniform", clip_latents=1.0)
+    assert np.abs(result.latents).max() <= 1.0
+
+
+def test_lowres_matches_block_means(networks, target):
+    generator, discriminator = networks
+    result = inpaint.complete(generator, discriminator, target, masks.make_masks("lowres", 2, SIZE),
+                              steps=30, learning_rate=0.05, lowres_factor=8)
+    before = np.abs(inpaint.block_mean(generator(tf.random.normal([2, LATENT]), training=False),
+                                       8) - inpaint.block_mean(target, 8)).mean()
+    after = np.abs(inpaint.block_mean(result.completed, 8) - inpaint.block_mean(target, 8)).mean()
+    assert after < before
+
+
+def test_select_by_discriminator_and_bad_choices(networks, target):
+    generator, discriminator = networks
+    mask = masks.make_masks("center", 2, SIZE)
+    result = inpaint.complete(generator, discriminator, target, mask, steps=5, restarts=3,
+                              select_by="discriminator")
+    assert result.completed.shape == target.shape
+    with pytest.raises(ValueError, match="--contextual"):
+        inpaint.complete(generator, discriminator, target, mask, contextual="l2")
