@@ -146,10 +146,11 @@ def complete(generator: keras.Model, discriminator: keras.Model, images, masks, 
     def step():
         with tf.GradientTape() as tape:
             per_start, _ = losses_of(latents)
+            total = tf.reduce_sum(per_start)  # starts are independent: each gets its own gradient
         improved = per_start < best_loss
         best_latents.assign(tf.where(improved[:, tf.newaxis], latents, best_latents))
         best_loss.assign(tf.where(improved, per_start, best_loss))
-        optimizer.apply_gradients([(tape.gradient(tf.reduce_sum(per_start), latents), latents)])
+        optimizer.apply_gradients([(tape.gradient(total, latents), latents)])
         if clip_latents is not None:
             latents.assign(tf.clip_by_value(latents, -clip_latents, clip_latents))
         return tf.reduce_mean(per_start)
