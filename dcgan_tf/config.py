@@ -9,6 +9,8 @@ import dataclasses
 import json
 import os
 
+from dcgan_tf.masks import MASK_KINDS
+
 CROPS = ("auto", "celeba", "ffhq", "center", "none")
 G_LOSSES = ("non_saturating", "minimax")
 LATENT_PRIORS = ("normal", "uniform")
@@ -115,3 +117,77 @@ def _check_range(flag: str, value: int, low: int, high: int | None = None) -> No
     if value < low or (high is not None and value > high):
         bound = f">= {low}" if high is None else f"in [{low}, {high}]"
         raise ValueError(f"--{flag} must be {bound}, got {value}")
+
+
+METHODS = ("default", "bamos")
+
+
+@dataclasses.dataclass(frozen=True)
+class CompleteConfig:
+    """Everything ``complete_lib.run`` needs (see ``complete.py --help``).
+
+    ``method="bamos"`` replaces the optimisation settings with bamos/dcgan-completion's classic
+    ones (binary L1, lambda 0.1, Adam lr 0.01, 1000 steps, z ~ U(-1, 1) clipped, paste, 1 start).
+    """
+
+    model: str = ""
+    runs_dir: str = "runs"
+    images: tuple = ()
+    num_images: int = 16  # held-out synthetic faces when no images are given
+    crop: str = "auto"
+    mask: str = "center"
+    mask_scale: float = 0.25
+    mask_fraction: float = 0.8
+    grid_spacing: int = 4
+    lowres_factor: int = 8
+    mask_file: str = ""
+    mask_dir: str = ""
+    invert_mask: bool = False
+    method: str = "default"
+    steps: int = 500
+    learning_rate: float = 0.05
+    perceptual_weight: float = 0.1
+    contextual: str = "weighted"
+    window: int = 7
+    restarts: int = 4
+    schedule: str = "warmup_cosine"
+    blend: str = "poisson"
+    seed: int = 0
+    batch_size: int = 16
+    output_dir: str = "completions"
+
+    def validate(self) -> "CompleteConfig":
+        """Raises ValueError naming the flag at fault; returns self."""
+        _check_choice("crop", self.crop, CROPS)
+        _check_choice("method", self.method, METHODS)
+        _check_choice("mask", self.mask, MASK_KINDS)
+        _check_choice("contextual", self.contextual, ("weighted", "binary"))
+        _check_choice("schedule", self.schedule, ("constant", "warmup_cosine"))
+        _check_choice("blend", self.blend, ("poisson", "paste"))
+        _check_range("num_images", self.num_images, 1)
+        _check_range("grid_spacing", self.grid_spacing, 1)
+        _check_range("lowres_factor", self.lowres_factor, 1)
+        _check_range("window", self.window, 1, 63)
+        _check_range("steps", self.steps, 1, 100000)
+        _check_range("restarts", self.restarts, 1, 256)
+        _check_range("batch_size", self.batch_size, 1)
+        for flag in ("mask_scale", "mask_fraction"):
+            if not 0.0 < getattr(self, flag) <= 1.0:
+                raise ValueError(f"--{flag} must be in (0, 1], got {getattr(self, flag)}")
+        if not 0.0 < self.learning_rate < 10.0:
+            raise ValueError(f"--learning_rate must be in (0, 10), got {self.learning_rate}")
+        if self.perceptual_weight < 0:
+            raise ValueError(f"--perceptual_weight must be >= 0, got {self.perceptual_weight}")
+        if self.mask_file and self.mask_dir:
+            raise ValueError("give --mask_file or --mask_dir, not both")
+        if self.mask_dir and not self.images:
+            raise ValueError("--mask_dir matches masks to --images by file name; give --images")
+        return self
+
+    def effective(self) -> "CompleteConfig":
+        """The settings actually used: the bamos preset overrides the optimisation flags."""
+        if self.method != "bamos":
+            return self
+        return dataclasses.replace(self, contextual="binary", perceptual_weight=0.1,
+                                   learning_rate=0.01, steps=1000, restarts=1,
+                                   schedule="constant", blend="paste")

@@ -22,6 +22,7 @@ import zipfile
 
 import numpy as np
 import tensorflow as tf
+from PIL import Image
 
 from dcgan_tf import synthetic
 
@@ -75,6 +76,49 @@ def load_images(source: str, *, crop: str = "auto", image_size: int = 64, max_im
     else:
         chunks = _zip_chunks(source, names)
     return _decode_all(source, names, chunks, crop, image_size)
+
+
+def expand_image_paths(specs: list[str]) -> list[str]:
+    """Files, folders (searched recursively) and glob patterns -> image files, in given order.
+
+    Raises:
+        ValueError: naming a spec that matches no image.
+    """
+    paths = []
+    for spec in specs:
+        if os.path.isdir(spec):
+            found = _image_files(spec)
+        elif os.path.isfile(spec):
+            found = [spec]
+        else:
+            found = sorted(p for p in glob.glob(spec, recursive=True)
+                           if p.lower().endswith(IMAGE_EXTENSIONS))
+        if not found:
+            raise ValueError(f"--images {spec} matches no image file")
+        paths.extend(found)
+    return paths
+
+
+def load_image_files(paths: list[str], *, crop: str = "auto",
+                     image_size: int = 64) -> tuple[np.ndarray, list[str], list[str]]:
+    """Reads images of any format and mode (converted to RGB), crops and resizes them.
+
+    Returns:
+        (uint8 [N, S, S, 3] of the readable files, their paths, messages naming unreadable ones).
+    """
+    images, kept, problems = [], [], []
+    for path in paths:
+        try:
+            with Image.open(path) as picture:
+                picture.seek(0)  # first frame of animations
+                rgb = np.asarray(picture.convert("RGB"))
+        except (OSError, ValueError, Image.DecompressionBombError) as error:
+            problems.append(f"{path}: {error}")
+            continue
+        images.append(crop_and_resize(tf.constant(rgb), crop, image_size).numpy())
+        kept.append(path)
+    stacked = np.stack(images) if images else np.zeros((0, image_size, image_size, 3), np.uint8)
+    return stacked, kept, problems
 
 
 def crop_and_resize(image: tf.Tensor, crop: str, image_size: int) -> tf.Tensor:

@@ -81,7 +81,7 @@ def complete(generator: keras.Model, discriminator: keras.Model, images, masks, 
              contextual: str = "weighted", window: int = 7, restarts: int = 1,
              schedule: str = "constant", seed: int = 0, prior: str = "normal",
              clip_latents: float | None = None, select_by: str = "loss",
-             lowres_factor: int = 0, blend: str = "poisson") -> Completion:
+             lowres_factor: int = 0, blend: str = "poisson", progress=None) -> Completion:
     """Completes N images.
 
     Args:
@@ -103,6 +103,7 @@ def complete(generator: keras.Model, discriminator: keras.Model, images, masks, 
             ("discriminator").
         lowres_factor: > 0 for the lowres kind: match block means instead of pixels.
         blend: "poisson" or "paste".
+        progress: optional callable(step, mean_loss) called after every step.
 
     Returns:
         A ``Completion``; for every start the best iterate seen (lowest loss) is kept.
@@ -155,7 +156,11 @@ def complete(generator: keras.Model, discriminator: keras.Model, images, masks, 
             latents.assign(tf.clip_by_value(latents, -clip_latents, clip_latents))
         return tf.reduce_mean(per_start)
 
-    history = np.array([float(step()) for _ in range(steps)], np.float32)
+    history = np.zeros([steps], np.float32)
+    for index in range(steps):
+        history[index] = float(step())
+        if progress is not None:
+            progress(index + 1, history[index])
     final_loss, logits = losses_of(latents)  # the last update is a candidate too
     improved = final_loss < best_loss
     best_latents.assign(tf.where(improved[:, tf.newaxis], latents, best_latents))

@@ -143,6 +143,36 @@ def restore_latest(networks: Networks, checkpoint_dir: str) -> str | None:
     return path
 
 
+def load_networks(model: str = "", runs_dir: str = "runs") -> tuple[TrainConfig, Networks]:
+    """Builds a run's networks and restores a checkpoint, for inference.
+
+    Args:
+        model: a run folder (its newest checkpoint), a checkpoint prefix such as
+            ``runs/00000-x/checkpoints/ckpt-1200``, or "" for the newest run in ``runs_dir``.
+        runs_dir: where to look when ``model`` is empty.
+
+    Raises:
+        ValueError: naming --model when it is neither, or has no checkpoint.
+    """
+    if not model:
+        model = latest_run_dir(runs_dir)
+    if os.path.exists(model + ".index"):
+        checkpoint, run_dir = model, os.path.dirname(os.path.dirname(os.path.abspath(model)))
+    elif os.path.isdir(model):
+        run_dir = model
+        checkpoint = tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints"))
+        if checkpoint is None:
+            raise ValueError(f"--model {model} has no checkpoint in checkpoints/")
+    else:
+        raise ValueError(f"--model must be a run folder or a checkpoint prefix, got {model}")
+    config = load_run_config(run_dir)
+    if config is None:
+        raise ValueError(f"--model {model}: {os.path.join(run_dir, CONFIG_FILE)} is missing")
+    networks = build_networks(config)
+    networks.checkpoint.restore(checkpoint).expect_partial().assert_existing_objects_matched()
+    return config, networks
+
+
 def run(config: TrainConfig, *, run_dir: str = "", images: np.ndarray | None = None,
         strategy: tf.distribute.Strategy | None = None, verbose="auto") -> TrainResult:
     """Trains (or resumes) a run until ``epochs * steps_per_epoch`` steps are done.

@@ -1,0 +1,104 @@
+"""Complete images with missing regions using a trained DCGAN (semantic inpainting).
+
+Searches the generator's latent space for the image that matches the known pixels and that the
+discriminator finds real, then blends it into the hole. Masks: 1 = known, 0 = to fill.
+
+Examples:
+  # Right after `python train.py`: held-out synthetic faces, central hole, newest run:
+  python complete.py
+  # Your own photos (files, folders or globs), left half missing, 8 faces per batch:
+  python complete.py --images='photos/*.jpg' --crop=center --mask=left --batch_size=8
+  # CelebA-style crops with LaMa thick strokes, a given run, Poisson blending:
+  python complete.py --model=runs/00001-celeba_train-64 --images=faces/ --mask=thick
+  # A mask drawn by hand (black = missing) for every image, or one mask per image by name:
+  python complete.py --images=faces/ --mask_file=hole.png
+  python complete.py --images=faces/ --mask_dir=masks/
+  # The classic settings of bamos/dcgan-completion, to compare against:
+  python complete.py --method=bamos
+Mask files: pixels darker than 50% grey are missing (--invert_mask swaps that).
+"""
+
+import dataclasses
+import logging as python_logging
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+
+from absl import app, flags, logging  # noqa: E402
+
+from dcgan_tf import config as config_lib  # noqa: E402
+from dcgan_tf.masks import MASK_KINDS  # noqa: E402
+
+_DEFAULTS = config_lib.CompleteConfig()
+FLAGS = flags.FLAGS
+
+flags.DEFINE_string("model", _DEFAULTS.model,
+                    "Run folder or checkpoint prefix; default: the newest run in --runs_dir.")
+flags.DEFINE_string("runs_dir", _DEFAULTS.runs_dir, "Where the newest run is looked for.")
+flags.DEFINE_list("images", list(_DEFAULTS.images),
+                  "Image files, folders or globs; default: held-out synthetic faces.")
+flags.DEFINE_integer("num_images", _DEFAULTS.num_images,
+                     "How many synthetic faces when --images is not given.")
+flags.DEFINE_enum("crop", _DEFAULTS.crop, config_lib.CROPS, "Crop preset, as in training.")
+flags.DEFINE_enum("mask", _DEFAULTS.mask, MASK_KINDS, "Kind of mask to make.")
+flags.DEFINE_float("mask_scale", _DEFAULTS.mask_scale, "center: hole area fraction.")
+flags.DEFINE_float("mask_fraction", _DEFAULTS.mask_fraction, "random: missing pixel fraction.")
+flags.DEFINE_integer("grid_spacing", _DEFAULTS.grid_spacing, "grid: every k-th pixel known.")
+flags.DEFINE_integer("lowres_factor", _DEFAULTS.lowres_factor, "lowres: block side k.")
+flags.DEFINE_string("mask_file", _DEFAULTS.mask_file, "One mask image for every image.")
+flags.DEFINE_string("mask_dir", _DEFAULTS.mask_dir, "Folder of masks named like the images.")
+flags.DEFINE_bool("invert_mask", _DEFAULTS.invert_mask, "Mask files: light = missing.")
+flags.DEFINE_enum("method", _DEFAULTS.method, config_lib.METHODS,
+                  "default, or bamos (classic settings; overrides the optimisation flags).")
+flags.DEFINE_integer("steps", _DEFAULTS.steps, "Adam steps on z.")
+flags.DEFINE_float("learning_rate", _DEFAULTS.learning_rate, "Adam (peak) learning rate.")
+flags.DEFINE_float("perceptual_weight", _DEFAULTS.perceptual_weight,
+                   "lambda: weight of -log D(G(z)).")
+flags.DEFINE_enum("contextual", _DEFAULTS.contextual, ["weighted", "binary"],
+                  "Contextual loss: Yeh's importance-weighted L1 or bamos' binary-mask L1.")
+flags.DEFINE_integer("window", _DEFAULTS.window, "Neighbourhood side of the weighted loss.")
+flags.DEFINE_integer("restarts", _DEFAULTS.restarts, "Starts per image; the best is kept.")
+flags.DEFINE_enum("schedule", _DEFAULTS.schedule, ["constant", "warmup_cosine"],
+                  "Learning-rate schedule.")
+flags.DEFINE_enum("blend", _DEFAULTS.blend, ["poisson", "paste"], "How G(z) fills the hole.")
+flags.DEFINE_integer("seed", _DEFAULTS.seed, "Seed of random masks and starting latents.")
+flags.DEFINE_integer("batch_size", _DEFAULTS.batch_size, "Images completed together.")
+flags.DEFINE_string("output_dir", _DEFAULTS.output_dir, "Where the results are written.")
+
+
+def build_config() -> config_lib.CompleteConfig:
+    fields = [field.name for field in dataclasses.fields(config_lib.CompleteConfig)]
+    values = {name: FLAGS[name].value for name in fields}
+    values["images"] = tuple(values["images"])
+    return config_lib.CompleteConfig(**values)
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    try:
+        config = build_config().validate()
+    except ValueError as error:
+        raise app.UsageError(str(error)) from None
+    logging.set_verbosity(logging.WARNING)
+    python_logging.getLogger("dcgan_tf").setLevel(python_logging.INFO)
+    from dcgan_tf import complete_lib
+    try:
+        report = complete_lib.run(config, verbose=1 if sys.stdout.isatty() else 2)
+    except ValueError as error:
+        logging.error("%s", error)
+        sys.exit(1)
+    summary = report["summary"]
+    print(" ".join(f"{key}={value:.4g}" for key, value in summary.items()))
+    print(f"Results: {config.output_dir} (grid.png, metrics.json, logs/)")
+
+
+def run_main():
+    """Console entry point ``dcgan-complete``."""
+    sys.modules["__main__"].__doc__ = __doc__
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run_main()

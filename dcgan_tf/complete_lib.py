@@ -1,0 +1,133 @@
+"""The core behind ``complete.py``: load a model and images, make masks, complete in batches,
+write the pictures, ``metrics.json`` and TensorBoard loss curves.
+
+Output folder layout:
+    <name>_masked.png  <name>_generated.png  <name>_completed.png   per image
+    grid.png            one row per image: original | masked | G(z) | completed
+    metrics.json        per image and a ``summary`` (hole_psnr, hole_ssim, psnr, ssim, l1,
+                        seconds_per_image) plus the settings; the metrics compare with the
+                        original, which is ground truth when the hole was made by the mask
+    logs/               TensorBoard: the mean loss per step of every batch
+"""
+
+import dataclasses
+import json
+import logging
+import os
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from dcgan_tf import data, images as image_utils, inpaint, masks as mask_lib, metrics, synthetic
+from dcgan_tf import train_lib
+from dcgan_tf.config import CompleteConfig
+
+log = logging.getLogger(__name__)
+
+HELD_OUT_SEED = 1_000_003  # synthetic faces never drawn by a default training run (seed 0)
+
+
+def load_inputs(config: CompleteConfig, image_size: int) -> tuple[np.ndarray, list[str]]:
+    """uint8 [N, S, S, 3] images and their names (held-out synthetic faces by default)."""
+    if not config.images:
+        faces = synthetic.faces(config.num_images, seed=HELD_OUT_SEED, image_size=image_size)
+        return faces, [f"synthetic-{i:04d}" for i in range(len(faces))]
+    paths = data.expand_image_paths(list(config.images))
+    pictures, kept, problems = data.load_image_files(paths, crop=config.crop,
+                                                     image_size=image_size)
+    for problem in problems:
+        log.warning("Skipping unreadable image %s", problem)
+    if not kept:
+        raise ValueError("--images: none of the images could be read")
+    log.info("Images converted to RGB, cropped (--crop=%s) and resized to %dx%d",
+             config.crop, image_size, image_size)
+    return pictures, kept
+
+
+def make_masks(config: CompleteConfig, paths: list[str], size: int) -> np.ndarray:
+    """float32 [N, S, S, 1] masks for the images, 1 = known."""
+    count = len(paths)
+    if config.mask_file:
+        return np.repeat(mask_lib.load_mask_file(config.mask_file, size, config.invert_mask)[None],
+                         count, axis=0)
+    if config.mask_dir:
+        return mask_lib.load_mask_dir(config.mask_dir, paths, size, config.invert_mask)
+    params = {"center": {"scale": config.mask_scale}, "random": {"fraction": config.mask_fraction},
+              "grid": {"spacing": config.grid_spacing}}.get(config.mask, {})
+    return mask_lib.make_masks(config.mask, count, size, seed=config.seed, **params)
+
+
+def run(config: CompleteConfig, verbose: int = 1) -> dict:
+    """Completes the configured images and writes everything to ``config.output_dir``.
+
+    Returns:
+        The ``metrics.json`` contents.
+    """
+    config = config.validate()
+    settings = config.effective()
+    model_config, networks = train_lib.load_networks(config.model, config.runs_dir)
+    size = model_config.image_size
+    originals, names = load_inputs(config, size)
+    masks = make_masks(config, names, size)
+    lowres = mask_lib.is_lowres(config.mask) and not (config.mask_file or config.mask_dir)
+    bamos = settings.method == "bamos"
+    os.makedirs(config.output_dir, exist_ok=True)
+    writer = tf.summary.create_file_writer(os.path.join(config.output_dir, "logs"))
+
+    targets = image_utils.to_float(originals)
+    completed, generated = np.zeros_like(targets), np.zeros_like(targets)
+    batches = range(0, len(names), config.batch_size)
+    bar = keras.utils.Progbar(len(batches) * settings.steps, verbose=verbose,
+                              stateful_metrics=["loss"])
+    start = time.perf_counter()
+    for batch_index, first in enumerate(batches):
+        part = np.s_[first:first + config.batch_size]
+        done = batch_index * settings.steps
+
+        def progress(step, loss, done=done, batch_index=batch_index):
+            bar.update(done + step, [("loss", loss)])
+            with writer.as_default(step=step):
+                tf.summary.scalar(f"loss/batch_{batch_index}", loss)
+
+        result = inpaint.complete(
+            networks.gan.generator, networks.gan.discriminator, targets[part], masks[part],
+            steps=settings.steps, learning_rate=settings.learning_rate,
+            perceptual_weight=settings.perceptual_weight, contextual=settings.contextual,
+            window=settings.window, restarts=settings.restarts, schedule=settings.schedule,
+            seed=config.seed + first, prior="uniform" if bamos else model_config.latent_prior,
+            clip_latents=1.0 if bamos else None, blend=settings.blend,
+            lowres_factor=config.lowres_factor if lowres else 0, progress=progress)
+        completed[part], generated[part] = result.completed, result.generated
+    seconds = (time.perf_counter() - start) / len(names)
+    writer.flush()
+
+    outputs = {"masked": image_utils.to_uint8(targets * masks),  # the hole shows mid-grey
+               "generated": image_utils.to_uint8(generated),
+               "completed": image_utils.to_uint8(completed)}
+    for index, name in enumerate(names):
+        stem = os.path.splitext(os.path.basename(name))[0]
+        for kind, pictures in outputs.items():
+            image_utils.save_png(os.path.join(config.output_dir, f"{stem}_{kind}.png"),
+                                 pictures[index])
+    rows = np.stack([originals, outputs["masked"], outputs["generated"], outputs["completed"]], 1)
+    image_utils.save_png(os.path.join(config.output_dir, "grid.png"),
+                         image_utils.make_grid(rows.reshape((-1,) + rows.shape[2:]), columns=4))
+
+    per_image = metrics.completion_metrics(completed, targets, masks)
+    summary = {key: float(np.nanmean(values)) for key, values in per_image.items()}
+    summary["seconds_per_image"] = seconds
+    report = {"settings": dataclasses.asdict(settings), "model": config.model or "newest run",
+              "summary": summary,
+              "images": [{"name": name, **{k: v[i] for k, v in per_image.items()}}
+                         for i, name in enumerate(names)]}
+    image_utils.atomic_write(os.path.join(config.output_dir, "metrics.json"),
+                             lambda path: _write_json(path, report))
+    return report
+
+
+def _write_json(path: str, value) -> None:
+    with open(path, "w") as handle:
+        json.dump(value, handle, indent=2, default=str)
+        handle.write("\n")

@@ -1,0 +1,77 @@
+"""complete.py end to end on the tiny shared run: synthetic default, mask file, mask folder."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+from PIL import Image
+
+from conftest import REPO_ROOT
+
+
+def _complete(*flags):
+    return subprocess.run([sys.executable, os.path.join(REPO_ROOT, "complete.py"), *flags],
+                          capture_output=True, text=True, timeout=300, cwd=REPO_ROOT)
+
+
+def test_default_synthetic_completion_writes_everything(tiny_run, tmp_path):
+    _, result = tiny_run
+    out = tmp_path / "out"
+    run = _complete(f"--model={result.run_dir}", "--num_images=3", "--steps=5", "--restarts=2",
+                    f"--output_dir={out}")
+    assert run.returncode == 0, run.stderr
+    names = sorted(os.listdir(out))
+    for kind in ("masked", "generated", "completed"):
+        assert f"synthetic-0002_{kind}.png" in names
+    assert {"grid.png", "metrics.json", "logs"} <= set(names)
+    with open(out / "metrics.json") as handle:
+        report = json.load(handle)
+    assert set(report["summary"]) == {"hole_psnr", "hole_ssim", "psnr", "ssim", "l1",
+                                      "seconds_per_image"}
+    assert len(report["images"]) == 3 and report["settings"]["steps"] == 5
+    grid = np.asarray(Image.open(out / "grid.png"))
+    assert grid.shape == (2 + 3 * 34, 2 + 4 * 34, 3)
+    completed = np.asarray(Image.open(out / "synthetic-0000_completed.png"))
+    original = grid[2:34, 2:34]
+    known = np.ones((32, 32), bool)
+    known[8:24, 8:24] = False
+    np.testing.assert_array_equal(completed[known], original[known])
+
+
+def test_mask_file_and_mask_dir_on_own_images(tiny_run, tmp_path):
+    _, result = tiny_run
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    rng = np.random.default_rng(0)
+    for name in ("a.jpg", "b.png"):
+        Image.fromarray(rng.integers(0, 256, (50, 40, 3), dtype=np.uint8)).save(photos / name)
+    (photos / "broken.png").write_bytes(b"not an image")
+    hole = np.full((10, 10), 255, np.uint8)
+    hole[:, :5] = 0
+    Image.fromarray(hole).save(tmp_path / "hole.png")
+    run = _complete(f"--model={result.run_dir}", f"--images={photos}", "--steps=3",
+                    f"--mask_file={tmp_path / 'hole.png'}", f"--output_dir={tmp_path / 'o1'}")
+    assert run.returncode == 0, run.stderr
+    assert "broken.png" in run.stderr
+    assert (tmp_path / "o1" / "a_completed.png").exists()
+
+    masks_dir = tmp_path / "masks"
+    masks_dir.mkdir()
+    for name in ("a", "b", "broken"):
+        Image.fromarray(hole.T.copy()).save(masks_dir / f"{name}.png")
+    run = _complete(f"--model={result.run_dir}", f"--images={photos}/*.jpg,{photos}/b.png",
+                    "--steps=3", f"--mask_dir={masks_dir}", "--blend=paste",
+                    f"--output_dir={tmp_path / 'o2'}")
+    assert run.returncode == 0, run.stderr
+    with open(tmp_path / "o2" / "metrics.json") as handle:
+        assert [entry["name"] for entry in json.load(handle)["images"]] == [
+            str(photos / "a.jpg"), str(photos / "b.png")]
+
+
+def test_bad_flags_and_missing_model(tmp_path):
+    run = _complete("--mask_scale=2")
+    assert run.returncode != 0 and "--mask_scale" in run.stderr
+    run = _complete(f"--runs_dir={tmp_path}", "--steps=1")
+    assert run.returncode == 1 and "no runs" in run.stderr
