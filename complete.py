@@ -55,13 +55,13 @@ flags.DEFINE_integer("steps", _DEFAULTS.steps, "Adam steps on z.")
 flags.DEFINE_float("learning_rate", _DEFAULTS.learning_rate, "Adam (peak) learning rate.")
 flags.DEFINE_float("perceptual_weight", _DEFAULTS.perceptual_weight,
                    "lambda: weight of -log D(G(z)).")
-flags.DEFINE_enum("contextual", _DEFAULTS.contextual, ["weighted", "binary"],
+flags.DEFINE_enum("contextual", _DEFAULTS.contextual, config_lib.CONTEXTUAL_LOSSES,
                   "Contextual loss: Yeh's importance-weighted L1 or bamos' binary-mask L1.")
 flags.DEFINE_integer("window", _DEFAULTS.window, "Neighbourhood side of the weighted loss.")
 flags.DEFINE_integer("restarts", _DEFAULTS.restarts, "Starts per image; the best is kept.")
-flags.DEFINE_enum("schedule", _DEFAULTS.schedule, ["constant", "warmup_cosine"],
+flags.DEFINE_enum("schedule", _DEFAULTS.schedule, config_lib.SCHEDULES,
                   "Learning-rate schedule.")
-flags.DEFINE_enum("blend", _DEFAULTS.blend, ["poisson", "paste"], "How G(z) fills the hole.")
+flags.DEFINE_enum("blend", _DEFAULTS.blend, config_lib.BLENDS, "How G(z) fills the hole.")
 flags.DEFINE_integer("seed", _DEFAULTS.seed, "Seed of random masks and starting latents.")
 flags.DEFINE_integer("batch_size", _DEFAULTS.batch_size, "Images completed together.")
 flags.DEFINE_string("output_dir", _DEFAULTS.output_dir, "Where the results are written.")

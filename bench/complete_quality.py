@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from dcgan_tf import data, images as image_utils, inpaint, masks as mask_lib  # noqa: E402
+from dcgan_tf import complete_lib, data, images as image_utils, masks as mask_lib  # noqa: E402
 from dcgan_tf import metrics, train_lib  # noqa: E402
 from dcgan_tf.config import CompleteConfig  # noqa: E402
 
@@ -30,19 +30,14 @@ DEFAULT_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "da
 
 def evaluate(networks, prior, originals, masks, settings: CompleteConfig, batch_size: int):
     """Completes all images with one method; returns (metric means, seconds per image)."""
-    bamos = settings.method == "bamos"
     targets = image_utils.to_float(originals)
     completed = np.zeros_like(targets)
     start = time.perf_counter()
     for first in range(0, len(targets), batch_size):
         part = np.s_[first:first + batch_size]
-        completed[part] = inpaint.complete(
-            networks.gan.generator, networks.gan.discriminator, targets[part], masks[part],
-            steps=settings.steps, learning_rate=settings.learning_rate,
-            perceptual_weight=settings.perceptual_weight, contextual=settings.contextual,
-            window=settings.window, restarts=settings.restarts, schedule=settings.schedule,
-            seed=settings.seed + first, prior="uniform" if bamos else prior,
-            clip_latents=1.0 if bamos else None, blend=settings.blend).completed
+        completed[part] = complete_lib.complete_batch(
+            networks, prior, targets[part], masks[part], settings,
+            seed=settings.seed + first).completed
     seconds = (time.perf_counter() - start) / len(targets)
     # Scores on the uint8 images a user would save.
     saved = image_utils.to_float(image_utils.to_uint8(completed))

@@ -134,7 +134,8 @@ def main():
           f"{tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count()} threads")
     print(f"estimated training FLOPs per image: {step_flops / 1e9:.2f} GFLOP")
     print(f"fit():            {fit_rate:7.1f} images/s  {fit_rate * step_flops / 1e9:6.1f} GFLOP/s")
-    print(f"tf.function loop: {loop_rate:7.1f} images/s  {loop_rate * step_flops / 1e9:6.1f} GFLOP/s")
+    loop_gflops = loop_rate * step_flops / 1e9
+    print(f"tf.function loop: {loop_rate:7.1f} images/s  {loop_gflops:6.1f} GFLOP/s")
     print(f"fit / loop: {fit_rate / loop_rate:.3f}")
 
 

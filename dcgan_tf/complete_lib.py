@@ -59,6 +59,27 @@ def make_masks(config: CompleteConfig, paths: list[str], size: int) -> np.ndarra
     return mask_lib.make_masks(config.mask, count, size, seed=config.seed, **params)
 
 
+def complete_batch(networks: train_lib.Networks, prior: str, targets, masks,
+                   settings: CompleteConfig, *, seed: int, lowres_factor: int = 0,
+                   progress=None) -> inpaint.Completion:
+    """``inpaint.complete`` with the optimisation settings of a (effective) CompleteConfig.
+
+    Args:
+        networks: a run's restored networks.
+        prior: the latent prior the generator was trained with ("normal" or "uniform").
+        targets: [N, S, S, 3] in [-1, 1]; masks: [N, S, S, 1], 1 = known.
+        settings: ``CompleteConfig.effective()``; the bamos preset starts from U(-1, 1) and clips.
+    """
+    bamos = settings.method == "bamos"
+    return inpaint.complete(
+        networks.gan.generator, networks.gan.discriminator, targets, masks,
+        steps=settings.steps, learning_rate=settings.learning_rate,
+        perceptual_weight=settings.perceptual_weight, contextual=settings.contextual,
+        window=settings.window, restarts=settings.restarts, schedule=settings.schedule,
+        seed=seed, prior="uniform" if bamos else prior, clip_latents=1.0 if bamos else None,
+        blend=settings.blend, lowres_factor=lowres_factor, progress=progress)
+
+
 def run(config: CompleteConfig, verbose: int = 1) -> dict:
     """Completes the configured images and writes everything to ``config.output_dir``.
 
@@ -72,7 +93,6 @@ def run(config: CompleteConfig, verbose: int = 1) -> dict:
     originals, names = load_inputs(config, size)
     masks = make_masks(config, names, size)
     lowres = mask_lib.is_lowres(config.mask) and not (config.mask_file or config.mask_dir)
-    bamos = settings.method == "bamos"
     os.makedirs(config.output_dir, exist_ok=True)
     writer = tf.summary.create_file_writer(os.path.join(config.output_dir, "logs"))
 
@@ -91,14 +111,10 @@ def run(config: CompleteConfig, verbose: int = 1) -> dict:
             with writer.as_default(step=step):
                 tf.summary.scalar(f"loss/batch_{batch_index}", loss)
 
-        result = inpaint.complete(
-            networks.gan.generator, networks.gan.discriminator, targets[part], masks[part],
-            steps=settings.steps, learning_rate=settings.learning_rate,
-            perceptual_weight=settings.perceptual_weight, contextual=settings.contextual,
-            window=settings.window, restarts=settings.restarts, schedule=settings.schedule,
-            seed=config.seed + first, prior="uniform" if bamos else model_config.latent_prior,
-            clip_latents=1.0 if bamos else None, blend=settings.blend,
-            lowres_factor=config.lowres_factor if lowres else 0, progress=progress)
+        result = complete_batch(networks, model_config.latent_prior, targets[part], masks[part],
+                                settings, seed=config.seed + first,
+                                lowres_factor=config.lowres_factor if lowres else 0,
+                                progress=progress)
         completed[part], generated[part] = result.completed, result.generated
     seconds = (time.perf_counter() - start) / len(names)
     writer.flush()

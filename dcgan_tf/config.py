@@ -65,26 +65,26 @@ class TrainConfig:
         Raises:
             ValueError: naming the flag whose value is out of range or unknown.
         """
-        _check_choice("crop", self.crop, CROPS)
-        _check_choice("image_size", self.image_size, IMAGE_SIZES)
-        _check_choice("g_loss", self.g_loss, G_LOSSES)
-        _check_choice("latent_prior", self.latent_prior, LATENT_PRIORS)
-        _check_choice("strategy", self.strategy, STRATEGIES)
-        _check_range("max_images", self.max_images, 0)
-        _check_range("synthetic_images", self.synthetic_images, 1)
-        _check_range("batch_size", self.batch_size, 1)
-        _check_range("epochs", self.epochs, 1)
-        _check_range("steps_per_epoch", self.steps_per_epoch, 0)
-        _check_range("latent_dim", self.latent_dim, 1, 4096)
-        _check_range("g_filters", self.g_filters, 1, 1024)
-        _check_range("d_filters", self.d_filters, 1, 1024)
-        _check_range("kernel_size", self.kernel_size, 2, 7)
-        _check_range("g_steps", self.g_steps, 1, 10)
-        _check_range("checkpoint_every", self.checkpoint_every, 1)
-        _check_range("keep_checkpoints", self.keep_checkpoints, 1)
-        _check_range("sample_every", self.sample_every, 1)
-        _check_range("log_every", self.log_every, 1)
-        _check_range("num_samples", self.num_samples, 1, 1024)
+        check_choice("crop", self.crop, CROPS)
+        check_choice("image_size", self.image_size, IMAGE_SIZES)
+        check_choice("g_loss", self.g_loss, G_LOSSES)
+        check_choice("latent_prior", self.latent_prior, LATENT_PRIORS)
+        check_choice("strategy", self.strategy, STRATEGIES)
+        check_range("max_images", self.max_images, 0)
+        check_range("synthetic_images", self.synthetic_images, 1)
+        check_range("batch_size", self.batch_size, 1)
+        check_range("epochs", self.epochs, 1)
+        check_range("steps_per_epoch", self.steps_per_epoch, 0)
+        check_range("latent_dim", self.latent_dim, 1, 4096)
+        check_range("g_filters", self.g_filters, 1, 1024)
+        check_range("d_filters", self.d_filters, 1, 1024)
+        check_range("kernel_size", self.kernel_size, 2, 7)
+        check_range("g_steps", self.g_steps, 1, 10)
+        check_range("checkpoint_every", self.checkpoint_every, 1)
+        check_range("keep_checkpoints", self.keep_checkpoints, 1)
+        check_range("sample_every", self.sample_every, 1)
+        check_range("log_every", self.log_every, 1)
+        check_range("num_samples", self.num_samples, 1, 1024)
         if not 0.0 < self.learning_rate < 1.0:
             raise ValueError(f"--learning_rate must be in (0, 1), got {self.learning_rate}")
         if not 0.0 <= self.beta1 < 1.0:
@@ -108,18 +108,23 @@ class TrainConfig:
         return cls(**kept)
 
 
-def _check_choice(flag: str, value, choices) -> None:
+def check_choice(flag: str, value, choices) -> None:
+    """ValueError naming ``--flag`` unless ``value`` is one of ``choices``."""
     if value not in choices:
         raise ValueError(f"--{flag} must be one of {', '.join(map(str, choices))}; got {value!r}")
 
 
-def _check_range(flag: str, value: int, low: int, high: int | None = None) -> None:
+def check_range(flag: str, value: int, low: int, high: int | None = None) -> None:
+    """ValueError naming ``--flag`` unless low <= value (<= high)."""
     if value < low or (high is not None and value > high):
         bound = f">= {low}" if high is None else f"in [{low}, {high}]"
         raise ValueError(f"--{flag} must be {bound}, got {value}")
 
 
 METHODS = ("default", "bamos")
+CONTEXTUAL_LOSSES = ("weighted", "binary")
+SCHEDULES = ("constant", "warmup_cosine")
+BLENDS = ("poisson", "paste")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,19 +163,19 @@ class CompleteConfig:
 
     def validate(self) -> "CompleteConfig":
         """Raises ValueError naming the flag at fault; returns self."""
-        _check_choice("crop", self.crop, CROPS)
-        _check_choice("method", self.method, METHODS)
-        _check_choice("mask", self.mask, MASK_KINDS)
-        _check_choice("contextual", self.contextual, ("weighted", "binary"))
-        _check_choice("schedule", self.schedule, ("constant", "warmup_cosine"))
-        _check_choice("blend", self.blend, ("poisson", "paste"))
-        _check_range("num_images", self.num_images, 1)
-        _check_range("grid_spacing", self.grid_spacing, 1)
-        _check_range("lowres_factor", self.lowres_factor, 1)
-        _check_range("window", self.window, 1, 63)
-        _check_range("steps", self.steps, 1, 100000)
-        _check_range("restarts", self.restarts, 1, 256)
-        _check_range("batch_size", self.batch_size, 1)
+        check_choice("crop", self.crop, CROPS)
+        check_choice("method", self.method, METHODS)
+        check_choice("mask", self.mask, MASK_KINDS)
+        check_choice("contextual", self.contextual, CONTEXTUAL_LOSSES)
+        check_choice("schedule", self.schedule, SCHEDULES)
+        check_choice("blend", self.blend, BLENDS)
+        check_range("num_images", self.num_images, 1)
+        check_range("grid_spacing", self.grid_spacing, 1)
+        check_range("lowres_factor", self.lowres_factor, 1)
+        check_range("window", self.window, 1, 63)
+        check_range("steps", self.steps, 1, 100000)
+        check_range("restarts", self.restarts, 1, 256)
+        check_range("batch_size", self.batch_size, 1)
         for flag in ("mask_scale", "mask_fraction"):
             if not 0.0 < getattr(self, flag) <= 1.0:
                 raise ValueError(f"--{flag} must be in (0, 1], got {getattr(self, flag)}")

@@ -135,7 +135,8 @@ def crop_and_resize(image: tf.Tensor, crop: str, image_size: int) -> tf.Tensor:
     shape = tf.shape(image)
     height, width = shape[0], shape[1]
     if crop == "auto":
-        is_celeba = tf.logical_and(tf.equal(height, CELEBA_SIZE[0]), tf.equal(width, CELEBA_SIZE[1]))
+        is_celeba = tf.logical_and(tf.equal(height, CELEBA_SIZE[0]),
+                                   tf.equal(width, CELEBA_SIZE[1]))
         is_square = tf.equal(height, width)
         side = tf.where(is_celeba, _celeba_side(width),
                         tf.where(is_square, height, tf.minimum(height, width)))
@@ -279,7 +280,8 @@ def _pick_tfrecord(source: str, image_size: int) -> str:
     """The file itself, or in a folder the smallest ffhq-rNN.tfrecords with 2**NN >= image_size."""
     if not os.path.isdir(source):
         return source
-    by_resolution = {2 ** int(_TFRECORD_NAME.search(p).group(1)): p for p in _tfrecord_files(source)}
+    by_resolution = {2 ** int(_TFRECORD_NAME.search(p).group(1)): p
+                     for p in _tfrecord_files(source)}
     large_enough = [r for r in by_resolution if r >= image_size]
     resolution = min(large_enough) if large_enough else max(by_resolution)
     if resolution < image_size:
@@ -305,7 +307,8 @@ def _load_tfrecords(path: str, crop: str, image_size: int, max_images: int) -> n
         batches = list(pipeline.as_numpy_iterator())
     except tf.errors.OpError as error:
         raise ValueError(f"--data TFRecord file {path} is damaged or not in FFHQ's format "
-                         f"(features shape int64[3] CHW, data raw uint8): {error.message}") from error
+                         f"(features shape int64[3] CHW, data raw uint8): "
+                         f"{error.message}") from error
     if not batches:
         raise ValueError(f"--data TFRecord file {path} holds no images")
     return np.concatenate(batches)

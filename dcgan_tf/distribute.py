@@ -38,7 +38,9 @@ def get_strategy(name: str = "auto", devices=()) -> tf.distribute.Strategy:
                          f"not {name}")
     gpus = [f"/gpu:{i}" for i in range(len(tf.config.list_logical_devices("GPU")))]
     if name == "auto":
-        return tf.distribute.MirroredStrategy(gpus) if len(gpus) > 1 else tf.distribute.get_strategy()
+        if len(gpus) > 1:
+            return tf.distribute.MirroredStrategy(gpus)
+        return tf.distribute.get_strategy()
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "one_device":

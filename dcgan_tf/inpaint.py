@@ -18,11 +18,8 @@ import numpy as np
 import tensorflow as tf
 
 from dcgan_tf import blend as blending
+from dcgan_tf.config import BLENDS, CONTEXTUAL_LOSSES, SCHEDULES, check_choice
 from dcgan_tf.gan import sample_latents
-
-CONTEXTUAL_LOSSES = ("weighted", "binary")
-SCHEDULES = ("constant", "warmup_cosine")
-BLENDS = ("poisson", "paste")
 
 
 @dataclasses.dataclass
@@ -108,10 +105,10 @@ def complete(generator: keras.Model, discriminator: keras.Model, images, masks, 
     Returns:
         A ``Completion``; for every start the best iterate seen (lowest loss) is kept.
     """
-    _check_choice("contextual", contextual, CONTEXTUAL_LOSSES)
-    _check_choice("schedule", schedule, SCHEDULES)
-    _check_choice("blend", blend, BLENDS)
-    _check_choice("select_by", select_by, ("loss", "discriminator"))
+    check_choice("contextual", contextual, CONTEXTUAL_LOSSES)
+    check_choice("schedule", schedule, SCHEDULES)
+    check_choice("blend", blend, BLENDS)
+    check_choice("select_by", select_by, ("loss", "discriminator"))
     if steps < 1 or restarts < 1:
         raise ValueError(f"steps and restarts must be >= 1, got {steps} and {restarts}")
     images = tf.convert_to_tensor(images, tf.float32)
@@ -178,7 +175,3 @@ def complete(generator: keras.Model, discriminator: keras.Model, images, masks, 
     return Completion(completed.numpy(), generated.numpy(), z.numpy(),
                       best_loss.numpy()[chosen], history)
 
-
-def _check_choice(name, value, choices):
-    if value not in choices:
-        raise ValueError(f"--{name} must be one of {', '.join(choices)}; got {value!r}")

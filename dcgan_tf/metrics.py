@@ -48,9 +48,8 @@ def hole_ssim(images, references, masks) -> np.ndarray:
             continue
         box = np.s_[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
         window = min(11, *image[box].shape[:2])  # small holes get a smaller window
-        scores.append(float(tf.image.ssim(
-            tf.constant(image[box][None], tf.float32), tf.constant(reference[box][None], tf.float32),
-            max_val=_RANGE, filter_size=window)[0]))
+        crops = [tf.constant(x[box][None], tf.float32) for x in (image, reference)]
+        scores.append(float(tf.image.ssim(*crops, max_val=_RANGE, filter_size=window)[0]))
     return np.array(scores)
 
 
