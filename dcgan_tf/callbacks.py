@@ -32,8 +32,12 @@ class TensorBoardLogger(keras.callbacks.Callback):
         super().__init__()
         self.writer = writer
         self.every = every
+        self.graph_written = False
 
     def on_train_begin(self, logs=None):
+        if self.graph_written:  # a resumed run calls fit() twice (rest of an epoch, then more)
+            return
+        self.graph_written = True
         generator, discriminator = self.model.generator, self.model.discriminator
         forward = tf.function(lambda latents: discriminator(generator(latents)))
         graph = forward.get_concrete_function(
