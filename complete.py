@@ -15,6 +15,8 @@ Examples:
   python complete.py --images=faces/ --mask_dir=masks/
   # The classic settings of bamos/dcgan-completion, to compare against:
   python complete.py --method=bamos
+  # Retry until the discriminator accepts each completion, and animate the search:
+  python complete.py --until_approved --max_rounds=4 --gif_every=25
 Mask files: pixels darker than 50% grey are missing (--invert_mask swaps that).
 """
 
@@ -58,10 +60,24 @@ flags.DEFINE_float("perceptual_weight", _DEFAULTS.perceptual_weight,
 flags.DEFINE_enum("contextual", _DEFAULTS.contextual, config_lib.CONTEXTUAL_LOSSES,
                   "Contextual loss: Yeh's importance-weighted L1 or bamos' binary-mask L1.")
 flags.DEFINE_integer("window", _DEFAULTS.window, "Neighbourhood side of the weighted loss.")
+flags.DEFINE_float("known_weight", _DEFAULTS.known_weight,
+                   "Weighted loss: extra weight on every known pixel (far context counts).")
+flags.DEFINE_float("prior_weight", _DEFAULTS.prior_weight,
+                   "Weight of ||z||^2 / 2, the latent prior's negative log-density.")
+flags.DEFINE_float("clip_latents", _DEFAULTS.clip_latents,
+                   "Normal prior: clip z to [-c, c] (0 = off); uniform priors clip to [-1, 1].")
 flags.DEFINE_integer("restarts", _DEFAULTS.restarts, "Starts per image; the best is kept.")
 flags.DEFINE_enum("schedule", _DEFAULTS.schedule, config_lib.SCHEDULES,
                   "Learning-rate schedule.")
 flags.DEFINE_enum("blend", _DEFAULTS.blend, config_lib.BLENDS, "How G(z) fills the hole.")
+flags.DEFINE_enum("select_by", _DEFAULTS.select_by, config_lib.SELECTIONS,
+                  "Keep the start with the lowest loss, or the one D finds most real.")
+flags.DEFINE_bool("until_approved", _DEFAULTS.until_approved,
+                  "Give images whose completion D judges fake (p < 0.5) new starts.")
+flags.DEFINE_integer("max_rounds", _DEFAULTS.max_rounds,
+                     "--until_approved: at most this many rounds of starts per image.")
+flags.DEFINE_integer("gif_every", _DEFAULTS.gif_every,
+                     "> 0: write optimisation.gif with a frame every that many steps.")
 flags.DEFINE_integer("seed", _DEFAULTS.seed, "Seed of random masks and starting latents.")
 flags.DEFINE_integer("batch_size", _DEFAULTS.batch_size, "Images completed together.")
 flags.DEFINE_string("output_dir", _DEFAULTS.output_dir, "Where the results are written.")

@@ -4,9 +4,12 @@ write the pictures, ``metrics.json`` and TensorBoard loss curves.
 Output folder layout:
     <name>_masked.png  <name>_generated.png  <name>_completed.png   per image
     grid.png            one row per image: original | masked | G(z) | completed
+    optimisation.gif    with --gif_every: every image's best-so-far completion, step by step
     metrics.json        per image and a ``summary`` (hole_psnr, hole_ssim, psnr, ssim, l1,
-                        seconds_per_image) plus the settings; the metrics compare with the
-                        original, which is ground truth when the hole was made by the mask
+                        realness, rounds, seconds_per_image) plus the settings; the metrics
+                        compare with the original, which is ground truth when the hole was
+                        made by the mask; realness is D's probability that the completion is
+                        real
     logs/               TensorBoard: the mean loss per step of every batch
 """
 
@@ -61,23 +64,30 @@ def make_masks(config: CompleteConfig, paths: list[str], size: int) -> np.ndarra
 
 def complete_batch(networks: train_lib.Networks, prior: str, targets, masks,
                    settings: CompleteConfig, *, seed: int, lowres_factor: int = 0,
-                   progress=None) -> inpaint.Completion:
+                   snapshot_every: int = 0, progress=None) -> inpaint.Completion:
     """``inpaint.complete`` with the optimisation settings of a (effective) CompleteConfig.
 
     Args:
         networks: a run's restored networks.
         prior: the latent prior the generator was trained with ("normal" or "uniform").
         targets: [N, S, S, 3] in [-1, 1]; masks: [N, S, S, 1], 1 = known.
-        settings: ``CompleteConfig.effective()``; the bamos preset starts from U(-1, 1) and clips.
+        settings: ``CompleteConfig.effective()``. The bamos preset starts from U(-1, 1). With a
+            uniform prior z is clipped to [-1, 1] and the prior term is off (the density is
+            flat); with a normal prior ``settings.clip_latents`` > 0 clips to [-c, c].
     """
-    bamos = settings.method == "bamos"
+    prior = "uniform" if settings.method == "bamos" else prior
+    uniform = prior == "uniform"
     return inpaint.complete(
         networks.gan.generator, networks.gan.discriminator, targets, masks,
         steps=settings.steps, learning_rate=settings.learning_rate,
         perceptual_weight=settings.perceptual_weight, contextual=settings.contextual,
-        window=settings.window, restarts=settings.restarts, schedule=settings.schedule,
-        seed=seed, prior="uniform" if bamos else prior, clip_latents=1.0 if bamos else None,
-        blend=settings.blend, lowres_factor=lowres_factor, progress=progress)
+        window=settings.window, known_weight=settings.known_weight,
+        prior_weight=0.0 if uniform else settings.prior_weight, restarts=settings.restarts,
+        schedule=settings.schedule, seed=seed, prior=prior,
+        clip_latents=1.0 if uniform else (settings.clip_latents or None),
+        select_by=settings.select_by, until_approved=settings.until_approved,
+        max_rounds=settings.max_rounds, blend=settings.blend, lowres_factor=lowres_factor,
+        snapshot_every=snapshot_every, progress=progress)
 
 
 def run(config: CompleteConfig, verbose: int = 1) -> dict:
@@ -98,13 +108,16 @@ def run(config: CompleteConfig, verbose: int = 1) -> dict:
 
     targets = image_utils.to_float(originals)
     completed, generated = np.zeros_like(targets), np.zeros_like(targets)
+    realness, rounds = np.zeros([len(names)]), np.zeros([len(names)], np.int32)
+    frames = []  # per batch: [F, n, S, S, 3]
     batches = range(0, len(names), config.batch_size)
-    bar = keras.utils.Progbar(len(batches) * settings.steps, verbose=verbose,
+    steps_per_batch = settings.steps * (settings.max_rounds if settings.until_approved else 1)
+    bar = keras.utils.Progbar(len(batches) * steps_per_batch, verbose=verbose,
                               stateful_metrics=["loss"])
     start = time.perf_counter()
     for batch_index, first in enumerate(batches):
         part = np.s_[first:first + config.batch_size]
-        done = batch_index * settings.steps
+        done = batch_index * steps_per_batch
 
         def progress(step, loss, done=done, batch_index=batch_index):
             bar.update(done + step, [("loss", loss)])
@@ -114,8 +127,12 @@ def run(config: CompleteConfig, verbose: int = 1) -> dict:
         result = complete_batch(networks, model_config.latent_prior, targets[part], masks[part],
                                 settings, seed=config.seed + first,
                                 lowres_factor=config.lowres_factor if lowres else 0,
-                                progress=progress)
+                                snapshot_every=settings.gif_every, progress=progress)
         completed[part], generated[part] = result.completed, result.generated
+        realness[part], rounds[part] = result.realness, result.rounds
+        if result.frames is not None:
+            frames.append(result.frames)
+    bar.update(len(batches) * steps_per_batch, finalize=True)  # retries may have ended early
     seconds = (time.perf_counter() - start) / len(names)
     writer.flush()
 
@@ -131,7 +148,11 @@ def run(config: CompleteConfig, verbose: int = 1) -> dict:
     image_utils.save_png(os.path.join(config.output_dir, "grid.png"),
                          image_utils.make_grid(rows.reshape((-1,) + rows.shape[2:]), columns=4))
 
+    if frames:
+        _write_optimisation_gif(os.path.join(config.output_dir, "optimisation.gif"), frames)
+
     per_image = metrics.completion_metrics(completed, targets, masks)
+    per_image.update(realness=realness.tolist(), rounds=rounds.tolist())
     summary = {key: float(np.nanmean(values)) for key, values in per_image.items()}
     summary["seconds_per_image"] = seconds
     report = {"settings": dataclasses.asdict(settings), "model": config.model or "newest run",
@@ -141,6 +162,13 @@ def run(config: CompleteConfig, verbose: int = 1) -> dict:
     image_utils.atomic_write(os.path.join(config.output_dir, "metrics.json"),
                              lambda path: _write_json(path, report))
     return report
+
+
+def _write_optimisation_gif(path: str, frames: list[np.ndarray]) -> None:
+    """One GIF frame per snapshot: a grid of all images' best-so-far completions."""
+    every_image = np.concatenate(frames, axis=1)  # [F, N, S, S, 3]
+    image_utils.save_gif(path, [image_utils.make_grid(image_utils.to_uint8(frame))
+                                for frame in every_image], duration_ms=100)
 
 
 def _write_json(path: str, value) -> None:

@@ -125,6 +125,7 @@ METHODS = ("default", "bamos")
 CONTEXTUAL_LOSSES = ("weighted", "binary")
 SCHEDULES = ("constant", "warmup_cosine")
 BLENDS = ("poisson", "paste")
+SELECTIONS = ("loss", "discriminator")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,7 +133,9 @@ class CompleteConfig:
     """Everything ``complete_lib.run`` needs (see ``complete.py --help``).
 
     ``method="bamos"`` replaces the optimisation settings with bamos/dcgan-completion's classic
-    ones (binary L1, lambda 0.1, Adam lr 0.01, 1000 steps, z ~ U(-1, 1) clipped, paste, 1 start).
+    ones (binary L1, lambda 0.1, Adam lr 0.01, 1000 steps, z ~ U(-1, 1) clipped, paste, 1 start,
+    no prior term). The default settings are the ones that measured best in
+    ``bench/complete_quality.py``.
     """
 
     model: str = ""
@@ -149,14 +152,21 @@ class CompleteConfig:
     mask_dir: str = ""
     invert_mask: bool = False
     method: str = "default"
-    steps: int = 500
+    steps: int = 300
     learning_rate: float = 0.05
     perceptual_weight: float = 0.1
     contextual: str = "weighted"
     window: int = 7
-    restarts: int = 4
+    known_weight: float = 0.1
+    prior_weight: float = 0.3
+    clip_latents: float = 0.0  # normal prior: clip z to [-c, c]; 0 = off
+    restarts: int = 1
     schedule: str = "warmup_cosine"
     blend: str = "poisson"
+    select_by: str = "loss"
+    until_approved: bool = False
+    max_rounds: int = 4
+    gif_every: int = 0
     seed: int = 0
     batch_size: int = 16
     output_dir: str = "completions"
@@ -169,6 +179,9 @@ class CompleteConfig:
         check_choice("contextual", self.contextual, CONTEXTUAL_LOSSES)
         check_choice("schedule", self.schedule, SCHEDULES)
         check_choice("blend", self.blend, BLENDS)
+        check_choice("select_by", self.select_by, SELECTIONS)
+        check_range("max_rounds", self.max_rounds, 1, 100)
+        check_range("gif_every", self.gif_every, 0)
         check_range("num_images", self.num_images, 1)
         check_range("grid_spacing", self.grid_spacing, 1)
         check_range("lowres_factor", self.lowres_factor, 1)
@@ -181,8 +194,9 @@ class CompleteConfig:
                 raise ValueError(f"--{flag} must be in (0, 1], got {getattr(self, flag)}")
         if not 0.0 < self.learning_rate < 10.0:
             raise ValueError(f"--learning_rate must be in (0, 10), got {self.learning_rate}")
-        if self.perceptual_weight < 0:
-            raise ValueError(f"--perceptual_weight must be >= 0, got {self.perceptual_weight}")
+        for flag in ("perceptual_weight", "known_weight", "prior_weight", "clip_latents"):
+            if getattr(self, flag) < 0:
+                raise ValueError(f"--{flag} must be >= 0, got {getattr(self, flag)}")
         if self.mask_file and self.mask_dir:
             raise ValueError("give --mask_file or --mask_dir, not both")
         if self.mask_dir and not self.images:
@@ -194,5 +208,6 @@ class CompleteConfig:
         if self.method != "bamos":
             return self
         return dataclasses.replace(self, contextual="binary", perceptual_weight=0.1,
-                                   learning_rate=0.01, steps=1000, restarts=1,
-                                   schedule="constant", blend="paste")
+                                   prior_weight=0.0, learning_rate=0.01, steps=1000, restarts=1,
+                                   schedule="constant", blend="paste", select_by="loss",
+                                   until_approved=False)

@@ -10,6 +10,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import dataclasses  # noqa: E402
 
 import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 _CPU = tf.config.list_physical_devices("CPU")[0]
@@ -51,3 +52,15 @@ def tiny_run(tmp_path_factory):
     from dcgan_tf import train_lib
     config = dataclasses.replace(TINY, runs_dir=str(tmp_path_factory.mktemp("runs")))
     return config, train_lib.run(config, images=FACES, verbose=0)
+
+
+def gif_duration_ms(path) -> int:
+    """Total duration of an animated GIF. Pillow merges identical consecutive frames (a tiny
+    model may not change a uint8 picture in one step) by adding their durations, so tests count
+    frames by the total duration."""
+    with Image.open(path) as gif:
+        total = 0
+        for frame in range(gif.n_frames):
+            gif.seek(frame)
+            total += gif.info["duration"]
+    return total

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 from PIL import Image
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, gif_duration_ms
 
 
 def _complete(*flags):
@@ -20,16 +20,20 @@ def test_default_synthetic_completion_writes_everything(tiny_run, tmp_path):
     _, result = tiny_run
     out = tmp_path / "out"
     run = _complete(f"--model={result.run_dir}", "--num_images=3", "--steps=5", "--restarts=2",
-                    f"--output_dir={out}")
+                    "--gif_every=2", f"--output_dir={out}")
     assert run.returncode == 0, run.stderr
     names = sorted(os.listdir(out))
     for kind in ("masked", "generated", "completed"):
         assert f"synthetic-0002_{kind}.png" in names
-    assert {"grid.png", "metrics.json", "logs"} <= set(names)
+    assert {"grid.png", "optimisation.gif", "metrics.json", "logs"} <= set(names)
+    with Image.open(out / "optimisation.gif") as gif:  # a 2x2 grid of the 3 images
+        assert gif.size == (2 + 2 * 34, 2 + 2 * 34)
+    assert gif_duration_ms(out / "optimisation.gif") == 4 * 100  # steps 1, 3, 5 and the end
     with open(out / "metrics.json") as handle:
         report = json.load(handle)
     assert set(report["summary"]) == {"hole_psnr", "hole_ssim", "psnr", "ssim", "l1",
-                                      "seconds_per_image"}
+                                      "realness", "rounds", "seconds_per_image"}
+    assert all(0.0 <= image["realness"] <= 1.0 for image in report["images"])
     assert len(report["images"]) == 3 and report["settings"]["steps"] == 5
     grid = np.asarray(Image.open(out / "grid.png"))
     assert grid.shape == (2 + 3 * 34, 2 + 4 * 34, 3)

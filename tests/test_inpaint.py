@@ -1,5 +1,6 @@
 """The z-optimisation: Yeh's weights, loss decrease, known pixels kept, schedules, restarts."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -85,3 +86,48 @@ def test_select_by_discriminator_and_bad_choices(networks, target):
     assert result.completed.shape == target.shape
     with pytest.raises(ValueError, match="--contextual"):
         inpaint.complete(generator, discriminator, target, mask, contextual="l2")
+
+
+class ConstantJudge(keras.Model):
+    """A discriminator that always returns the same logit (so it approves all or nothing)."""
+
+    def __init__(self, logit: float):
+        super().__init__()
+        self.logit = logit
+
+    def call(self, images, training=False):
+        return tf.fill([tf.shape(images)[0], 1], self.logit) + 0.0 * tf.reduce_mean(images)
+
+
+@pytest.mark.parametrize("logit, rounds", [(-10.0, 3), (10.0, 1)])
+def test_until_approved_retries_only_rejected_completions(networks, target, logit, rounds):
+    generator, _ = networks
+    seen = []
+    result = inpaint.complete(generator, ConstantJudge(logit), target,
+                              masks.make_masks("center", 2, SIZE), steps=4, until_approved=True,
+                              max_rounds=3, progress=lambda step, loss: seen.append(step))
+    np.testing.assert_array_equal(result.rounds, [rounds, rounds])
+    assert result.history.shape == (4 * rounds,) and seen == list(range(1, 4 * rounds + 1))
+    np.testing.assert_allclose(result.realness, 1.0 / (1.0 + np.exp(-logit)), rtol=1e-5)
+
+
+def test_retry_rounds_keep_the_better_result(networks, target):
+    """A rejected image keeps its first-round result unless a new start lowers the loss."""
+    generator, _ = networks
+    mask = masks.make_masks("center", 2, SIZE)
+    options = dict(steps=6, learning_rate=0.05, seed=2)
+    first = inpaint.complete(generator, ConstantJudge(-10.0), target, mask, **options)
+    retried = inpaint.complete(generator, ConstantJudge(-10.0), target, mask, **options,
+                               until_approved=True, max_rounds=3)
+    assert np.all(retried.losses <= first.losses + 1e-6)
+
+
+def test_snapshots_show_the_search_with_known_pixels_pasted(networks, target):
+    generator, discriminator = networks
+    mask = masks.make_masks("center", 2, SIZE)
+    result = inpaint.complete(generator, discriminator, target, mask, steps=5, snapshot_every=2)
+    assert result.frames.shape == (4, 2, SIZE, SIZE, 3)  # steps 1, 3, 5 and the final choice
+    known = np.broadcast_to(mask == 1, result.frames.shape[1:])
+    for frame in result.frames:
+        np.testing.assert_allclose(frame[known], target[known], atol=1e-6)
+    assert not np.allclose(result.frames[0], result.frames[-1])
