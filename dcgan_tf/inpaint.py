@@ -72,7 +72,7 @@ class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
         self.peak, self.steps, self.warmup, self.rampdown = peak, steps, warmup, rampdown
 
     def __call__(self, step):
-        t = tf.cast(step, tf.float32) / float(max(self.steps, 1))
+        t = tf.cast(step, tf.float32) / tf.maximum(tf.cast(self.steps, tf.float32), 1.0)
         down = tf.minimum(1.0, (1.0 - t) / self.rampdown)
         down = 0.5 - 0.5 * tf.cos(math.pi * tf.clip_by_value(down, 0.0, 1.0))
         up = tf.minimum(1.0, t / self.warmup)
@@ -81,6 +81,46 @@ class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
     def get_config(self):
         return {"peak": self.peak, "steps": self.steps, "warmup": self.warmup,
                 "rampdown": self.rampdown}
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchSettings:
+    """How z is searched for (see ``complete`` for the meaning of every field)."""
+
+    steps: int = 1000
+    learning_rate: float = 0.01
+    perceptual_weight: float = 0.1
+    contextual: str = "weighted"
+    window: int = 7
+    known_weight: float = 0.0
+    prior_weight: float = 0.0
+    restarts: int = 1
+    schedule: str = "constant"
+    prior: str = "normal"
+    clip_latents: float | None = None
+    select_by: str = "loss"
+    lowres_factor: int = 0
+    blend: str = "poisson"
+
+    def validate(self) -> "SearchSettings":
+        """Raises ValueError naming the setting at fault; returns self."""
+        check_choice("contextual", self.contextual, CONTEXTUAL_LOSSES)
+        check_choice("schedule", self.schedule, SCHEDULES)
+        check_choice("blend", self.blend, BLENDS)
+        check_choice("select_by", self.select_by, SELECTIONS)
+        if self.steps < 1 or self.restarts < 1:
+            raise ValueError(f"steps and restarts must be >= 1, got {self.steps} and "
+                             f"{self.restarts}")
+        return self
+
+    def learning_rate_at(self, steps):
+        """Adam's learning rate: a float, or a schedule of the step index over ``steps``."""
+        if self.schedule == "warmup_cosine":
+            return WarmupCosine(self.learning_rate, steps)
+        return self.learning_rate
+
+    def blend_fn(self):
+        return blending.poisson if self.blend == "poisson" else blending.paste
 
 
 def complete(generator: keras.Model, discriminator: keras.Model, images, masks, *,
@@ -127,23 +167,18 @@ def complete(generator: keras.Model, discriminator: keras.Model, images, masks, 
     Returns:
         A ``Completion``; for every start the best iterate seen (lowest loss) is kept.
     """
-    check_choice("contextual", contextual, CONTEXTUAL_LOSSES)
-    check_choice("schedule", schedule, SCHEDULES)
-    check_choice("blend", blend, BLENDS)
-    check_choice("select_by", select_by, SELECTIONS)
-    if steps < 1 or restarts < 1 or max_rounds < 1:
-        raise ValueError(f"steps, restarts and max_rounds must be >= 1, "
-                         f"got {steps}, {restarts} and {max_rounds}")
+    settings = SearchSettings(
+        steps=steps, learning_rate=learning_rate, perceptual_weight=perceptual_weight,
+        contextual=contextual, window=window, known_weight=known_weight,
+        prior_weight=prior_weight, restarts=restarts, schedule=schedule, prior=prior,
+        clip_latents=clip_latents, select_by=select_by, lowres_factor=lowres_factor,
+        blend=blend).validate()
+    if max_rounds < 1:
+        raise ValueError(f"max_rounds must be >= 1, got {max_rounds}")
     images = np.asarray(images, np.float32)
     masks = np.asarray(masks, np.float32)
-    search = _LatentSearch(generator, discriminator, steps=steps, learning_rate=learning_rate,
-                           perceptual_weight=perceptual_weight, contextual=contextual,
-                           window=window, known_weight=known_weight, prior_weight=prior_weight,
-                           restarts=restarts, schedule=schedule, prior=prior,
-                           clip_latents=clip_latents, select_by=select_by,
-                           lowres_factor=lowres_factor, blend=blend)
-    result, score = search.run(images, masks, seed=(seed, 0), snapshot_every=snapshot_every,
-                               progress=progress)
+    result, score = _search(generator, discriminator, images, masks, settings, seed=(seed, 0),
+                            snapshot_every=snapshot_every, progress=progress)
     for round_index in range(1, max_rounds if until_approved else 1):
         todo = np.flatnonzero(result.realness < 0.5)
         if todo.size == 0:
@@ -152,8 +187,8 @@ def complete(generator: keras.Model, discriminator: keras.Model, images, masks, 
         if progress is not None:
             def round_progress(step, loss, offset=round_index * steps):
                 progress(offset + step, loss)
-        retry, retry_score = search.run(images[todo], masks[todo], seed=(seed, round_index),
-                                        progress=round_progress)
+        retry, retry_score = _search(generator, discriminator, images[todo], masks[todo],
+                                     settings, seed=(seed, round_index), progress=round_progress)
         better = (retry.realness >= 0.5) | (retry_score < score[todo])
         for field in ("completed", "generated", "latents", "losses", "realness"):
             getattr(result, field)[todo[better]] = getattr(retry, field)[better]
@@ -163,104 +198,164 @@ def complete(generator: keras.Model, discriminator: keras.Model, images, masks, 
     return result
 
 
+def complete_in_graph(generator: keras.Model, discriminator: keras.Model, images: tf.Tensor,
+                      masks: tf.Tensor, settings: SearchSettings, *, steps: tf.Tensor,
+                      seed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """One round of ``complete`` in TensorFlow ops only, for SavedModel signatures.
+
+    No variables: z, Adam's moments and the best iterate are ``tf.while_loop`` state, so
+    concurrent calls share nothing. Adam is written out with Keras' update rule and constants
+    (beta_1 0.9, beta_2 0.999, epsilon 1e-7), so a call matches ``complete`` with the same
+    settings and seed up to float rounding.
+
+    Args:
+        images: [N, H, W, 3] float32 in [-1, 1]; masks: [N, H, W, 1] float32, 1 = known.
+        settings: the search settings (``settings.steps`` is ignored in favour of ``steps``).
+        steps: int32 scalar tensor, >= 1.
+        seed: int64 scalar tensor; the starts are those of ``complete(seed=seed)``.
+
+    Returns:
+        completed [N, H, W, 3], generated [N, H, W, 3] (both in [-1, 1]) and the chosen starts'
+        losses [N].
+    """
+    count = tf.shape(images)[0]
+    objective = _Objective(generator, discriminator, images, masks, settings)
+    latent_dim = int(generator.input_shape[-1])
+    starts = sample_latents(tf.stack([settings.restarts * count, latent_dim]),
+                            tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)]),
+                            settings.prior)
+    rate = settings.learning_rate_at(steps)
+    beta_1, beta_2, epsilon = 0.9, 0.999, 1e-7
+
+    def body(step, z, first_moment, second_moment, best_z, best_loss):
+        with tf.GradientTape() as tape:
+            tape.watch(z)
+            loss, _ = objective(z)
+            total = tf.reduce_sum(loss)
+        gradient = tape.gradient(total, z)
+        best_z, best_loss = _keep_best(z, loss, best_z, best_loss)
+        local_step = tf.cast(step + 1, tf.float32)
+        learning_rate = rate(step) if callable(rate) else rate
+        alpha = learning_rate * tf.sqrt(1.0 - beta_2 ** local_step) / (1.0 - beta_1 ** local_step)
+        first_moment += (gradient - first_moment) * (1.0 - beta_1)
+        second_moment += (tf.square(gradient) - second_moment) * (1.0 - beta_2)
+        z = z - first_moment * alpha / (tf.sqrt(second_moment) + epsilon)
+        if settings.clip_latents is not None:
+            z = tf.clip_by_value(z, -settings.clip_latents, settings.clip_latents)
+        return step + 1, z, first_moment, second_moment, best_z, best_loss
+
+    zeros = tf.zeros_like(starts)
+    infinite = tf.fill([settings.restarts * count], np.float32(np.inf))
+    _, z, _, _, best_z, best_loss = tf.while_loop(
+        lambda step, *_: step < steps, body, [tf.constant(0), starts, zeros, zeros, starts,
+                                                infinite])
+    best_z, best_loss = _keep_best(z, objective(z)[0], best_z, best_loss)
+    score = best_loss if settings.select_by == "loss" else -objective(best_z)[1]
+    chosen = (tf.argmin(tf.reshape(score, [settings.restarts, count]), axis=0,
+                        output_type=tf.int32) * count + tf.range(count))
+    generated = generator(tf.gather(best_z, chosen), training=False)
+    return (settings.blend_fn()(images, generated, masks), generated,
+            tf.gather(best_loss, chosen))
 
 
-class _LatentSearch:
-    """One round of best-of-``restarts`` latent optimisation for a batch of images."""
+class _Objective:
+    """The loss of a batch of starts: row r * N + i is start r of image i."""
 
-    def __init__(self, generator, discriminator, *, steps, learning_rate, perceptual_weight,
-                 contextual, window, known_weight, prior_weight, restarts, schedule, prior,
-                 clip_latents, select_by, lowres_factor, blend):
-        self.generator, self.discriminator = generator, discriminator
-        self.steps, self.learning_rate, self.schedule = steps, learning_rate, schedule
-        self.perceptual_weight, self.contextual, self.window = perceptual_weight, contextual, window
-        self.known_weight, self.prior_weight = known_weight, prior_weight
-        self.restarts, self.prior, self.clip_latents = restarts, prior, clip_latents
-        self.select_by, self.lowres_factor = select_by, lowres_factor
-        self.blend = blending.poisson if blend == "poisson" else blending.paste
-        self.latent_dim = int(generator.input_shape[-1])
-
-    def run(self, images: np.ndarray, masks: np.ndarray, *, seed, snapshot_every: int = 0,
-            progress=None) -> tuple[Completion, np.ndarray]:
-        """Returns the round's ``Completion`` and each image's selection score (lower is
-        better)."""
-        restarts, count = self.restarts, len(images)
-        targets = tf.tile(images, [restarts, 1, 1, 1])  # row r * N + i is start r of image i
-        known = tf.tile(masks, [restarts, 1, 1, 1])
-        if self.contextual == "binary":
-            weights = known
+    def __init__(self, generator, discriminator, images, masks, settings: SearchSettings):
+        self.generator, self.discriminator, self.settings = generator, discriminator, settings
+        self.targets = tf.tile(images, [settings.restarts, 1, 1, 1])
+        known = tf.tile(masks, [settings.restarts, 1, 1, 1])
+        if settings.contextual == "binary":
+            self.weights = known
         else:
-            weights = importance_weights(known, self.window) + self.known_weight * known
-        if self.lowres_factor:
-            targets = block_mean(targets, self.lowres_factor)
+            self.weights = (importance_weights(known, settings.window)
+                            + settings.known_weight * known)
+        if settings.lowres_factor:
+            self.targets = block_mean(self.targets, settings.lowres_factor)
 
-        starts = sample_latents([restarts * count, self.latent_dim],
-                                tf.constant(seed, tf.int64), self.prior)
-        latents = tf.Variable(starts, name="latents")
-        best_latents = tf.Variable(starts, name="best_latents")
-        best_loss = tf.Variable(tf.fill([restarts * count], np.float32(np.inf)), name="best_loss")
-        rate = self.learning_rate
-        if self.schedule == "warmup_cosine":
-            rate = WarmupCosine(self.learning_rate, self.steps)
-        optimizer = keras.optimizers.Adam(rate)
-        optimizer.build([latents])
-
-        def losses_of(z):
-            generated = self.generator(z, training=False)
-            if self.lowres_factor:
-                contextual_loss = tf.reduce_sum(
-                    tf.abs(block_mean(generated, self.lowres_factor) - targets), axis=[1, 2, 3])
-            else:
-                contextual_loss = tf.reduce_sum(weights * tf.abs(generated - targets),
-                                                axis=[1, 2, 3])
-            logits = self.discriminator(generated, training=False)[:, 0]
-            prior_loss = 0.5 * tf.reduce_sum(tf.square(z), axis=1)
-            return (contextual_loss + self.perceptual_weight * tf.nn.softplus(-logits)
-                    + self.prior_weight * prior_loss), logits
-
-        def keep_best(z, loss):
-            improved = loss < best_loss
-            best_latents.assign(tf.where(improved[:, tf.newaxis], z, best_latents))
-            best_loss.assign(tf.where(improved, loss, best_loss))
-
-        @tf.function
-        def step():
-            with tf.GradientTape(watch_accessed_variables=False) as tape:
-                tape.watch(latents)
-                per_start, _ = losses_of(latents)
-                total = tf.reduce_sum(per_start)  # starts are independent: own gradients
-            keep_best(latents, per_start)
-            optimizer.apply_gradients([(tape.gradient(total, latents), latents)])
-            if self.clip_latents is not None:
-                latents.assign(tf.clip_by_value(latents, -self.clip_latents, self.clip_latents))
-            return tf.reduce_mean(per_start)
-
-        def snapshot():
-            chosen = np.argmin(best_loss.numpy().reshape(restarts, count), axis=0)
-            z = tf.gather(best_latents, chosen * count + np.arange(count))
-            return blending.paste(images, self.generator(z, training=False), masks).numpy()
-
-        history, frames = np.zeros([self.steps], np.float32), []
-        for index in range(self.steps):
-            history[index] = float(step())
-            if progress is not None:
-                progress(index + 1, history[index])
-            if snapshot_every and index % snapshot_every == 0:
-                frames.append(snapshot())
-        keep_best(latents, losses_of(latents)[0])  # the last update is a candidate too
-        if snapshot_every:
-            frames.append(snapshot())
-
-        score = best_loss.numpy().reshape(restarts, count)
-        if self.select_by == "discriminator":
-            score = -losses_of(best_latents)[1].numpy().reshape(restarts, count)
-        chosen = np.argmin(score, axis=0) * count + np.arange(count)
-        z = tf.gather(best_latents, chosen)
+    def __call__(self, z: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """Per-start losses [R * N] and discriminator logits [R * N] of G(z)."""
+        settings = self.settings
         generated = self.generator(z, training=False)
-        completed = self.blend(images, generated, masks)
-        realness = tf.sigmoid(self.discriminator(completed, training=False)[:, 0])
-        completion = Completion(completed.numpy(), generated.numpy(), z.numpy(),
-                                best_loss.numpy()[chosen], realness.numpy(),
-                                np.ones([count], np.int32), history,
-                                np.stack(frames) if frames else None)
-        return completion, score.reshape(-1)[chosen]
+        if settings.lowres_factor:
+            contextual_loss = tf.reduce_sum(
+                tf.abs(block_mean(generated, settings.lowres_factor) - self.targets),
+                axis=[1, 2, 3])
+        else:
+            contextual_loss = tf.reduce_sum(self.weights * tf.abs(generated - self.targets),
+                                            axis=[1, 2, 3])
+        logits = self.discriminator(generated, training=False)[:, 0]
+        prior_loss = 0.5 * tf.reduce_sum(tf.square(z), axis=1)
+        return (contextual_loss + settings.perceptual_weight * tf.nn.softplus(-logits)
+                + settings.prior_weight * prior_loss), logits
+
+
+def _keep_best(z, loss, best_z, best_loss):
+    improved = loss < best_loss
+    return tf.where(improved[:, tf.newaxis], z, best_z), tf.where(improved, loss, best_loss)
+
+
+def _search(generator, discriminator, images: np.ndarray, masks: np.ndarray,
+            settings: SearchSettings, *, seed, snapshot_every: int = 0,
+            progress=None) -> tuple[Completion, np.ndarray]:
+    """One round of best-of-``restarts`` search with a Keras Adam on a ``tf.Variable`` z.
+
+    Returns the round's ``Completion`` and each image's selection score (lower is better).
+    """
+    restarts, count = settings.restarts, len(images)
+    objective = _Objective(generator, discriminator, images, masks, settings)
+    starts = sample_latents([restarts * count, int(generator.input_shape[-1])],
+                            tf.constant(seed, tf.int64), settings.prior)
+    latents = tf.Variable(starts, name="latents")
+    best_latents = tf.Variable(starts, name="best_latents")
+    best_loss = tf.Variable(tf.fill([restarts * count], np.float32(np.inf)), name="best_loss")
+    optimizer = keras.optimizers.Adam(settings.learning_rate_at(settings.steps))
+    optimizer.build([latents])
+
+    def keep_best(z, loss):
+        new_z, new_loss = _keep_best(z, loss, best_latents, best_loss)
+        best_latents.assign(new_z)
+        best_loss.assign(new_loss)
+
+    @tf.function
+    def step():
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch(latents)
+            per_start, _ = objective(latents)
+            total = tf.reduce_sum(per_start)  # starts are independent: own gradients
+        keep_best(latents, per_start)
+        optimizer.apply_gradients([(tape.gradient(total, latents), latents)])
+        if settings.clip_latents is not None:
+            latents.assign(tf.clip_by_value(latents, -settings.clip_latents,
+                                            settings.clip_latents))
+        return tf.reduce_mean(per_start)
+
+    def snapshot():
+        chosen = np.argmin(best_loss.numpy().reshape(restarts, count), axis=0)
+        z = tf.gather(best_latents, chosen * count + np.arange(count))
+        return blending.paste(images, generator(z, training=False), masks).numpy()
+
+    history, frames = np.zeros([settings.steps], np.float32), []
+    for index in range(settings.steps):
+        history[index] = float(step())
+        if progress is not None:
+            progress(index + 1, history[index])
+        if snapshot_every and index % snapshot_every == 0:
+            frames.append(snapshot())
+    keep_best(latents, objective(latents)[0])  # the last update is a candidate too
+    if snapshot_every:
+        frames.append(snapshot())
+
+    score = best_loss.numpy().reshape(restarts, count)
+    if settings.select_by == "discriminator":
+        score = -objective(best_latents)[1].numpy().reshape(restarts, count)
+    chosen = np.argmin(score, axis=0) * count + np.arange(count)
+    z = tf.gather(best_latents, chosen)
+    generated = generator(z, training=False)
+    completed = settings.blend_fn()(images, generated, masks)
+    realness = tf.sigmoid(discriminator(completed, training=False)[:, 0])
+    completion = Completion(completed.numpy(), generated.numpy(), z.numpy(),
+                            best_loss.numpy()[chosen], realness.numpy(),
+                            np.ones([count], np.int32), history,
+                            np.stack(frames) if frames else None)
+    return completion, score.reshape(-1)[chosen]

@@ -1,5 +1,7 @@
 """The z-optimisation: Yeh's weights, loss decrease, known pixels kept, schedules, restarts."""
 
+import dataclasses
+
 import keras
 import numpy as np
 import pytest
@@ -131,3 +133,21 @@ def test_snapshots_show_the_search_with_known_pixels_pasted(networks, target):
     for frame in result.frames:
         np.testing.assert_allclose(frame[known], target[known], atol=1e-6)
     assert not np.allclose(result.frames[0], result.frames[-1])
+
+
+@pytest.mark.parametrize("schedule, clip", [("warmup_cosine", None), ("constant", 1.0)])
+def test_in_graph_completion_matches_the_keras_adam_loop(networks, target, schedule, clip):
+    generator, discriminator = networks
+    mask = masks.make_masks("thick", 2, SIZE, seed=4)
+    settings = inpaint.SearchSettings(steps=15, learning_rate=0.05, known_weight=0.1,
+                                      prior_weight=0.3, restarts=2, schedule=schedule,
+                                      clip_latents=clip, prior="uniform" if clip else "normal")
+    eager = inpaint.complete(generator, discriminator, target, mask, seed=7,
+                             **dataclasses.asdict(settings))
+    graph = tf.function(lambda: inpaint.complete_in_graph(
+        generator, discriminator, tf.constant(target), tf.constant(mask), settings,
+        steps=tf.constant(15), seed=tf.constant(7, tf.int64)))
+    completed, generated, losses = (value.numpy() for value in graph())
+    np.testing.assert_allclose(losses, eager.losses, rtol=1e-4)
+    np.testing.assert_allclose(generated, eager.generated, atol=1e-4)
+    np.testing.assert_allclose(completed, eager.completed, atol=1e-3)
