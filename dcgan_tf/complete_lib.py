@@ -62,32 +62,40 @@ def make_masks(config: CompleteConfig, paths: list[str], size: int) -> np.ndarra
     return mask_lib.make_masks(config.mask, count, size, seed=config.seed, **params)
 
 
+def search_settings(settings: CompleteConfig, prior: str,
+                    lowres_factor: int = 0) -> inpaint.SearchSettings:
+    """The z-search settings of an (effective) CompleteConfig for a generator trained with
+    ``prior``. The bamos preset starts from U(-1, 1). With a uniform prior z is clipped to
+    [-1, 1] and the prior term is off (the density is flat); with a normal prior
+    ``settings.clip_latents`` > 0 clips to [-c, c]."""
+    prior = "uniform" if settings.method == "bamos" else prior
+    uniform = prior == "uniform"
+    return inpaint.SearchSettings(
+        steps=settings.steps, learning_rate=settings.learning_rate,
+        perceptual_weight=settings.perceptual_weight, contextual=settings.contextual,
+        window=settings.window, known_weight=settings.known_weight,
+        prior_weight=0.0 if uniform else settings.prior_weight, restarts=settings.restarts,
+        schedule=settings.schedule, prior=prior,
+        clip_latents=1.0 if uniform else (settings.clip_latents or None),
+        select_by=settings.select_by, lowres_factor=lowres_factor, blend=settings.blend)
+
+
 def complete_batch(networks: train_lib.Networks, prior: str, targets, masks,
                    settings: CompleteConfig, *, seed: int, lowres_factor: int = 0,
                    snapshot_every: int = 0, progress=None) -> inpaint.Completion:
-    """``inpaint.complete`` with the optimisation settings of a (effective) CompleteConfig.
+    """``inpaint.complete`` with the settings of an (effective) CompleteConfig.
 
     Args:
         networks: a run's restored networks.
         prior: the latent prior the generator was trained with ("normal" or "uniform").
         targets: [N, S, S, 3] in [-1, 1]; masks: [N, S, S, 1], 1 = known.
-        settings: ``CompleteConfig.effective()``. The bamos preset starts from U(-1, 1). With a
-            uniform prior z is clipped to [-1, 1] and the prior term is off (the density is
-            flat); with a normal prior ``settings.clip_latents`` > 0 clips to [-c, c].
+        settings: ``CompleteConfig.effective()``.
     """
-    prior = "uniform" if settings.method == "bamos" else prior
-    uniform = prior == "uniform"
+    search = search_settings(settings, prior, lowres_factor)
     return inpaint.complete(
-        networks.gan.generator, networks.gan.discriminator, targets, masks,
-        steps=settings.steps, learning_rate=settings.learning_rate,
-        perceptual_weight=settings.perceptual_weight, contextual=settings.contextual,
-        window=settings.window, known_weight=settings.known_weight,
-        prior_weight=0.0 if uniform else settings.prior_weight, restarts=settings.restarts,
-        schedule=settings.schedule, seed=seed, prior=prior,
-        clip_latents=1.0 if uniform else (settings.clip_latents or None),
-        select_by=settings.select_by, until_approved=settings.until_approved,
-        max_rounds=settings.max_rounds, blend=settings.blend, lowres_factor=lowres_factor,
-        snapshot_every=snapshot_every, progress=progress)
+        networks.gan.generator, networks.gan.discriminator, targets, masks, seed=seed,
+        until_approved=settings.until_approved, max_rounds=settings.max_rounds,
+        snapshot_every=snapshot_every, progress=progress, **dataclasses.asdict(search))
 
 
 def run(config: CompleteConfig, verbose: int = 1) -> dict:

@@ -1,0 +1,223 @@
+"""SavedModels that TF Serving loads: ``<export_base>/<model_name>/<version>/``.
+
+Each version folder holds ``saved_model.pb``, ``variables/`` and ``assets/export_info.json`` (the
+training config and the baked-in completion settings). It is written to a hidden temporary
+folder next to the versions and renamed when complete, so a server watching the base never sees
+a partial version (names that are not integers are not versions to TF Serving).
+
+Signatures (S = image size, L = latent size; uint8 images in [0, 255], masks 1 = known):
+    serving_default        latents float32 [N, L]                  -> images uint8 [N, S, S, 3]
+    generate_from_seed     seed int64 [], count int32 []           -> images uint8 [N, S, S, 3]
+    discriminate           images uint8 [N, S, S, 3]               -> probability float32 [N]
+    complete               images uint8 [N, S, S, 3],
+                           masks float32 [N, S, S, 1]              -> completed uint8, generated
+                                                                      uint8, loss float32 [N]
+    complete_with_options  as complete, plus steps int32 [] and seed int64 []
+TF Serving requires every input of a signature in each request, so the optional steps and seed
+of a completion are a second signature. Only standard TF ops: the completion loop is a
+``tf.while_loop`` (``inpaint.complete_in_graph``) and Poisson blending conjugate gradients.
+Inputs are checked inside the graph (shapes, mask size, counts), so a bad request gets an
+InvalidArgument error that says what is wrong.
+"""
+
+import dataclasses
+import json
+import os
+import re
+import shutil
+import tempfile
+
+import tensorflow as tf
+
+from dcgan_tf import complete_lib, inpaint, train_lib
+from dcgan_tf.config import CompleteConfig, TrainConfig
+from dcgan_tf.gan import sample_latents
+
+SIGNATURES = ("serving_default", "generate_from_seed", "discriminate", "complete",
+              "complete_with_options")
+MAX_COUNT = 1024  # generate_from_seed
+MAX_STEPS = 100_000  # complete_with_options
+_TEMPORARY_PREFIX = ".partial-"
+
+
+class ServingModule(tf.Module):
+    """The networks and the signature functions of one export."""
+
+    def __init__(self, generator, discriminator, model_config: TrainConfig,
+                 search: inpaint.SearchSettings, info_path: str):
+        super().__init__()
+        # Track only the tf.Variables under the Keras 3 wrappers (as keras' ExportArchive does):
+        # the v1 loader that TF Serving uses does not restore variables tracked via the models.
+        self._setattr_tracking = False
+        self.generator, self.discriminator = generator, discriminator
+        self._setattr_tracking = True
+        self.tf_variables = [variable.value for variable in
+                             generator.variables + discriminator.variables]
+        self.info = tf.saved_model.Asset(info_path)
+        self.search = search
+        size, latent = model_config.image_size, model_config.latent_dim
+        self.size, self.latent_dim, self.prior = size, latent, model_config.latent_prior
+        # Dimensions are left open in the specs and checked by EnsureShape ops in the graph:
+        # TF Serving does not check request shapes against a signature.
+        images = tf.TensorSpec([None, None, None, None], tf.uint8, name="images")
+        masks = tf.TensorSpec([None, None, None, None], tf.float32, name="masks")
+        steps = tf.TensorSpec([], tf.int32, name="steps")
+        seed = tf.TensorSpec([], tf.int64, name="seed")
+        self.generate = tf.function(
+            self._generate, input_signature=[tf.TensorSpec([None, None], tf.float32,
+                                                            name="latents")])
+        self.generate_from_seed = tf.function(
+            self._generate_from_seed,
+            input_signature=[seed, tf.TensorSpec([], tf.int32, name="count")])
+        self.discriminate = tf.function(self._discriminate, input_signature=[images])
+        self.complete = tf.function(self._complete, input_signature=[images, masks])
+        self.complete_with_options = tf.function(
+            self._complete_with_options, input_signature=[images, masks, steps, seed])
+
+    def signatures(self) -> dict:
+        return {"serving_default": self.generate,
+                "generate_from_seed": self.generate_from_seed,
+                "discriminate": self.discriminate, "complete": self.complete,
+                "complete_with_options": self.complete_with_options}
+
+    def _generate(self, latents):
+        latents = tf.ensure_shape(latents, [None, self.latent_dim], name="latents")
+        return {"images": _to_uint8(self.generator(latents, training=False))}
+
+    def _generate_from_seed(self, seed, count):
+        with tf.control_dependencies([tf.debugging.assert_greater_equal(
+                count, 1, message="count must be >= 1"), tf.debugging.assert_less_equal(
+                count, MAX_COUNT, message=f"count must be <= {MAX_COUNT}")]):
+            shape = tf.stack([count, self.latent_dim])
+        latents = sample_latents(shape, tf.stack([seed, tf.constant(0, tf.int64)]),
+                                         self.prior)
+        return self._generate(latents)
+
+    def _discriminate(self, images):
+        images = tf.ensure_shape(images, [None, self.size, self.size, 3], name="images")
+        logits = self.discriminator(_to_float(images), training=False)[:, 0]
+        return {"probability": tf.sigmoid(logits)}
+
+    def _complete(self, images, masks):
+        return self._complete_with_options(images, masks, tf.constant(self.search.steps),
+                                           tf.constant(0, tf.int64))
+
+    def _complete_with_options(self, images, masks, steps, seed):
+        images = tf.ensure_shape(images, [None, self.size, self.size, 3], name="images")
+        masks = tf.ensure_shape(masks, [None, self.size, self.size, 1], name="masks")
+        count = tf.shape(images)[0]
+        checks = [
+            tf.debugging.assert_equal(tf.shape(masks)[0], count,
+                                      message="masks must have one mask per image"),
+            tf.debugging.assert_greater_equal(count, 1, message="no images"),
+            tf.debugging.assert_greater_equal(steps, 1, message="steps must be >= 1"),
+            tf.debugging.assert_less_equal(steps, MAX_STEPS,
+                                           message=f"steps must be <= {MAX_STEPS}")]
+        with tf.control_dependencies(checks):
+            known = tf.cast(masks >= 0.5, tf.float32)  # 1 = known; values are thresholded
+            completed, generated, loss = inpaint.complete_in_graph(
+                self.generator, self.discriminator, _to_float(images), known, self.search,
+                steps=steps, seed=seed)
+        return {"completed": _to_uint8(completed), "generated": _to_uint8(generated),
+                "loss": loss}
+
+
+def export(model: str = "", *, runs_dir: str = "runs", export_base: str = "export",
+           model_name: str = "dcgan", version: int = 0, keep: int = 0,
+           settings: CompleteConfig | None = None) -> str:
+    """Exports a run's networks as version ``version`` (0 = next integer) of ``model_name``.
+
+    Args:
+        model: run folder or checkpoint prefix ("" = the newest run in ``runs_dir``).
+        export_base: the folder TF Serving watches (``--model_base_path``'s parent).
+        model_name: sub-folder and serving name.
+        version: a positive integer not yet used, or 0 for one more than the newest.
+        keep: > 0 deletes all but the newest ``keep`` versions after the export.
+        settings: completion settings baked into ``complete`` (default: ``CompleteConfig()``);
+            the until-approved loop and snapshots are not part of the served graph.
+
+    Returns:
+        The version folder.
+
+    Raises:
+        ValueError: naming the flag: a bad name, a taken or invalid version, a bad model.
+    """
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", model_name) or model_name.startswith("."):
+        raise ValueError(f"--model_name must be letters, digits, '_', '-' or '.', "
+                         f"got {model_name!r}")
+    if version < 0 or keep < 0:
+        raise ValueError(f"--version and --keep must be >= 0, got {version} and {keep}")
+    settings = (settings or CompleteConfig()).validate().effective()
+    model_config, networks = train_lib.load_networks(model, runs_dir)
+    search = complete_lib.search_settings(settings, model_config.latent_prior)
+    model_dir = os.path.join(export_base, model_name)
+    os.makedirs(model_dir, exist_ok=True)
+    _remove_partial_exports(model_dir)
+    existing = versions(model_dir)
+    version = version or (max(existing, default=0) + 1)
+    if version in existing:
+        raise ValueError(f"--version {version} already exists in {model_dir}; versions are "
+                         f"never overwritten")
+
+    final = os.path.join(model_dir, str(version))
+    temporary = tempfile.mkdtemp(prefix=f"{_TEMPORARY_PREFIX}{version}-", dir=model_dir)
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            info_path = os.path.join(scratch, "export_info.json")
+            with open(info_path, "w") as handle:
+                json.dump({"model": model or "newest run", "train_config":
+                           dataclasses.asdict(model_config), "completion":
+                           dataclasses.asdict(search), "signatures": list(SIGNATURES)},
+                          handle, indent=2, default=str)
+            module = ServingModule(networks.gan.generator, networks.gan.discriminator,
+                                   model_config, search, info_path)
+            tf.saved_model.save(module, temporary, signatures=module.signatures())
+        os.rename(temporary, final)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    if keep:
+        for old in versions(model_dir)[:-keep]:
+            shutil.rmtree(os.path.join(model_dir, str(old)))
+    return final
+
+
+def versions(model_dir: str) -> list[int]:
+    """The complete versions in a model folder, oldest first."""
+    if not os.path.isdir(model_dir):
+        return []
+    return sorted(int(name) for name in os.listdir(model_dir)
+                  if name.isdigit() and os.path.isdir(os.path.join(model_dir, name)))
+
+
+def write_models_config(export_base: str, serving_base: str = "/models") -> str:
+    """Writes ``<export_base>/models.config`` (TF Serving's --model_config_file) listing every
+    model folder under ``export_base`` that has a version, with base paths as the server sees
+    them (``serving_base``, e.g. where ``docker run -v`` mounts ``export_base``)."""
+    names = sorted(name for name in os.listdir(export_base)
+                   if versions(os.path.join(export_base, name)))
+    entries = "".join(
+        f'  config {{\n    name: "{name}"\n    base_path: "{serving_base.rstrip("/")}/{name}"\n'
+        f'    model_platform: "tensorflow"\n  }}\n' for name in names)
+    path = os.path.join(export_base, "models.config")
+    text = f"model_config_list {{\n{entries}}}\n"
+    temporary = f"{path}.tmp-{os.getpid()}"
+    with open(temporary, "w") as handle:
+        handle.write(text)
+    os.replace(temporary, path)
+    return path
+
+
+def _remove_partial_exports(model_dir: str) -> None:
+    """Deletes leftovers of killed exports (never versions: their names are not integers)."""
+    for name in os.listdir(model_dir):
+        if name.startswith(_TEMPORARY_PREFIX):
+            shutil.rmtree(os.path.join(model_dir, name), ignore_errors=True)
+
+
+def _to_float(images):
+    return tf.cast(images, tf.float32) / 127.5 - 1.0
+
+
+def _to_uint8(images):
+    return tf.cast(tf.clip_by_value(tf.round((images + 1.0) * 127.5), 0.0, 255.0), tf.uint8)

@@ -1,0 +1,80 @@
+"""Export a trained DCGAN as a SavedModel that TF Serving loads, with generate, discriminate and
+complete signatures (the whole z-optimisation and blending run inside the graph).
+
+Examples:
+  # The newest run -> export/dcgan/<next version>/:
+  python export.py
+  # A given run, as version 3 of the model "faces", keeping the 2 newest versions:
+  python export.py --model=runs/00001-celeba_train-64 --model_name=faces --version=3 --keep=2
+  # Also write export/models.config for a server that mounts export/ at /models:
+  python export.py --models_config
+  # Serve it (see the README for curl examples of every signature):
+  docker run -p 8501:8501 -v "$PWD/export:/models" -e MODEL_NAME=dcgan tensorflow/serving
+"""
+
+import dataclasses
+import logging as python_logging
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+
+from absl import app, flags, logging  # noqa: E402
+
+from dcgan_tf import config as config_lib  # noqa: E402
+
+_COMPLETE = config_lib.CompleteConfig()
+FLAGS = flags.FLAGS
+
+flags.DEFINE_string("model", "", "Run folder or checkpoint prefix; default: the newest run.")
+flags.DEFINE_string("runs_dir", _COMPLETE.runs_dir, "Where the newest run is looked for.")
+flags.DEFINE_string("export_base", "export", "The folder TF Serving watches.")
+flags.DEFINE_string("model_name", "dcgan", "Model name: <export_base>/<model_name>/<version>/.")
+flags.DEFINE_integer("version", 0, "Version number; 0 = one more than the newest.")
+flags.DEFINE_integer("keep", 0, "> 0: delete all but the newest N versions afterwards.")
+flags.DEFINE_bool("models_config", False,
+                  "Write <export_base>/models.config listing every exported model.")
+flags.DEFINE_string("serving_base", "/models",
+                    "--models_config: where the server sees <export_base> (docker mount).")
+flags.DEFINE_enum("method", _COMPLETE.method, config_lib.METHODS,
+                  "Completion settings baked into the complete signatures.")
+flags.DEFINE_integer("steps", _COMPLETE.steps,
+                     "Steps of the complete signature (complete_with_options takes any).")
+flags.DEFINE_integer("restarts", _COMPLETE.restarts, "Starts per image in the served completion.")
+flags.DEFINE_enum("blend", _COMPLETE.blend, config_lib.BLENDS, "Blending in the served graph.")
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    settings = dataclasses.replace(_COMPLETE, method=FLAGS.method, steps=FLAGS.steps,
+                                   restarts=FLAGS.restarts, blend=FLAGS.blend)
+    try:
+        settings.validate()
+    except ValueError as error:
+        raise app.UsageError(str(error)) from None
+    logging.set_verbosity(logging.WARNING)
+    python_logging.getLogger("dcgan_tf").setLevel(python_logging.INFO)
+    from dcgan_tf import export as export_lib
+    try:
+        path = export_lib.export(FLAGS.model, runs_dir=FLAGS.runs_dir,
+                                 export_base=FLAGS.export_base, model_name=FLAGS.model_name,
+                                 version=FLAGS.version, keep=FLAGS.keep, settings=settings)
+        print(f"Exported: {path}")
+        if FLAGS.models_config:
+            config_path = export_lib.write_models_config(FLAGS.export_base, FLAGS.serving_base)
+            print(f"Model config: {config_path}")
+    except ValueError as error:
+        logging.error("%s", error)
+        sys.exit(1)
+    print(f"Signatures: saved_model_cli show --dir {path} --all")
+
+
+def run_main():
+    """Console entry point ``dcgan-export``."""
+    sys.modules["__main__"].__doc__ = __doc__
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run_main()
