@@ -15,6 +15,9 @@ Examples:
   python complete.py --images=faces/ --mask_dir=masks/
   # The classic settings of bamos/dcgan-completion, to compare against:
   python complete.py --method=bamos
+  # With an exported model (export.py), here or behind TF Serving:
+  python complete.py --model=export/dcgan/1 --images=faces/
+  python complete.py --server=http://localhost:8501/v1/models/dcgan --images=faces/
   # Retry until the discriminator accepts each completion, and animate the search:
   python complete.py --until_approved --max_rounds=4 --gif_every=25
 Mask files: pixels darker than 50% grey are missing (--invert_mask swaps that).
@@ -36,7 +39,10 @@ _DEFAULTS = config_lib.CompleteConfig()
 FLAGS = flags.FLAGS
 
 flags.DEFINE_string("model", _DEFAULTS.model,
-                    "Run folder or checkpoint prefix; default: the newest run in --runs_dir.")
+                    "Run folder, checkpoint prefix or exported SavedModel folder; default: the "
+                    "newest run in --runs_dir.")
+flags.DEFINE_string("server", _DEFAULTS.server,
+                    "TF Serving REST endpoint (http://HOST:8501/v1/models/NAME) to complete on.")
 flags.DEFINE_string("runs_dir", _DEFAULTS.runs_dir, "Where the newest run is looked for.")
 flags.DEFINE_list("images", list(_DEFAULTS.images),
                   "Image files, folders or globs; default: held-out synthetic faces.")

@@ -23,8 +23,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from dcgan_tf import data, images as image_utils, inpaint, masks as mask_lib, metrics, synthetic
-from dcgan_tf import train_lib
+from dcgan_tf import data, images as image_utils, inpaint, masks as mask_lib, metrics, serving
+from dcgan_tf import synthetic, train_lib
 from dcgan_tf.config import CompleteConfig
 
 log = logging.getLogger(__name__)
@@ -101,49 +101,38 @@ def complete_batch(networks: train_lib.Networks, prior: str, targets, masks,
 def run(config: CompleteConfig, verbose: int = 1) -> dict:
     """Completes the configured images and writes everything to ``config.output_dir``.
 
+    The model is a run (completed here, with every option), or an exported SavedModel folder
+    or a TF Serving endpoint (``config.server``), which run the completion baked in at export
+    with this config's steps and seed.
+
     Returns:
         The ``metrics.json`` contents.
     """
     config = config.validate()
     settings = config.effective()
-    model_config, networks = train_lib.load_networks(config.model, config.runs_dir)
-    size = model_config.image_size
+    served = bool(config.server) or serving.is_saved_model(config.model)
+    if served:
+        _check_servable(config)
+        completer = (serving.RestCompleter(config.server) if config.server
+                     else serving.SavedModelCompleter(config.model))
+        size = completer.image_size
+    else:
+        model_config, networks = train_lib.load_networks(config.model, config.runs_dir)
+        size = model_config.image_size
     originals, names = load_inputs(config, size)
     masks = make_masks(config, names, size)
-    lowres = mask_lib.is_lowres(config.mask) and not (config.mask_file or config.mask_dir)
     os.makedirs(config.output_dir, exist_ok=True)
-    writer = tf.summary.create_file_writer(os.path.join(config.output_dir, "logs"))
+
+    start = time.perf_counter()
+    if served:
+        completed, generated = _complete_served(completer, originals, masks, config, verbose)
+        per_image_extra, frames = {}, []
+    else:
+        completed, generated, per_image_extra, frames = _complete_locally(
+            networks, model_config.latent_prior, originals, masks, config, settings, verbose)
+    seconds = (time.perf_counter() - start) / len(names)
 
     targets = image_utils.to_float(originals)
-    completed, generated = np.zeros_like(targets), np.zeros_like(targets)
-    realness, rounds = np.zeros([len(names)]), np.zeros([len(names)], np.int32)
-    frames = []  # per batch: [F, n, S, S, 3]
-    batches = range(0, len(names), config.batch_size)
-    steps_per_batch = settings.steps * (settings.max_rounds if settings.until_approved else 1)
-    bar = keras.utils.Progbar(len(batches) * steps_per_batch, verbose=verbose,
-                              stateful_metrics=["loss"])
-    start = time.perf_counter()
-    for batch_index, first in enumerate(batches):
-        part = np.s_[first:first + config.batch_size]
-        done = batch_index * steps_per_batch
-
-        def progress(step, loss, done=done, batch_index=batch_index):
-            bar.update(done + step, [("loss", loss)])
-            with writer.as_default(step=step):
-                tf.summary.scalar(f"loss/batch_{batch_index}", loss)
-
-        result = complete_batch(networks, model_config.latent_prior, targets[part], masks[part],
-                                settings, seed=config.seed + first,
-                                lowres_factor=config.lowres_factor if lowres else 0,
-                                snapshot_every=settings.gif_every, progress=progress)
-        completed[part], generated[part] = result.completed, result.generated
-        realness[part], rounds[part] = result.realness, result.rounds
-        if result.frames is not None:
-            frames.append(result.frames)
-    bar.update(len(batches) * steps_per_batch, finalize=True)  # retries may have ended early
-    seconds = (time.perf_counter() - start) / len(names)
-    writer.flush()
-
     outputs = {"masked": image_utils.to_uint8(targets * masks),  # the hole shows mid-grey
                "generated": image_utils.to_uint8(generated),
                "completed": image_utils.to_uint8(completed)}
@@ -155,21 +144,85 @@ def run(config: CompleteConfig, verbose: int = 1) -> dict:
     rows = np.stack([originals, outputs["masked"], outputs["generated"], outputs["completed"]], 1)
     image_utils.save_png(os.path.join(config.output_dir, "grid.png"),
                          image_utils.make_grid(rows.reshape((-1,) + rows.shape[2:]), columns=4))
-
     if frames:
         _write_optimisation_gif(os.path.join(config.output_dir, "optimisation.gif"), frames)
 
-    per_image = metrics.completion_metrics(completed, targets, masks)
-    per_image.update(realness=realness.tolist(), rounds=rounds.tolist())
+    per_image = metrics.completion_metrics(image_utils.to_float(outputs["completed"]), targets,
+                                           masks)
+    per_image.update(per_image_extra)
     summary = {key: float(np.nanmean(values)) for key, values in per_image.items()}
     summary["seconds_per_image"] = seconds
-    report = {"settings": dataclasses.asdict(settings), "model": config.model or "newest run",
-              "summary": summary,
+    report = {"settings": dataclasses.asdict(settings),
+              "model": config.server or config.model or "newest run", "summary": summary,
               "images": [{"name": name, **{k: v[i] for k, v in per_image.items()}}
                          for i, name in enumerate(names)]}
     image_utils.atomic_write(os.path.join(config.output_dir, "metrics.json"),
                              lambda path: _write_json(path, report))
     return report
+
+
+def _check_servable(config: CompleteConfig) -> None:
+    """Refuses options that the served graph does not have."""
+    where = "--server" if config.server else "an exported --model"
+    if mask_lib.is_lowres(config.mask) and not (config.mask_file or config.mask_dir):
+        raise ValueError(f"--mask=lowres is not available with {where}; use a run folder")
+    if config.until_approved or config.gif_every:
+        raise ValueError(f"--until_approved and --gif_every are not available with {where}")
+    log.info("Completing with the settings baked in at export; --steps=%d and --seed=%d are "
+             "sent with each batch", config.steps, config.seed)
+
+
+def _complete_served(completer, originals, masks, config: CompleteConfig, verbose: int):
+    """Completes batch by batch through a served model; float [-1, 1] completed, generated."""
+    completed, generated = np.zeros(originals.shape, np.uint8), np.zeros(originals.shape, np.uint8)
+    batches = range(0, len(originals), config.batch_size)
+    bar = keras.utils.Progbar(len(batches), verbose=verbose, unit_name="batch")
+    for batch_index, first in enumerate(batches):
+        part = np.s_[first:first + config.batch_size]
+        outputs = completer(originals[part], masks[part], config.steps, config.seed + first)
+        completed[part], generated[part] = outputs["completed"], outputs["generated"]
+        bar.update(batch_index + 1)
+    return image_utils.to_float(completed), image_utils.to_float(generated)
+
+
+def _complete_locally(networks, prior, originals, masks, config: CompleteConfig,
+                      settings: CompleteConfig, verbose: int):
+    """Completes batch by batch with a run's networks, with loss curves in TensorBoard.
+
+    Returns completed and generated float [N, S, S, 3], per-image realness and rounds, and the
+    optimisation GIF's frames per batch.
+    """
+    lowres = mask_lib.is_lowres(config.mask) and not (config.mask_file or config.mask_dir)
+    writer = tf.summary.create_file_writer(os.path.join(config.output_dir, "logs"))
+    targets = image_utils.to_float(originals)
+    completed, generated = np.zeros_like(targets), np.zeros_like(targets)
+    realness, rounds = np.zeros([len(targets)]), np.zeros([len(targets)], np.int32)
+    frames = []  # per batch: [F, n, S, S, 3]
+    batches = range(0, len(targets), config.batch_size)
+    steps_per_batch = settings.steps * (settings.max_rounds if settings.until_approved else 1)
+    bar = keras.utils.Progbar(len(batches) * steps_per_batch, verbose=verbose,
+                              stateful_metrics=["loss"])
+    for batch_index, first in enumerate(batches):
+        part = np.s_[first:first + config.batch_size]
+        done = batch_index * steps_per_batch
+
+        def progress(step, loss, done=done, batch_index=batch_index):
+            bar.update(done + step, [("loss", loss)])
+            with writer.as_default(step=step):
+                tf.summary.scalar(f"loss/batch_{batch_index}", loss)
+
+        result = complete_batch(networks, prior, targets[part], masks[part], settings,
+                                seed=config.seed + first,
+                                lowres_factor=config.lowres_factor if lowres else 0,
+                                snapshot_every=settings.gif_every, progress=progress)
+        completed[part], generated[part] = result.completed, result.generated
+        realness[part], rounds[part] = result.realness, result.rounds
+        if result.frames is not None:
+            frames.append(result.frames)
+    bar.update(len(batches) * steps_per_batch, finalize=True)  # retries may have ended early
+    writer.flush()
+    return (completed, generated, {"realness": realness.tolist(), "rounds": rounds.tolist()},
+            frames)
 
 
 def _write_optimisation_gif(path: str, frames: list[np.ndarray]) -> None:

@@ -139,6 +139,7 @@ class CompleteConfig:
     """
 
     model: str = ""
+    server: str = ""  # a TF Serving REST endpoint, http://HOST:8501/v1/models/NAME
     runs_dir: str = "runs"
     images: tuple = ()
     num_images: int = 16  # held-out synthetic faces when no images are given
@@ -197,6 +198,9 @@ class CompleteConfig:
         for flag in ("perceptual_weight", "known_weight", "prior_weight", "clip_latents"):
             if getattr(self, flag) < 0:
                 raise ValueError(f"--{flag} must be >= 0, got {getattr(self, flag)}")
+        if self.server and not self.server.startswith(("http://", "https://")):
+            raise ValueError(f"--server must be an http(s):// URL such as "
+                             f"http://localhost:8501/v1/models/dcgan, got {self.server!r}")
         if self.mask_file and self.mask_dir:
             raise ValueError("give --mask_file or --mask_dir, not both")
         if self.mask_dir and not self.images:

@@ -1,5 +1,6 @@
 """complete.py end to end on the tiny shared run: synthetic default, mask file, mask folder."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -9,6 +10,9 @@ import numpy as np
 from PIL import Image
 
 from conftest import REPO_ROOT, gif_duration_ms
+from dcgan_tf import export
+from dcgan_tf.config import CompleteConfig
+from serving_stub import ServingStub
 
 
 def _complete(*flags):
@@ -79,3 +83,34 @@ def test_bad_flags_and_missing_model(tmp_path):
     assert run.returncode != 0 and "--mask_scale" in run.stderr
     run = _complete(f"--runs_dir={tmp_path}", "--steps=1")
     assert run.returncode == 1 and "no runs" in run.stderr
+
+
+def test_exported_model_here_and_behind_a_rest_server(tiny_run, tmp_path):
+    """--model=<SavedModel> runs the served graph in-process; --server sends TF Serving REST
+    predict requests (to a stand-in server on 127.0.0.1); both give the same pictures."""
+    _, result = tiny_run
+    settings = dataclasses.replace(CompleteConfig(), steps=3, restarts=1)
+    path = export.export(result.run_dir, export_base=str(tmp_path / "export"), settings=settings)
+    local = _complete(f"--model={path}", "--num_images=3", "--steps=2", "--batch_size=2",
+                      f"--output_dir={tmp_path / 'local'}")
+    assert local.returncode == 0, local.stderr
+    stub = ServingStub(path)
+    try:
+        remote = _complete(f"--server={stub.url}", "--num_images=3", "--steps=2",
+                           "--batch_size=2", f"--output_dir={tmp_path / 'remote'}")
+        assert remote.returncode == 0, remote.stderr
+        assert len(stub.requests) == 2  # two batches
+        request = stub.requests[0]
+        assert request["signature_name"] == "complete_with_options"
+        assert set(request["inputs"]) == {"images", "masks", "steps", "seed"}
+        assert request["inputs"]["steps"] == 2 and np.shape(request["inputs"]["masks"]) == (
+            2, 32, 32, 1)
+        bad = _complete(f"--server={stub.url}", "--mask=lowres", "--steps=1")
+        assert bad.returncode == 1 and "--mask=lowres" in bad.stderr
+    finally:
+        stub.close()
+    for name in ("synthetic-0002_completed.png", "grid.png"):
+        np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "local" / name)),
+                                      np.asarray(Image.open(tmp_path / "remote" / name)))
+    unreachable = _complete("--server=http://127.0.0.1:9/v1/models/dcgan", "--steps=1")
+    assert unreachable.returncode == 1 and "cannot reach" in unreachable.stderr

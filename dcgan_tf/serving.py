@@ -1,0 +1,83 @@
+"""Completion through an exported SavedModel: loaded in this process, or behind a TF Serving REST
+endpoint (``http://HOST:8501/v1/models/NAME``, predict API, ``complete_with_options``).
+
+Both run the whole completion in the served graph with the settings baked in at export; only
+the number of steps and the seed travel with a request. Request and response bodies follow TF
+Serving's documented REST format ("inputs" / "outputs", columnar).
+"""
+
+import json
+import os
+import urllib.error
+import urllib.request
+
+import numpy as np
+
+SIGNATURE = "complete_with_options"
+
+
+def is_saved_model(path: str) -> bool:
+    return bool(path) and os.path.isfile(os.path.join(path, "saved_model.pb"))
+
+
+class SavedModelCompleter:
+    """Runs ``complete_with_options`` of a SavedModel folder in this process."""
+
+    def __init__(self, path: str):
+        import tensorflow as tf
+        self._tf = tf
+        self._function = tf.saved_model.load(path).signatures[SIGNATURE]
+        self.image_size = int(self._function.structured_outputs["completed"].shape[1])
+
+    def __call__(self, images: np.ndarray, masks: np.ndarray, steps: int, seed: int) -> dict:
+        """uint8 images [N, S, S, 3] and float32 masks [N, S, S, 1] (1 = known) -> numpy
+        ``completed`` and ``generated`` uint8 [N, S, S, 3] and ``loss`` float32 [N]."""
+        tf = self._tf
+        outputs = self._function(images=tf.constant(images, tf.uint8),
+                                 masks=tf.constant(masks, tf.float32),
+                                 steps=tf.constant(steps, tf.int32),
+                                 seed=tf.constant(seed, tf.int64))
+        return {key: value.numpy() for key, value in outputs.items()}
+
+
+class RestCompleter:
+    """Sends ``complete_with_options`` requests to a TF Serving REST endpoint."""
+
+    def __init__(self, url: str, timeout: float = 3600.0):
+        self.url, self.timeout = url.rstrip("/"), timeout
+        metadata = self._request(f"{self.url}/metadata")
+        try:
+            signature = metadata["metadata"]["signature_def"]["signature_def"][SIGNATURE]
+            dims = signature["outputs"]["completed"]["tensor_shape"]["dim"]
+            self.image_size = int(dims[1]["size"])
+        except (KeyError, IndexError, TypeError, ValueError):
+            raise ValueError(f"--server {url}: the model has no {SIGNATURE} signature; export "
+                             f"it with export.py") from None
+
+    def __call__(self, images: np.ndarray, masks: np.ndarray, steps: int, seed: int) -> dict:
+        """As ``SavedModelCompleter.__call__``, over HTTP."""
+        body = {"signature_name": SIGNATURE,
+                "inputs": {"images": np.asarray(images, np.uint8).tolist(),
+                           "masks": np.asarray(masks, np.float32).tolist(),
+                           "steps": int(steps), "seed": int(seed)}}
+        outputs = self._request(f"{self.url}:predict", body)["outputs"]
+        return {"completed": np.asarray(outputs["completed"], np.uint8),
+                "generated": np.asarray(outputs["generated"], np.uint8),
+                "loss": np.asarray(outputs["loss"], np.float32)}
+
+    def _request(self, url: str, body: dict | None = None) -> dict:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(url, data=data,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return json.load(response)
+        except urllib.error.HTTPError as error:
+            detail = error.read().decode(errors="replace")
+            try:
+                detail = json.loads(detail).get("error", detail)
+            except json.JSONDecodeError:
+                pass
+            raise ValueError(f"--server: {url} answered {error.code}: {detail}") from None
+        except urllib.error.URLError as error:
+            raise ValueError(f"--server: cannot reach {url}: {error.reason}") from None
