@@ -164,12 +164,17 @@ def run(config: CompleteConfig, verbose: int = 1) -> dict:
 def _check_servable(config: CompleteConfig) -> None:
     """Refuses options that the served graph does not have."""
     where = "--server" if config.server else "an exported --model"
-    if mask_lib.is_lowres(config.mask) and not (config.mask_file or config.mask_dir):
+    if _uses_lowres(config):
         raise ValueError(f"--mask=lowres is not available with {where}; use a run folder")
     if config.until_approved or config.gif_every:
         raise ValueError(f"--until_approved and --gif_every are not available with {where}")
     log.info("Completing with the settings baked in at export; --steps=%d and --seed=%d are "
              "sent with each batch", config.steps, config.seed)
+
+
+def _uses_lowres(config: CompleteConfig) -> bool:
+    """Whether the masks are lowres ones (block means known), not masks read from files."""
+    return mask_lib.is_lowres(config.mask) and not (config.mask_file or config.mask_dir)
 
 
 def _complete_served(completer, originals, masks, config: CompleteConfig, verbose: int):
@@ -192,7 +197,7 @@ def _complete_locally(networks, prior, originals, masks, config: CompleteConfig,
     Returns completed and generated float [N, S, S, 3], per-image realness and rounds, and the
     optimisation GIF's frames per batch.
     """
-    lowres = mask_lib.is_lowres(config.mask) and not (config.mask_file or config.mask_dir)
+    lowres = _uses_lowres(config)
     writer = tf.summary.create_file_writer(os.path.join(config.output_dir, "logs"))
     targets = image_utils.to_float(originals)
     completed, generated = np.zeros_like(targets), np.zeros_like(targets)

@@ -29,7 +29,7 @@ import tempfile
 
 import tensorflow as tf
 
-from dcgan_tf import complete_lib, inpaint, train_lib
+from dcgan_tf import complete_lib, images as image_utils, inpaint, train_lib
 from dcgan_tf.config import CompleteConfig, TrainConfig
 from dcgan_tf.gan import sample_latents
 
@@ -201,11 +201,13 @@ def write_models_config(export_base: str, serving_base: str = "/models") -> str:
         f'    model_platform: "tensorflow"\n  }}\n' for name in names)
     path = os.path.join(export_base, "models.config")
     text = f"model_config_list {{\n{entries}}}\n"
-    temporary = f"{path}.tmp-{os.getpid()}"
-    with open(temporary, "w") as handle:
-        handle.write(text)
-    os.replace(temporary, path)
+    image_utils.atomic_write(path, lambda temporary: _write_text(temporary, text))
     return path
+
+
+def _write_text(path: str, text: str) -> None:
+    with open(path, "w") as handle:
+        handle.write(text)
 
 
 def _remove_partial_exports(model_dir: str) -> None:
