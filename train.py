@@ -57,6 +57,9 @@ flags.DEFINE_enum("g_loss", _DEFAULTS.g_loss, config_lib.G_LOSSES,
 flags.DEFINE_integer("g_steps", _DEFAULTS.g_steps, "Generator updates per discriminator update.")
 flags.DEFINE_float("learning_rate", _DEFAULTS.learning_rate, "Adam learning rate (both nets).")
 flags.DEFINE_float("beta1", _DEFAULTS.beta1, "Adam beta_1.")
+flags.DEFINE_float("g_ema", _DEFAULTS.g_ema,
+                   "Keep a moving average of G's weights with this momentum (e.g. 0.999) and "
+                   "sample, complete and export with it; 0 = off. Fixed for a run.")
 flags.DEFINE_enum("strategy", _DEFAULTS.strategy, config_lib.STRATEGIES,
                   "tf.distribute strategy (multi_worker reads TF_CONFIG).")
 flags.DEFINE_list("devices", list(_DEFAULTS.devices),
@@ -78,6 +81,15 @@ flags.DEFINE_integer("sample_every", _DEFAULTS.sample_every,
                      "Write a sample grid (PNG + TensorBoard) every N steps.")
 flags.DEFINE_integer("log_every", _DEFAULTS.log_every, "Write TensorBoard scalars every N steps.")
 flags.DEFINE_integer("num_samples", _DEFAULTS.num_samples, "Images in each sample grid.")
+flags.DEFINE_integer("fid_every", _DEFAULTS.fid_every,
+                     "> 0: measure FID every N steps (needs --fid_inception) and log it.")
+flags.DEFINE_string("fid_inception", _DEFAULTS.fid_inception,
+                    "Path of inception_v3_fid.weights.h5 for --fid_every.")
+flags.DEFINE_string("fid_real", _DEFAULTS.fid_real,
+                    "Real images FID compares with (folder, zip, TFRecords; cropped with --crop); "
+                    "default: the training images.")
+flags.DEFINE_integer("fid_samples", _DEFAULTS.fid_samples,
+                     "Generated (and at most this many real) images per FID measurement.")
 
 
 def build_config(run_dir: str) -> config_lib.TrainConfig:

@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from dcgan_tf import images as image_utils
+from dcgan_tf import gan, images as image_utils, metrics
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,8 @@ class EveryNSteps(keras.callbacks.Callback):
 
 
 class SampleGrid(EveryNSteps):
-    """Every ``every`` steps and at the end: G(fixed latents) as ``samples/step-NNNNNN.png`` and as
+    """Every ``every`` steps and at the end: G(fixed latents) (with G's averaged weights when
+    the run keeps an average) as ``samples/step-NNNNNN.png`` and as
     a TensorBoard image; at the end also ``samples/progress.gif`` of all grids so far."""
 
     def __init__(self, fixed_latents: tf.Variable, samples_dir: str, every: int,
@@ -94,7 +95,8 @@ class SampleGrid(EveryNSteps):
         self.writer = writer
 
     def act(self, step: int) -> None:
-        generated = image_utils.to_uint8(self.model.generator(self.fixed_latents, training=False))
+        with self.model.averaged_generator() as generator:
+            generated = image_utils.to_uint8(generator(self.fixed_latents, training=False))
         grid = image_utils.make_grid(generated)
         image_utils.save_png(os.path.join(self.samples_dir, f"step-{step:06d}.png"), grid)
         if self.writer is not None:
@@ -106,6 +108,34 @@ class SampleGrid(EveryNSteps):
         frames = sorted(glob.glob(os.path.join(self.samples_dir, "step-*.png")))
         image_utils.save_gif(os.path.join(self.samples_dir, "progress.gif"),
                              [image_utils.load_png(path) for path in frames])
+
+
+class FIDMonitor(EveryNSteps):
+    """Every ``every`` steps: FID of ``num_samples`` generated images (averaged weights, when kept)
+    against real images, logged as the TensorBoard scalar ``fid`` and to the log. The real
+    features are computed at the first measurement; the latents are the same each time."""
+
+    def __init__(self, extractor, real_images: np.ndarray, num_samples: int, every: int,
+                 writer: tf.summary.SummaryWriter, seed: int):
+        super().__init__(every)
+        self.extractor = extractor
+        self.real_images = real_images
+        self.real_features = None
+        self.num_samples = num_samples
+        self.writer = writer
+        self.seed = seed
+
+    def act(self, step: int) -> None:
+        if self.real_features is None:
+            self.real_features = self.extractor(self.real_images)
+        with self.model.averaged_generator() as generator:
+            samples = gan.sample_images(generator, self.num_samples, self.seed,
+                                        self.model.latent_prior)
+        score = metrics.fid(self.extractor(samples), self.real_features)
+        log.info("Step %d: FID %.2f (%d generated vs %d real images)", step, score,
+                 self.num_samples, len(self.real_images))
+        with self.writer.as_default(step=step):
+            tf.summary.scalar("fid", score)
 
 
 class PeriodicCheckpoint(EveryNSteps):

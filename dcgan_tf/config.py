@@ -17,9 +17,9 @@ LATENT_PRIORS = ("normal", "uniform")
 STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker")
 IMAGE_SIZES = (32, 64, 128)
 
-# Fields that fix the shapes of the checkpointed variables: a resumed run must keep them.
+# Fields that fix the checkpointed variables (and their meaning): a resumed run must keep them.
 ARCHITECTURE_FIELDS = ("image_size", "latent_dim", "latent_prior", "g_filters", "d_filters",
-                       "kernel_size", "num_samples")
+                       "kernel_size", "num_samples", "g_ema")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,6 +47,7 @@ class TrainConfig:
     g_steps: int = 1
     learning_rate: float = 2e-4
     beta1: float = 0.5
+    g_ema: float = 0.0  # momentum of the generator's weight average; 0 = no average
     strategy: str = "auto"
     devices: tuple = ()
     sync_batchnorm: bool = True
@@ -58,6 +59,10 @@ class TrainConfig:
     sample_every: int = 200
     log_every: int = 10
     num_samples: int = 64
+    fid_every: int = 0  # 0 = no FID during training
+    fid_inception: str = ""
+    fid_real: str = ""  # "" = the training images
+    fid_samples: int = 1000
 
     def validate(self) -> "TrainConfig":
         """Checks every field; returns self so calls chain.
@@ -85,6 +90,15 @@ class TrainConfig:
         check_range("sample_every", self.sample_every, 1)
         check_range("log_every", self.log_every, 1)
         check_range("num_samples", self.num_samples, 1, 1024)
+        check_range("fid_every", self.fid_every, 0)
+        check_range("fid_samples", self.fid_samples, 2)
+        if self.fid_every and not os.path.isfile(self.fid_inception):
+            raise ValueError(f"--fid_every needs --fid_inception, the FID Inception weights file; "
+                             f"not found: {self.fid_inception!r}")
+        if self.fid_real and not os.path.exists(self.fid_real):
+            raise ValueError(f"--fid_real path does not exist: {self.fid_real}")
+        if not 0.0 <= self.g_ema < 1.0:
+            raise ValueError(f"--g_ema must be in [0, 1), got {self.g_ema}")
         if not 0.0 < self.learning_rate < 1.0:
             raise ValueError(f"--learning_rate must be in (0, 1), got {self.learning_rate}")
         if not 0.0 <= self.beta1 < 1.0:

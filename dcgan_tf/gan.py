@@ -6,10 +6,14 @@ with the same noise, and every replica takes its own slice of one global batch o
 step on N replicas sees exactly the latents of the same step on one device.
 """
 
+import contextlib
+
 import keras
+import numpy as np
 import tensorflow as tf
 
 from dcgan_tf import losses
+from dcgan_tf.images import to_uint8
 from dcgan_tf.config import LATENT_PRIORS
 
 
@@ -29,6 +33,25 @@ def sample_latents(shape, seed, prior: str = "normal") -> tf.Tensor:
     if prior == "uniform":
         return tf.random.stateless_uniform(shape, seed, minval=-1.0, maxval=1.0)
     raise ValueError(f"latent prior must be one of {LATENT_PRIORS}, got {prior!r}")
+
+
+def sample_images(generator: keras.Model, count: int, seed: int, prior: str = "normal",
+                  batch_size: int = 100) -> np.ndarray:
+    """``count`` images of the generator in inference mode, rounded as they would be saved.
+
+    Latents of batch k come from the stateless seed [seed, k * batch_size], so the same seed gives
+    the same images whatever else the caller has drawn.
+
+    Returns:
+        uint8 [count, S, S, 3].
+    """
+    latent_dim = generator.input_shape[-1]
+    batches = []
+    for start in range(0, count, batch_size):
+        size = min(batch_size, count - start)
+        latents = sample_latents([size, latent_dim], tf.constant([seed, start], tf.int64), prior)
+        batches.append(to_uint8(generator(latents, training=False)))
+    return np.concatenate(batches)
 
 
 class DCGAN(keras.Model):
@@ -77,6 +100,23 @@ class DCGAN(keras.Model):
     def metrics(self):
         return [self.d_loss_tracker, self.g_loss_tracker, self.d_real_tracker,
                 self.d_fake_tracker]
+
+    @contextlib.contextmanager
+    def averaged_generator(self):
+        """Within the block, the generator holds its weights' moving average when the generator
+        optimizer keeps one (Adam ``use_ema``), for sampling; the trained weights come back after.
+        BatchNorm statistics are the trained weights' own."""
+        if not self.g_optimizer.use_ema:
+            yield self.generator
+            return
+        weights = self.generator.trainable_variables
+        trained = [tf.identity(weight) for weight in weights]
+        self.g_optimizer.finalize_variable_values(weights)
+        try:
+            yield self.generator
+        finally:
+            for weight, value in zip(weights, trained):
+                weight.assign(value)
 
     def call(self, latents, training=False):
         return self.generator(latents, training=training)

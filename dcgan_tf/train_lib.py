@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from dcgan_tf import callbacks as run_callbacks
-from dcgan_tf import data, distribute, gan, images as image_utils, models
+from dcgan_tf import data, distribute, gan, images as image_utils, inception, models, pretrained
 from dcgan_tf.config import ARCHITECTURE_FIELDS, TrainConfig
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 _RUN_DIR = re.compile(r"^(\d{5})-(.+)$")
 CONFIG_FILE = "config.json"
 FIXED_LATENTS_SEED = 2 ** 31 - 1  # second seed word of the fixed sample latents
+FID_SEED = 2_000_003  # first seed word of the latents FID is measured on
 
 
 @dataclasses.dataclass
@@ -121,9 +122,10 @@ def build_networks(config: TrainConfig, replicas: int = 1) -> Networks:
                                                config.kernel_size, synchronized_bn=synchronized)
     model = gan.DCGAN(generator, discriminator, g_loss=config.g_loss, g_steps=config.g_steps,
                       seed=config.seed, latent_prior=config.latent_prior)
+    average = {"use_ema": True, "ema_momentum": config.g_ema} if config.g_ema else {}
     model.compile(
         d_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=config.beta1),
-        g_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=config.beta1))
+        g_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=config.beta1, **average))
     fixed_latents = tf.Variable(
         gan.sample_latents([config.num_samples, config.latent_dim],
                            tf.constant([config.seed, FIXED_LATENTS_SEED], tf.int64),
@@ -144,18 +146,30 @@ def restore_latest(networks: Networks, checkpoint_dir: str) -> str | None:
 
 
 def load_networks(model: str = "", runs_dir: str = "runs") -> tuple[TrainConfig, Networks]:
-    """Builds a run's networks and restores a checkpoint, for inference.
+    """Builds a run's networks and restores a checkpoint, for inference. When the run kept a
+    moving average of the generator's weights (--g_ema), the generator holds that average.
 
     Args:
         model: a run folder (its newest checkpoint), a checkpoint prefix such as
-            ``runs/00000-x/checkpoints/ckpt-1200``, or "" for the newest run in ``runs_dir``.
+            ``runs/00000-x/checkpoints/ckpt-1200``, the name of a packaged model (e.g.
+            ``celeba64``), or "" for the newest run in ``runs_dir`` (the packaged default model
+            when there is none).
         runs_dir: where to look when ``model`` is empty.
 
     Raises:
-        ValueError: naming --model when it is neither, or has no checkpoint.
+        ValueError: naming --model when it is none of these, or has no checkpoint.
     """
     if not model:
-        model = latest_run_dir(runs_dir)
+        try:
+            model = latest_run_dir(runs_dir)
+        except ValueError:
+            if not pretrained.model_dir(pretrained.DEFAULT_MODEL):
+                raise
+            model = pretrained.DEFAULT_MODEL
+            log.info("No run in %s: using the packaged model %s", runs_dir, model)
+    packaged = None if os.path.exists(model) else pretrained.model_dir(model)
+    if packaged:
+        return _load_packaged(packaged)
     if os.path.exists(model + ".index"):
         checkpoint, run_dir = model, os.path.dirname(os.path.dirname(os.path.abspath(model)))
     elif os.path.isdir(model):
@@ -164,12 +178,26 @@ def load_networks(model: str = "", runs_dir: str = "runs") -> tuple[TrainConfig,
         if checkpoint is None:
             raise ValueError(f"--model {model} has no checkpoint in checkpoints/")
     else:
-        raise ValueError(f"--model must be a run folder or a checkpoint prefix, got {model}")
+        names = ", ".join(pretrained.available()) or "none"
+        raise ValueError(f"--model must be a run folder, a checkpoint prefix or a packaged model "
+                         f"name (packaged: {names}); got {model}")
     config = load_run_config(run_dir)
     if config is None:
         raise ValueError(f"--model {model}: {os.path.join(run_dir, CONFIG_FILE)} is missing")
     networks = build_networks(config)
     networks.checkpoint.restore(checkpoint).expect_partial().assert_existing_objects_matched()
+    generator = networks.gan.generator
+    networks.gan.g_optimizer.finalize_variable_values(generator.trainable_variables)
+    return config, networks
+
+
+def _load_packaged(directory: str) -> tuple[TrainConfig, Networks]:
+    """A packaged model's networks (its generator weights are already the averaged ones)."""
+    config = load_run_config(directory)
+    networks = build_networks(config)
+    networks.gan.generator.load_weights(os.path.join(directory, pretrained.GENERATOR_FILE))
+    networks.gan.discriminator.load_weights(
+        os.path.join(directory, pretrained.DISCRIMINATOR_FILE))
     return config, networks
 
 
@@ -232,11 +260,26 @@ def run(config: TrainConfig, *, run_dir: str = "", images: np.ndarray | None = N
             callbacks += [run_callbacks.TensorBoardLogger(writer, config.log_every),
                           run_callbacks.SampleGrid(networks.fixed_latents, paths["samples"],
                                                    config.sample_every, writer)]
+            if config.fid_every:
+                callbacks.append(_fid_monitor(config, images, writer))
         history = _fit(model, dataset, callbacks, step, steps_per_epoch, total_steps, verbose)
     else:
         log.info("Run %s already reached %d steps; raise --epochs to train further",
                  run_dir, total_steps)
     return TrainResult(run_dir, run_callbacks.global_step(model), history)
+
+
+def _fid_monitor(config: TrainConfig, training_images: np.ndarray,
+                 writer: tf.summary.SummaryWriter) -> run_callbacks.FIDMonitor:
+    """The --fid_every callback: real images from --fid_real, else the first training images."""
+    if config.fid_real:
+        real = data.load_images(config.fid_real, crop=config.crop, image_size=config.image_size,
+                                max_images=config.fid_samples)
+    else:
+        real = training_images[:config.fid_samples]
+    extractor = inception.FeatureExtractor(config.fid_inception)
+    return run_callbacks.FIDMonitor(extractor, real, config.fid_samples, config.fid_every, writer,
+                                    seed=FID_SEED)
 
 
 def _fit(model, dataset, callbacks, step, steps_per_epoch, total_steps, verbose) -> dict:

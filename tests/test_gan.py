@@ -63,3 +63,47 @@ def test_sample_latents_is_deterministic_and_in_the_prior():
     assert abs(float(tf.math.reduce_std(normal)) - 1.0) < 0.05
     uniform = gan.sample_latents([1000, 4], seed, "uniform").numpy()
     assert uniform.min() >= -1.0 and uniform.max() <= 1.0
+
+
+def _fit_with_average(strategy, steps=3, momentum=0.5):
+    with strategy.scope():
+        keras.utils.set_random_seed(7)
+        synchronized = strategy.num_replicas_in_sync > 1
+        generator = models.build_generator(LATENT, SIZE, WIDTH, synchronized_bn=synchronized)
+        discriminator = models.build_discriminator(SIZE, WIDTH, synchronized_bn=synchronized)
+        model = gan.DCGAN(generator, discriminator, seed=5)
+        model.compile(d_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5),
+                      g_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5, use_ema=True,
+                                                        ema_momentum=momentum))
+    real = np.random.default_rng(0).uniform(-1, 1, (BATCH, SIZE, SIZE, 3)).astype(np.float32)
+    dataset = tf.data.Dataset.from_tensor_slices(real).batch(BATCH).repeat()
+    snapshots = []
+
+    class Snapshot(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            snapshots.append([w.numpy() for w in generator.trainable_variables])
+
+    model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False,
+              callbacks=[Snapshot()])
+    return model, snapshots
+
+
+def test_averaged_generator_holds_the_moving_average_and_gives_the_weights_back(two_cpus):
+    model, snapshots = _fit_with_average(tf.distribute.get_strategy())
+    expected = snapshots[0]  # Keras starts the average at the first step's weights
+    for weights in snapshots[1:]:
+        expected = [0.5 * average + 0.5 * weight for average, weight in zip(expected, weights)]
+    trained = [w.numpy() for w in model.generator.trainable_variables]
+    latents = tf.random.stateless_normal([2, LATENT], [1, 2])
+    with model.averaged_generator() as generator:
+        for variable, average in zip(generator.trainable_variables, expected):
+            np.testing.assert_allclose(variable.numpy(), average, rtol=1e-5, atol=1e-6)
+        averaged_images = generator(latents).numpy()
+    for variable, weight in zip(model.generator.trainable_variables, trained):
+        np.testing.assert_array_equal(variable.numpy(), weight)
+    assert not np.allclose(model.generator(latents).numpy(), averaged_images)
+
+    mirrored, _ = _fit_with_average(tf.distribute.MirroredStrategy(two_cpus))
+    with mirrored.averaged_generator() as generator:
+        for variable, average in zip(generator.trainable_variables, expected):
+            np.testing.assert_allclose(variable.numpy(), average, rtol=1e-3, atol=1e-5)

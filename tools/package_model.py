@@ -1,0 +1,41 @@
+"""Package a trained run as a named model inside dcgan_tf/pretrained/ (weights + config; the
+hand-written MODEL_CARD.md there is kept).
+
+    python tools/package_model.py --model=runs/00000-celeba64/checkpoints/ckpt-40000 \\
+        --name=celeba64
+"""
+
+import argparse
+import dataclasses
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from dcgan_tf import pretrained, train_lib  # noqa: E402
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", required=True, help="run folder or checkpoint prefix")
+    parser.add_argument("--name", required=True, help="packaged model name, e.g. celeba64")
+    args = parser.parse_args()
+    if not args.name.isidentifier():
+        parser.error(f"--name must be a plain identifier, got {args.name!r}")
+    config, networks = train_lib.load_networks(args.model)
+    step = int(networks.gan.d_optimizer.iterations.numpy())
+    # Paths of the training machine mean nothing to users: keep the data set's file name only.
+    shipped = dataclasses.replace(config, data=os.path.basename(config.data), runs_dir="runs",
+                                  fid_inception="", fid_real="")
+    directory = os.path.join(pretrained.PACKAGE_DIR, args.name)
+    pretrained.save(directory, shipped.to_json(), networks.gan.generator,
+                    networks.gan.discriminator)
+    sizes = {file: os.path.getsize(os.path.join(directory, file)) / 1e6
+             for file in (pretrained.GENERATOR_FILE, pretrained.DISCRIMINATOR_FILE)}
+    print(f"Packaged {args.model} (step {step}) as {directory}: "
+          + ", ".join(f"{file} {size:.1f} MB" for file, size in sizes.items()))
+
+
+if __name__ == "__main__":
+    main()
