@@ -39,8 +39,8 @@ _DEFAULTS = config_lib.CompleteConfig()
 FLAGS = flags.FLAGS
 
 flags.DEFINE_string("model", _DEFAULTS.model,
-                    "Run folder, checkpoint prefix or exported SavedModel folder; default: the "
-                    "newest run in --runs_dir.")
+                    "Run folder, checkpoint prefix, exported SavedModel folder or packaged model "
+                    "(celeba64); default: the newest run in --runs_dir, else celeba64.")
 flags.DEFINE_string("server", _DEFAULTS.server,
                     "TF Serving REST endpoint (http://HOST:8501/v1/models/NAME) to complete on.")
 flags.DEFINE_string("runs_dir", _DEFAULTS.runs_dir, "Where the newest run is looked for.")

@@ -26,7 +26,9 @@ from dcgan_tf import config as config_lib  # noqa: E402
 _COMPLETE = config_lib.CompleteConfig()
 FLAGS = flags.FLAGS
 
-flags.DEFINE_string("model", "", "Run folder or checkpoint prefix; default: the newest run.")
+flags.DEFINE_string("model", "",
+                    "Run folder, checkpoint prefix or packaged model (celeba64); default: the "
+                    "newest run, else celeba64.")
 flags.DEFINE_string("runs_dir", _COMPLETE.runs_dir, "Where the newest run is looked for.")
 flags.DEFINE_string("export_base", "export", "The folder TF Serving watches.")
 flags.DEFINE_string("model_name", "dcgan", "Model name: <export_base>/<model_name>/<version>/.")

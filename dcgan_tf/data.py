@@ -167,6 +167,12 @@ def training_dataset(images: np.ndarray, batch_size: int, *, seed: int = 0,
 
     Returns:
         Dataset of float32 [batch_size, S, S, 3] in [-1, 1].
+
+    Sharding across workers (MultiWorkerMirroredStrategy): the images are already in memory on
+    every worker (decoded from the files each worker reads), so the auto-shard policy is DATA:
+    every worker runs this same seeded pipeline and keeps its own part of each global batch, so
+    the workers see disjoint images and together exactly the batch one worker would see. (FILE
+    sharding would need one file per shard; an in-memory array has none.)
     """
     count = len(images)
     if count < batch_size:
@@ -180,12 +186,15 @@ def training_dataset(images: np.ndarray, batch_size: int, *, seed: int = 0,
             batch = tf.where(mirror, tf.reverse(batch, axis=[2]), batch)
         return batch
 
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return (tf.data.Dataset.range(count)
             .shuffle(count, seed=seed, reshuffle_each_iteration=True)
             .repeat()
             .batch(batch_size, drop_remainder=True)
             .map(to_batch, num_parallel_calls=tf.data.AUTOTUNE)
-            .prefetch(tf.data.AUTOTUNE))
+            .prefetch(tf.data.AUTOTUNE)
+            .with_options(options))
 
 
 def _celeba_side(width):

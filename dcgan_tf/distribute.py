@@ -36,6 +36,9 @@ def get_strategy(name: str = "auto", devices=()) -> tf.distribute.Strategy:
     if devices and name not in ("one_device", "mirrored"):
         raise ValueError(f"--devices only applies to --strategy=one_device or mirrored, "
                          f"not {name}")
+    if name == "multi_worker":  # before anything else initialises TensorFlow's context
+        _check_tf_config()
+        return tf.distribute.MultiWorkerMirroredStrategy()
     gpus = [f"/gpu:{i}" for i in range(len(tf.config.list_logical_devices("GPU")))]
     if name == "auto":
         if len(gpus) > 1:
@@ -45,10 +48,7 @@ def get_strategy(name: str = "auto", devices=()) -> tf.distribute.Strategy:
         return tf.distribute.get_strategy()
     if name == "one_device":
         return tf.distribute.OneDeviceStrategy((devices or gpus or ["/cpu:0"])[0])
-    if name == "mirrored":
-        return tf.distribute.MirroredStrategy(devices or gpus or ["/cpu:0"])
-    _check_tf_config()
-    return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.MirroredStrategy(devices or gpus or ["/cpu:0"])  # mirrored
 
 
 def _check_tf_config() -> None:
@@ -63,6 +63,15 @@ def _check_tf_config() -> None:
     except (ValueError, KeyError, TypeError) as error:
         raise ValueError(f"TF_CONFIG is not valid JSON with cluster.worker and task.type/index: "
                          f"{error}") from error
+
+
+def worker_count(strategy: tf.distribute.Strategy) -> int:
+    """Number of worker processes training together (1 unless multi-worker)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None:
+        return 1
+    cluster = resolver.cluster_spec().as_dict()
+    return max(1, len(cluster.get("worker", [])) + len(cluster.get("chief", [])))
 
 
 def is_chief(strategy: tf.distribute.Strategy) -> bool:

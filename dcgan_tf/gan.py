@@ -171,4 +171,9 @@ class DCGAN(keras.Model):
         self.g_loss_tracker.update_state(tf.reduce_mean(g_per_example))
         self.d_real_tracker.update_state(tf.reduce_mean(tf.sigmoid(real_logits)))
         self.d_fake_tracker.update_state(tf.reduce_mean(tf.sigmoid(fake_logits)))
-        return {metric.name: metric.result() for metric in self.metrics}
+        logs = {metric.name: metric.result() for metric in self.metrics}
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras 3 reduces multi-worker step outputs with strategy.reduce(MEAN, axis=0),
+            # which fails on scalars (tensorflow/tensorflow#72388); [1] tensors reduce to scalars.
+            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
+        return logs

@@ -12,7 +12,9 @@ import json
 import logging
 import os
 import re
+import shutil
 import sys
+import tempfile
 
 import keras
 import numpy as np
@@ -31,21 +33,23 @@ FID_SEED = 2_000_003  # first seed word of the latents FID is measured on
 
 
 @dataclasses.dataclass
-class TrainResult:
-    """What a finished (or stopped) run reports: its folder, global step and Keras history."""
-
-    run_dir: str
-    step: int
-    history: dict
-
-
-@dataclasses.dataclass
 class Networks:
     """The trained objects of a run, as restored from its checkpoint."""
 
     gan: gan.DCGAN
     checkpoint: tf.train.Checkpoint
     fixed_latents: tf.Variable
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What a finished (or stopped) run reports: its folder, global step, the Keras history of
+    this invocation and the networks as they are in this process."""
+
+    run_dir: str
+    step: int
+    history: dict
+    networks: Networks | None = None
 
 
 def default_run_name(config: TrainConfig) -> str:
@@ -219,6 +223,11 @@ def run(config: TrainConfig, *, run_dir: str = "", images: np.ndarray | None = N
     config.validate()
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
+    multi_worker = (config.strategy == "multi_worker" if strategy is None
+                    else distribute.worker_count(strategy) > 1)
+    if multi_worker and not run_dir:
+        raise ValueError("--strategy=multi_worker needs --run_dir: every worker must train in "
+                         "the same run folder (on storage all workers see)")
     strategy = strategy or distribute.get_strategy(config.strategy, config.devices)
     keras.utils.set_random_seed(config.seed)
     run_dir = run_dir or new_run_dir(config.runs_dir, default_run_name(config))
@@ -242,31 +251,40 @@ def run(config: TrainConfig, *, run_dir: str = "", images: np.ndarray | None = N
     total_steps = config.epochs * steps_per_epoch
     dataset = data.training_dataset(images, config.batch_size, seed=config.seed, flip=config.flip)
 
-    with strategy.scope():
-        networks = build_networks(config, strategy.num_replicas_in_sync)
-        manager = tf.train.CheckpointManager(networks.checkpoint, paths["checkpoints"],
-                                             max_to_keep=config.keep_checkpoints)
-        restored = restore_latest(networks, paths["checkpoints"])
-    model = networks.gan
-    step = run_callbacks.global_step(model)
-    if restored:
-        log.info("Resumed from %s at step %d of %d", restored, step, total_steps)
-    history = {}
-    if step < total_steps:
-        writer = tf.summary.create_file_writer(paths["logs"]) if chief else None
-        callbacks = [run_callbacks.GracefulStop(),
-                     run_callbacks.PeriodicCheckpoint(manager, config.checkpoint_every)]
-        if chief:
-            callbacks += [run_callbacks.TensorBoardLogger(writer, config.log_every),
-                          run_callbacks.SampleGrid(networks.fixed_latents, paths["samples"],
-                                                   config.sample_every, writer)]
-            if config.fid_every:
-                callbacks.append(_fid_monitor(config, images, writer))
-        history = _fit(model, dataset, callbacks, step, steps_per_epoch, total_steps, verbose)
-    else:
-        log.info("Run %s already reached %d steps; raise --epochs to train further",
-                 run_dir, total_steps)
-    return TrainResult(run_dir, run_callbacks.global_step(model), history)
+    # Under MultiWorkerMirroredStrategy every worker saves (saving may need collective reads),
+    # but only the chief into the run; the others write to a private folder deleted at the end.
+    # Every worker restores from the run's checkpoints (a folder all workers must see).
+    save_dir = paths["checkpoints"] if chief else tempfile.mkdtemp(prefix="dcgan-worker-ckpt-")
+    try:
+        with strategy.scope():
+            networks = build_networks(config, strategy.num_replicas_in_sync)
+            manager = tf.train.CheckpointManager(networks.checkpoint, save_dir,
+                                                 max_to_keep=config.keep_checkpoints)
+            restored = restore_latest(networks, paths["checkpoints"])
+        model = networks.gan
+        step = run_callbacks.global_step(model)
+        if restored:
+            log.info("Resumed from %s at step %d of %d", restored, step, total_steps)
+        history = {}
+        if step < total_steps:
+            writer = tf.summary.create_file_writer(paths["logs"]) if chief else None
+            callbacks = [run_callbacks.GracefulStop(),
+                         run_callbacks.PeriodicCheckpoint(manager, config.checkpoint_every)]
+            if chief:
+                callbacks += [run_callbacks.TensorBoardLogger(writer, config.log_every),
+                              run_callbacks.SampleGrid(networks.fixed_latents, paths["samples"],
+                                                       config.sample_every, writer)]
+                if config.fid_every:
+                    callbacks.append(_fid_monitor(config, images, writer))
+            history = _fit(model, dataset, callbacks, step, steps_per_epoch, total_steps,
+                           verbose)
+        else:
+            log.info("Run %s already reached %d steps; raise --epochs to train further",
+                     run_dir, total_steps)
+    finally:
+        if not chief:
+            shutil.rmtree(save_dir, ignore_errors=True)
+    return TrainResult(run_dir, run_callbacks.global_step(model), history, networks)
 
 
 def _fid_monitor(config: TrainConfig, training_images: np.ndarray,

@@ -1,0 +1,40 @@
+"""One worker of a test cluster (started by dcgan_tf.launch, which sets TF_CONFIG), or a lone
+process: trains the tiny test model on synthetic faces with the given strategy and saves the
+weights it ends with to <out>/worker-<task index>.npz, so a test can compare the workers with
+each other and with a one-process run on the same global batches.
+
+    python tests/multi_worker_driver.py STRATEGY RUN_DIR OUT_DIR [STEPS]
+"""
+
+import dataclasses
+import json
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+
+from dcgan_tf import distribute, synthetic, train_lib  # noqa: E402
+from dcgan_tf.config import TrainConfig  # noqa: E402
+
+CONFIG = TrainConfig(image_size=32, latent_dim=8, g_filters=4, d_filters=4, batch_size=8,
+                     epochs=1, steps_per_epoch=4, checkpoint_every=2, num_samples=4, flip=False)
+
+
+def main(strategy_name: str, run_dir: str, out_dir: str, steps: str = "4") -> None:
+    strategy = distribute.get_strategy(strategy_name)  # first: MWMS must set up TF itself
+    faces = synthetic.faces(32, seed=1, image_size=32)
+    config = dataclasses.replace(CONFIG, steps_per_epoch=int(steps))
+    result = train_lib.run(config, run_dir=run_dir, images=faces, strategy=strategy, verbose=0)
+    model = result.networks.gan
+    weights = [np.asarray(w) for w in model.generator.weights + model.discriminator.weights]
+    task = json.loads(os.environ.get("TF_CONFIG", "{}")).get("task", {}).get("index", 0)
+    os.makedirs(out_dir, exist_ok=True)
+    np.savez(os.path.join(out_dir, f"worker-{task}.npz"), *weights, step=result.step,
+             d_loss=result.history["d_loss"], g_loss=result.history["g_loss"])
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

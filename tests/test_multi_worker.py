@@ -1,0 +1,158 @@
+"""MultiWorkerMirroredStrategy on 127.0.0.1 through the launcher: two workers agree with each other
+and with two in-process replicas; a SIGKILLed worker is restarted and the run resumes from the
+last checkpoint; the launcher's own behaviour."""
+
+import dataclasses
+import glob
+import io
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import REPO_ROOT
+from dcgan_tf import launch, synthetic, train_lib
+from multi_worker_driver import CONFIG
+
+DRIVER = os.path.join(REPO_ROOT, "tests", "multi_worker_driver.py")
+TINY_TRAIN_FLAGS = ["--synthetic_images=64", "--image_size=32", "--g_filters=4", "--d_filters=4",
+                    "--latent_dim=8", "--batch_size=8", "--num_samples=4"]
+
+
+def _launch(arguments, tmp_path, **kwargs):
+    environment = dict(os.environ, TMPDIR=str(tmp_path / "tmp"))
+    os.makedirs(environment["TMPDIR"], exist_ok=True)
+    return subprocess.Popen([sys.executable, "-m", "dcgan_tf.launch", *arguments],
+                            cwd=REPO_ROOT, env=environment, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, **kwargs)
+
+
+def test_two_workers_agree_with_each_other_and_with_two_local_replicas(two_cpus, tmp_path):
+    launcher = _launch(["--workers=2", "--max_restarts=0", "--", DRIVER, "multi_worker",
+                        str(tmp_path / "run"), str(tmp_path / "out"), "3"], tmp_path)
+    output, _ = launcher.communicate(timeout=300)
+    assert launcher.returncode == 0, output
+    workers = [np.load(tmp_path / "out" / f"worker-{index}.npz") for index in (0, 1)]
+    names = [name for name in workers[0].files if name.startswith("arr_")]
+    assert int(workers[0]["step"]) == int(workers[1]["step"]) == 3
+    for name in names:
+        np.testing.assert_array_equal(workers[0][name], workers[1][name])
+
+    # The same training on two replicas in this process (the same global batches, split the
+    # same way) ends with the same weights: the workers' all-reduce is the replicas' all-reduce.
+    local = train_lib.run(dataclasses.replace(CONFIG, steps_per_epoch=3),
+                          run_dir=str(tmp_path / "local"),
+                          images=synthetic.faces(32, seed=1, image_size=32),
+                          strategy=tf.distribute.MirroredStrategy(two_cpus), verbose=0)
+    model = local.networks.gan
+    local_weights = [np.asarray(w) for w in model.generator.weights + model.discriminator.weights]
+    for name, weight in zip(names, local_weights):
+        np.testing.assert_allclose(workers[0][name], weight, rtol=1e-5, atol=1e-6)
+
+    checkpoints = sorted(os.listdir(tmp_path / "run" / "checkpoints"))
+    assert "ckpt-3.index" in checkpoints and "checkpoint" in checkpoints
+    assert not glob.glob(str(tmp_path / "tmp" / "dcgan-worker-ckpt-*"))  # worker copies gone
+    assert glob.glob(str(tmp_path / "run" / "logs" / "events.out.tfevents.*"))
+
+
+def _wait_for(path, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if os.path.exists(path):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_sigkilled_worker_is_restarted_and_training_resumes_from_the_last_checkpoint(tmp_path):
+    run_dir = tmp_path / "run"
+    launcher = _launch(["--workers=2", "--max_restarts=1", "--grace_seconds=5", "--",
+                        "train.py", "--strategy=multi_worker", f"--run_dir={run_dir}",
+                        "--epochs=10", "--steps_per_epoch=8", "--checkpoint_every=10",
+                        *TINY_TRAIN_FLAGS], tmp_path)
+    lines = []
+    reader = _LineCollector(launcher, lines)
+    assert _wait_for(run_dir / "checkpoints" / "ckpt-20.index", 240), "".join(lines)
+    last_before_kill = max(int(m) for m in re.findall(
+        r"ckpt-(\d+)\.index", " ".join(os.listdir(run_dir / "checkpoints"))))
+    worker_1 = next(int(m.group(1)) for line in list(lines)
+                    if (m := re.search(r"\[launch\] worker 1 pid (\d+)", line)))
+    os.kill(worker_1, signal.SIGKILL)
+    launcher.wait(timeout=300)
+    reader.join()
+    output = "".join(lines)
+    assert launcher.returncode == 0, output
+    assert "[launch] worker 1 was killed by SIGKILL; restarting all 2 workers" in output
+    resumed = [int(step) for step in re.findall(r"Resumed from \S+ckpt-\d+ at step (\d+)", output)]
+    assert len(resumed) == 2 and resumed[0] == resumed[1]  # both workers, from one checkpoint
+    assert resumed[0] >= last_before_kill  # at most one checkpoint interval is repeated
+    assert output.count("Finished at step 80.") == 2
+    assert tf.train.latest_checkpoint(str(run_dir / "checkpoints")).endswith("ckpt-80")
+
+
+class _LineCollector:
+    """Reads a process's output in a thread, so the test can watch it while it runs."""
+
+    def __init__(self, process, lines):
+        self.thread = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
+        self.thread.start()
+
+    def join(self):
+        self.thread.join(timeout=30)
+
+
+def test_multi_worker_training_needs_a_run_dir(tmp_path):
+    config = json.dumps({"cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2"]},
+                         "task": {"type": "worker", "index": 0}})
+    run = subprocess.run([sys.executable, "train.py", "--strategy=multi_worker",
+                          f"--runs_dir={tmp_path}", *TINY_TRAIN_FLAGS],
+                         cwd=REPO_ROOT, env=dict(os.environ, TF_CONFIG=config),
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1
+    assert "--strategy=multi_worker needs --run_dir" in run.stderr
+
+
+def test_tf_configs_name_every_worker_and_their_own_index():
+    configs = [json.loads(c) for c in launch.tf_configs(["127.0.0.1:5000", "127.0.0.1:5001"])]
+    assert [c["task"] for c in configs] == [{"type": "worker", "index": 0},
+                                            {"type": "worker", "index": 1}]
+    assert all(c["cluster"] == {"worker": ["127.0.0.1:5000", "127.0.0.1:5001"]} for c in configs)
+    ports = launch.free_ports(3)
+    assert len(set(ports)) == 3 and all(port > 0 for port in ports)
+
+
+def test_launcher_restarts_a_failing_group_then_gives_up():
+    output = io.StringIO()
+    command = [sys.executable, "-c", "import os, sys; print(os.environ['TF_CONFIG']); sys.exit(3)"]
+    code = launch.launch(command, 2, max_restarts=1, grace_seconds=1, output=output)
+    text = output.getvalue()
+    assert code == 3
+    assert "exited with code 3; restarting all 2 workers (restart 1 of 1)" in text
+    assert "exited with code 3; no restarts left" in text
+    assert text.count('"task": {"type": "worker", "index": 1}') == 2  # both attempts
+
+
+def test_launcher_returns_zero_when_every_worker_finishes():
+    output = io.StringIO()
+    assert launch.launch([sys.executable, "-c", "print('hello')"], 2, output=output) == 0
+    assert "[worker 0] hello" in output.getvalue() and "[worker 1] hello" in output.getvalue()
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--workers=2"], "give the training command after --"),
+    (["--workers=0", "--", "train.py"], "--workers must be >= 1"),
+    (["--max_restarts=-1", "--", "train.py"], "--max_restarts must be >= 0"),
+    (["--threads_per_worker=-1", "--", "train.py"], "--threads_per_worker must be >= 0"),
+])
+def test_launcher_flag_errors(arguments, message, capsys):
+    with pytest.raises(SystemExit):
+        launch.parse_args(arguments)
+    assert message in capsys.readouterr().err

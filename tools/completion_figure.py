@@ -1,0 +1,49 @@
+"""Figure of a model's completions on faces it generated itself (so no data set image is shown):
+one row per face: G(z) | masked | completed, for each mask kind.
+
+    python tools/completion_figure.py --model=celeba64 --output=docs/celeba64_completions.png
+"""
+
+import argparse
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+
+from dcgan_tf import complete_lib, gan, images as image_utils, masks as mask_lib  # noqa: E402
+from dcgan_tf import train_lib  # noqa: E402
+from dcgan_tf.config import CompleteConfig  # noqa: E402
+
+FACE_SEED = 4_000_037  # latents never used in training, FID or the sample grids
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="celeba64")
+    parser.add_argument("--faces", type=int, default=6)
+    parser.add_argument("--masks", default="center,left,thick")
+    parser.add_argument("--output", required=True)
+    args = parser.parse_args()
+    config, networks = train_lib.load_networks(args.model)
+    faces = gan.sample_images(networks.gan.generator, args.faces, FACE_SEED, config.latent_prior)
+    targets = image_utils.to_float(faces)
+    columns = [faces]
+    settings = CompleteConfig().effective()
+    for kind in args.masks.split(","):
+        masks = mask_lib.make_masks(kind, args.faces, config.image_size, seed=1)
+        result = complete_lib.complete_batch(networks, config.latent_prior, targets, masks,
+                                             settings, seed=0)
+        columns += [image_utils.to_uint8(targets * masks),
+                    image_utils.to_uint8(result.completed)]
+    rows = np.stack(columns, axis=1)
+    grid = image_utils.make_grid(rows.reshape((-1,) + rows.shape[2:]), columns=len(columns))
+    image_utils.save_png(args.output, grid)
+    print(f"Wrote {args.output}: {args.faces} faces x (G(z), then masked | completed for "
+          f"{args.masks})")
+
+
+if __name__ == "__main__":
+    main()
