@@ -22,9 +22,8 @@ import zipfile
 
 import numpy as np
 import tensorflow as tf
-from PIL import Image
 
-from dcgan_tf import synthetic
+from dcgan_tf import image_reader, synthetic
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +100,8 @@ def expand_image_paths(specs: list[str]) -> list[str]:
 
 def load_image_files(paths: list[str], *, crop: str = "auto",
                      image_size: int = 64) -> tuple[np.ndarray, list[str], list[str]]:
-    """Reads images of any format and mode (converted to RGB), crops and resizes them.
+    """Reads images of any format and mode (``image_reader.read_rgb``), crops and resizes them.
+    Images whose crop is smaller than ``image_size`` are upscaled with a warning.
 
     Returns:
         (uint8 [N, S, S, 3] of the readable files, their paths, messages naming unreadable ones).
@@ -109,12 +109,13 @@ def load_image_files(paths: list[str], *, crop: str = "auto",
     images, kept, problems = [], [], []
     for path in paths:
         try:
-            with Image.open(path) as picture:
-                picture.seek(0)  # first frame of animations
-                rgb = np.asarray(picture.convert("RGB"))
-        except (OSError, ValueError, Image.DecompressionBombError) as error:
-            problems.append(f"{path}: {error}")
+            rgb = image_reader.read_rgb(path)
+        except image_reader.UnreadableImage as error:
+            problems.append(str(error))
             continue
+        if min(rgb.shape[:2]) < image_size:
+            log.warning("%s is %dx%d: upscaled to %d px, so it will look blurred", path,
+                        rgb.shape[1], rgb.shape[0], image_size)
         images.append(crop_and_resize(tf.constant(rgb), crop, image_size).numpy())
         kept.append(path)
     stacked = np.stack(images) if images else np.zeros((0, image_size, image_size, 3), np.uint8)
