@@ -53,10 +53,11 @@ def make_masks(config: CompleteConfig, paths: list[str], size: int) -> np.ndarra
     """float32 [N, S, S, 1] masks for the images, 1 = known."""
     count = len(paths)
     if config.mask_file:
-        return np.repeat(mask_lib.load_mask_file(config.mask_file, size, config.invert_mask)[None],
-                         count, axis=0)
+        mask = mask_lib.load_mask_file(config.mask_file, size, config.invert_mask, config.crop)
+        return np.repeat(mask[None], count, axis=0)
     if config.mask_dir:
-        return mask_lib.load_mask_dir(config.mask_dir, paths, size, config.invert_mask)
+        return mask_lib.load_mask_dir(config.mask_dir, paths, size, config.invert_mask,
+                                      config.crop)
     params = {"center": {"scale": config.mask_scale}, "random": {"fraction": config.mask_fraction},
               "grid": {"spacing": config.grid_spacing}}.get(config.mask, {})
     return mask_lib.make_masks(config.mask, count, size, seed=config.seed, **params)
@@ -121,6 +122,8 @@ def run(config: CompleteConfig, verbose: int = 1) -> dict:
         size = model_config.image_size
     originals, names = load_inputs(config, size)
     masks = make_masks(config, names, size)
+    if not _uses_lowres(config):
+        _report_trivial_masks(names, masks)
     os.makedirs(config.output_dir, exist_ok=True)
 
     start = time.perf_counter()
@@ -159,6 +162,18 @@ def run(config: CompleteConfig, verbose: int = 1) -> dict:
     image_utils.atomic_write(os.path.join(config.output_dir, "metrics.json"),
                              lambda path: _write_json(path, report))
     return report
+
+
+def _report_trivial_masks(names: list[str], masks: np.ndarray) -> None:
+    """Warns about images whose mask leaves nothing to complete, or nothing to match."""
+    known = masks.reshape(len(masks), -1)
+    for name, image_known in zip(names, known):
+        if image_known.min() == 1:
+            log.warning("%s: the mask marks every pixel as known, so there is nothing to "
+                        "complete: the completed image equals the input", name)
+        elif image_known.max() == 0:
+            log.warning("%s: the mask marks no pixel as known, so the result is a pure "
+                        "generation of the model, unrelated to the input", name)
 
 
 def _check_servable(config: CompleteConfig) -> None:

@@ -13,15 +13,21 @@ Kinds (``MASK_KINDS``):
     box      1 to ``max_boxes`` random rectangles, each up to half the side
     thin, medium, thick   LaMa's irregular brush strokes (Suvorov et al. 2022), their 256-px
              parameters scaled to the image size; the hole covers at most half the image
-Mask files: any image; pixels darker than 50% grey are missing (``invert=True`` swaps that),
-resized to the image size by nearest neighbour.
+Mask files: any image; pixels darker than 50% grey are missing, or transparent ones when the
+mask has transparency (``invert=True`` swaps that); cropped like the images and resized to the
+image size by nearest neighbour when drawn at another size.
 """
 
+import logging
 import math
 import os
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
+
+from dcgan_tf import image_reader
+
+log = logging.getLogger(__name__)
 
 MASK_KINDS = ("center", "random", "left", "right", "top", "bottom", "grid", "lowres", "box",
               "thin", "medium", "thick")
@@ -149,33 +155,74 @@ def is_lowres(kind: str) -> bool:
     return kind == "lowres"
 
 
-def load_mask_file(path: str, size: int, invert: bool = False) -> np.ndarray:
-    """Reads a mask image of any size and mode: dark (< 50% grey) = missing, light = known.
+def load_mask_file(path: str, size: int, invert: bool = False, crop: str = "none") -> np.ndarray:
+    """Reads a mask image of any size and mode: dark (< 50% grey, i.e. below 128) = missing,
+    light = known. A mask with transparency uses its alpha instead: transparent = missing.
+
+    A mask of another size than S x S is taken to be drawn on the original photo: it is cropped
+    like the images (``crop``) and resized by nearest neighbour, with a warning. Grey values
+    between black and white are thresholded at 128, with a warning saying how many there were.
 
     Args:
         path: image file.
-        size: side S to resize to (nearest neighbour, so the mask stays binary).
-        invert: treat light pixels as missing instead.
+        size: side S of the images.
+        invert: treat light (or opaque) pixels as missing instead.
+        crop: the images' crop preset.
 
     Returns:
-        float32 [S, S, 1].
+        float32 [S, S, 1] of 0 and 1.
 
     Raises:
         ValueError: naming the file if it cannot be read as an image.
     """
     try:
-        with Image.open(path) as image:
-            grey = image.convert("L").resize((size, size), Image.NEAREST)
-    except (OSError, ValueError) as error:
-        raise ValueError(f"mask file {path} cannot be read as an image: {error}") from error
-    known = np.asarray(grey) >= 128
+        values = _mask_values(path)
+    except image_reader.UnreadableImage as error:
+        raise ValueError(f"mask file {error}") from error
+    height, width = values.shape
+    if (height, width) != (size, size):
+        log.warning("Mask %s is %dx%d: cropped (--crop=%s) and resized to %dx%d", path, width,
+                    height, crop, size, size)
+        values = _crop_like_images(values, crop, size)
+    grey = np.count_nonzero((values > 25) & (values < 230))
+    if grey:
+        log.warning("Mask %s has %d pixels neither black nor white: below 128 is missing, "
+                    "128 and above is known", path, grey)
+    known = values >= 128
     if invert:
         known = ~known
     return known.astype(np.float32)[..., np.newaxis]
 
 
+def _mask_values(path: str) -> np.ndarray:
+    """uint8 [H, W]: the alpha channel of a mask with transparency, else its luminance."""
+    rgb = image_reader.read_rgb(path)  # first: refuses unreadable files, naming them
+    with Image.open(path) as image:
+        if image.mode in ("LA", "RGBA", "PA") or (image.mode == "P"
+                                                   and "transparency" in image.info):
+            image.seek(0)
+            alpha = np.asarray(ImageOps.exif_transpose(image).convert("RGBA"))[..., 3]
+            if alpha.min() < 255:
+                return alpha
+    return np.asarray(Image.fromarray(rgb).convert("L"))
+
+
+def _crop_like_images(values: np.ndarray, crop: str, size: int) -> np.ndarray:
+    """Crops [H, W] as ``data.crop_and_resize`` crops images, then resizes by nearest."""
+    height, width = values.shape
+    side = None
+    if crop == "celeba" or (crop == "auto" and (height, width) == (218, 178)):
+        side = min(round(width * 108 / 178), height)
+    elif crop == "center" or (crop == "auto" and height != width):
+        side = min(height, width)
+    if side is not None:
+        top, left = (height - side) // 2, (width - side) // 2
+        values = values[top:top + side, left:left + side]
+    return np.asarray(Image.fromarray(values).resize((size, size), Image.NEAREST))
+
+
 def load_mask_dir(folder: str, image_paths: list[str], size: int,
-                  invert: bool = False) -> np.ndarray:
+                  invert: bool = False, crop: str = "none") -> np.ndarray:
     """Per-image masks: for each image, the file in ``folder`` with the same name stem.
 
     Raises:
@@ -188,7 +235,7 @@ def load_mask_dir(folder: str, image_paths: list[str], size: int,
     missing = [stem for stem in wanted if stem not in stems]
     if missing:
         raise ValueError(f"--mask_dir {folder} has no mask for: {', '.join(missing[:10])}")
-    return np.stack([load_mask_file(stems[stem], size, invert) for stem in wanted])
+    return np.stack([load_mask_file(stems[stem], size, invert, crop) for stem in wanted])
 
 
 def _check_fraction(name: str, value: float) -> None:

@@ -92,3 +92,40 @@ def test_bad_arguments_are_named(tmp_path):
     (tmp_path / "bad.png").write_bytes(b"no image")
     with pytest.raises(ValueError, match="bad.png"):
         masks.load_mask_file(str(tmp_path / "bad.png"), SIZE)
+
+
+def test_transparent_pixels_of_a_mask_with_alpha_are_missing(tmp_path):
+    rgba = np.full((SIZE, SIZE, 4), 255, np.uint8)
+    rgba[:, :, :3] = 0  # all black: luminance alone would say "all missing"
+    rgba[:16, :, 3] = 0  # the top quarter transparent
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "alpha.png")
+    mask = masks.load_mask_file(str(tmp_path / "alpha.png"), SIZE)
+    assert mask[:16].max() == 0 and mask[16:].min() == 1
+
+
+def test_mask_drawn_on_the_photo_is_cropped_like_the_images(tmp_path, caplog):
+    photo_mask = np.full((120, 80), 255, np.uint8)  # portrait photo; center crop = rows 20..100
+    photo_mask[20:60] = 0  # the top half of the cropped square is missing
+    Image.fromarray(photo_mask).save(tmp_path / "m.png")
+    with caplog.at_level("WARNING"):
+        mask = masks.load_mask_file(str(tmp_path / "m.png"), SIZE, crop="center")
+    assert mask[:32].max() == 0 and mask[32:].min() == 1
+    assert "m.png is 80x120: cropped (--crop=center) and resized to 64x64" in caplog.text
+
+
+def test_grey_and_colour_masks_are_thresholded_with_a_warning(tmp_path, caplog):
+    colour = np.zeros((SIZE, SIZE, 3), np.uint8)
+    colour[:, 32:] = (250, 250, 250)
+    colour[:8, 32:] = (140, 140, 140)  # grey: known (>= 128) but reported
+    colour[:8, :32] = (0, 0, 120)  # dark blue: missing, reported
+    Image.fromarray(colour).save(tmp_path / "grey.png")
+    with caplog.at_level("WARNING"):
+        mask = masks.load_mask_file(str(tmp_path / "grey.png"), SIZE)
+    assert mask[:, :32].max() == 0 and mask[:, 32:].min() == 1
+    assert "has 256 pixels neither black nor white: below 128 is missing" in caplog.text
+
+
+def test_unreadable_mask_file_is_named(tmp_path):
+    (tmp_path / "empty.png").write_bytes(b"")
+    with pytest.raises(ValueError, match="mask file .*empty.png: not a readable image"):
+        masks.load_mask_file(str(tmp_path / "empty.png"), SIZE)
