@@ -148,10 +148,10 @@ def export(model: str = "", *, runs_dir: str = "runs", export_base: str = "expor
     if version < 0 or keep < 0:
         raise ValueError(f"--version and --keep must be >= 0, got {version} and {keep}")
     settings = (settings or CompleteConfig()).validate().effective()
+    model_dir = os.path.join(export_base, model_name)
+    image_utils.ensure_writable_dir(model_dir, "export_base")
     model_config, networks = train_lib.load_networks(model, runs_dir)
     search = complete_lib.search_settings(settings, model_config.latent_prior)
-    model_dir = os.path.join(export_base, model_name)
-    os.makedirs(model_dir, exist_ok=True)
     _remove_partial_exports(model_dir)
     existing = versions(model_dir)
     version = version or (max(existing, default=0) + 1)

@@ -66,6 +66,23 @@ def atomic_write(path: str, write) -> None:
         raise
 
 
+def ensure_writable_dir(path: str, flag: str) -> None:
+    """Creates ``path`` if needed and proves a file can be written there, so an unwritable or
+    full output folder is reported before any work starts.
+
+    Raises:
+        ValueError: naming ``--flag``, the folder and the system's reason.
+    """
+    try:
+        os.makedirs(path, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-") as probe:
+            probe.write(b"\0" * 4096)
+            probe.flush()
+            os.fsync(probe.fileno())
+    except OSError as error:
+        raise ValueError(f"--{flag} {path} is not writable: {error.strerror or error}") from error
+
+
 def save_png(path: str, image: np.ndarray) -> None:
     """Writes uint8 [H, W, 3] (or [H, W]) to ``path`` atomically."""
     atomic_write(path, lambda temporary: Image.fromarray(image).save(temporary, format="PNG"))

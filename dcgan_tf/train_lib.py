@@ -230,10 +230,13 @@ def run(config: TrainConfig, *, run_dir: str = "", images: np.ndarray | None = N
                          "the same run folder (on storage all workers see)")
     strategy = strategy or distribute.get_strategy(config.strategy, config.devices)
     keras.utils.set_random_seed(config.seed)
-    run_dir = run_dir or new_run_dir(config.runs_dir, default_run_name(config))
-    os.makedirs(run_dir, exist_ok=True)
-    check_resumable(load_run_config(run_dir), config, run_dir)
+    if not run_dir:
+        image_utils.ensure_writable_dir(config.runs_dir, "runs_dir")
+        run_dir = new_run_dir(config.runs_dir, default_run_name(config))
     chief = distribute.is_chief(strategy)
+    if chief:
+        image_utils.ensure_writable_dir(run_dir, "run_dir")
+    check_resumable(load_run_config(run_dir), config, run_dir)
     paths = {name: os.path.join(run_dir, name) for name in ("checkpoints", "logs", "samples")}
     if chief:
         for path in paths.values():

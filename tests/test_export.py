@@ -217,3 +217,10 @@ def test_a_killed_export_leaves_no_version_folder(tiny_run, tmp_path):
     path = export.export(result.run_dir, export_base=str(base), settings=cheap)
     assert path.endswith(os.path.join("dcgan", "1"))
     assert sorted(os.listdir(model_dir)) == ["1"]  # the leftover was cleaned up
+
+
+def test_unwritable_export_base_fails_before_loading_the_model(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(ValueError, match="--export_base .*file/base/dcgan is not writable"):
+        export.export("/no/such/run", export_base=str(blocker / "base"))

@@ -47,3 +47,29 @@ def test_failed_write_leaves_neither_file_nor_temporary(tmp_path):
     with pytest.raises(OSError, match="disk full"):
         images.atomic_write(str(target), broken)
     assert os.listdir(tmp_path) == ["out.png"] and target.read_bytes() == b"previous"
+
+
+def test_unwritable_output_folder_is_named_before_work(tmp_path):
+    images.ensure_writable_dir(str(tmp_path / "new" / "folder"), "output_dir")
+    assert os.listdir(tmp_path / "new" / "folder") == []  # the probe file is gone
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(ValueError, match=f"--output_dir {blocker}/sub is not writable"):
+        images.ensure_writable_dir(str(blocker / "sub"), "output_dir")
+    if os.geteuid() != 0:  # root writes anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        with pytest.raises(ValueError, match="--runs_dir .*locked is not writable"):
+            images.ensure_writable_dir(str(locked), "runs_dir")
+
+
+def test_full_output_folder_is_named(tmp_path, monkeypatch):
+    import errno
+
+    def no_space(descriptor):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", no_space)
+    with pytest.raises(ValueError, match="--output_dir .* is not writable: No space left"):
+        images.ensure_writable_dir(str(tmp_path), "output_dir")
+    assert os.listdir(tmp_path) == []

@@ -123,3 +123,11 @@ def test_config_validation_names_the_flag():
         TrainConfig(learning_rate=0).validate()
     with pytest.raises(ValueError, match="--batch_size"):
         TrainConfig(batch_size=0).validate()
+
+
+def test_unwritable_runs_dir_fails_before_loading_data(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    config = dataclasses.replace(TINY, runs_dir=str(blocker / "runs"), data="/no/such/data")
+    with pytest.raises(ValueError, match="--runs_dir .*file/runs is not writable"):
+        train_lib.run(config, verbose=0)
