@@ -58,11 +58,13 @@ class TensorBoardLogger(keras.callbacks.Callback):
 
 
 class EveryNSteps(keras.callbacks.Callback):
-    """Calls ``act(step)`` every ``every`` global steps and once more when training ends."""
+    """Calls ``act(step)`` every ``every`` global steps and once more when training ends; never
+    after ``guard`` (a StopOnNonFinite listed earlier) has seen the losses diverge."""
 
-    def __init__(self, every: int):
+    def __init__(self, every: int, guard=None):
         super().__init__()
         self.every = every
+        self.guard = guard
         self.last_step = -1
 
     def act(self, step: int) -> None:
@@ -77,6 +79,8 @@ class EveryNSteps(keras.callbacks.Callback):
         self._act_once(global_step(self.model))
 
     def _act_once(self, step: int) -> None:
+        if self.guard is not None and self.guard.diverged is not None:
+            return
         if step != self.last_step:
             self.act(step)
             self.last_step = step
@@ -88,8 +92,8 @@ class SampleGrid(EveryNSteps):
     a TensorBoard image; at the end also ``samples/progress.gif`` of all grids so far."""
 
     def __init__(self, fixed_latents: tf.Variable, samples_dir: str, every: int,
-                 writer: tf.summary.SummaryWriter | None = None):
-        super().__init__(every)
+                 writer: tf.summary.SummaryWriter | None = None, guard=None):
+        super().__init__(every, guard)
         self.fixed_latents = fixed_latents
         self.samples_dir = samples_dir
         self.writer = writer
@@ -110,14 +114,31 @@ class SampleGrid(EveryNSteps):
                              [image_utils.load_png(path) for path in frames])
 
 
+class StopOnNonFinite(keras.callbacks.Callback):
+    """Stops training at the first step whose losses are NaN or infinite, before any other
+    callback of that step saves anything (list it first): the run keeps its last good checkpoint.
+    ``diverged`` then says at which step and which loss."""
+
+    def __init__(self):
+        super().__init__()
+        self.diverged = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        bad = [name for name, value in (logs or {}).items()
+               if not np.all(np.isfinite(np.asarray(value)))]
+        if bad and self.diverged is None:
+            self.diverged = (global_step(self.model), bad)
+            self.model.stop_training = True
+
+
 class FIDMonitor(EveryNSteps):
     """Every ``every`` steps: FID of ``num_samples`` generated images (averaged weights, when kept)
     against real images, logged as the TensorBoard scalar ``fid`` and to the log. The real
     features are computed at the first measurement; the latents are the same each time."""
 
     def __init__(self, extractor, real_images: np.ndarray, num_samples: int, every: int,
-                 writer: tf.summary.SummaryWriter, seed: int):
-        super().__init__(every)
+                 writer: tf.summary.SummaryWriter, seed: int, guard=None):
+        super().__init__(every, guard)
         self.extractor = extractor
         self.real_images = real_images
         self.real_features = None
@@ -145,8 +166,8 @@ class PeriodicCheckpoint(EveryNSteps):
     file last, so a crash mid-save leaves the previous checkpoint loadable.
     """
 
-    def __init__(self, manager: tf.train.CheckpointManager, every: int):
-        super().__init__(every)
+    def __init__(self, manager: tf.train.CheckpointManager, every: int, guard=None):
+        super().__init__(every, guard)
         self.manager = manager
 
     def act(self, step: int) -> None:

@@ -32,6 +32,10 @@ FIXED_LATENTS_SEED = 2 ** 31 - 1  # second seed word of the fixed sample latents
 FID_SEED = 2_000_003  # first seed word of the latents FID is measured on
 
 
+class TrainingDiverged(ValueError):
+    """The losses became NaN or infinite; the message says which step and how to resume."""
+
+
 @dataclasses.dataclass
 class Networks:
     """The trained objects of a run, as restored from its checkpoint."""
@@ -264,6 +268,8 @@ def run(config: TrainConfig, *, run_dir: str = "", images: np.ndarray | None = N
             manager = tf.train.CheckpointManager(networks.checkpoint, save_dir,
                                                  max_to_keep=config.keep_checkpoints)
             restored = restore_latest(networks, paths["checkpoints"])
+            for optimizer in (networks.gan.d_optimizer, networks.gan.g_optimizer):
+                optimizer.learning_rate = config.learning_rate  # --learning_rate wins on resume
         model = networks.gan
         step = run_callbacks.global_step(model)
         if restored:
@@ -271,16 +277,21 @@ def run(config: TrainConfig, *, run_dir: str = "", images: np.ndarray | None = N
         history = {}
         if step < total_steps:
             writer = tf.summary.create_file_writer(paths["logs"]) if chief else None
-            callbacks = [run_callbacks.GracefulStop(),
-                         run_callbacks.PeriodicCheckpoint(manager, config.checkpoint_every)]
+            guard = run_callbacks.StopOnNonFinite()  # first: it vetoes the saves of its step
+            callbacks = [guard, run_callbacks.GracefulStop(),
+                         run_callbacks.PeriodicCheckpoint(manager, config.checkpoint_every,
+                                                          guard)]
             if chief:
                 callbacks += [run_callbacks.TensorBoardLogger(writer, config.log_every),
                               run_callbacks.SampleGrid(networks.fixed_latents, paths["samples"],
-                                                       config.sample_every, writer)]
+                                                       config.sample_every, writer, guard)]
                 if config.fid_every:
-                    callbacks.append(_fid_monitor(config, images, writer))
+                    callbacks.append(_fid_monitor(config, images, writer, guard))
             history = _fit(model, dataset, callbacks, step, steps_per_epoch, total_steps,
                            verbose)
+            if guard.diverged is not None:
+                raise TrainingDiverged(_divergence_message(guard.diverged, run_dir,
+                                                           paths["checkpoints"]))
         else:
             log.info("Run %s already reached %d steps; raise --epochs to train further",
                      run_dir, total_steps)
@@ -290,8 +301,18 @@ def run(config: TrainConfig, *, run_dir: str = "", images: np.ndarray | None = N
     return TrainResult(run_dir, run_callbacks.global_step(model), history, networks)
 
 
+def _divergence_message(diverged, run_dir: str, checkpoint_dir: str) -> str:
+    step, losses = diverged
+    last = tf.train.latest_checkpoint(checkpoint_dir)
+    kept = (f"the last good checkpoint, {os.path.basename(last)}, is kept" if last
+            else "no checkpoint was written before it")
+    return (f"training diverged at step {step}: {', '.join(losses)} became NaN or infinite, so "
+            f"the run stopped without saving; {kept}. Resume from it with a lower learning "
+            f"rate: python train.py --run_dir={run_dir} --learning_rate=1e-4")
+
+
 def _fid_monitor(config: TrainConfig, training_images: np.ndarray,
-                 writer: tf.summary.SummaryWriter) -> run_callbacks.FIDMonitor:
+                 writer: tf.summary.SummaryWriter, guard) -> run_callbacks.FIDMonitor:
     """The --fid_every callback: real images from --fid_real, else the first training images."""
     if config.fid_real:
         real = data.load_images(config.fid_real, crop=config.crop, image_size=config.image_size,
@@ -300,7 +321,7 @@ def _fid_monitor(config: TrainConfig, training_images: np.ndarray,
         real = training_images[:config.fid_samples]
     extractor = inception.FeatureExtractor(config.fid_inception)
     return run_callbacks.FIDMonitor(extractor, real, config.fid_samples, config.fid_every, writer,
-                                    seed=FID_SEED)
+                                    seed=FID_SEED, guard=guard)
 
 
 def _fit(model, dataset, callbacks, step, steps_per_epoch, total_steps, verbose) -> dict:

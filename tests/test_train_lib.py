@@ -131,3 +131,30 @@ def test_unwritable_runs_dir_fails_before_loading_data(tmp_path):
     config = dataclasses.replace(TINY, runs_dir=str(blocker / "runs"), data="/no/such/data")
     with pytest.raises(ValueError, match="--runs_dir .*file/runs is not writable"):
         train_lib.run(config, verbose=0)
+
+
+def test_nan_losses_stop_the_run_and_keep_the_last_good_checkpoint(finished_run, monkeypatch):
+    config, result = finished_run
+    from dcgan_tf import losses
+    healthy = losses.minimax_discriminator_loss
+    monkeypatch.setattr(losses, "minimax_discriminator_loss",
+                        lambda real, fake: healthy(real, fake) * np.nan)
+    checkpoints = os.path.join(result.run_dir, "checkpoints")
+    samples_before = sorted(os.listdir(os.path.join(result.run_dir, "samples")))
+    longer = dataclasses.replace(config, epochs=3)
+    with pytest.raises(train_lib.TrainingDiverged) as caught:
+        train_lib.run(longer, run_dir=result.run_dir, images=FACES, verbose=0)
+    message = str(caught.value)
+    assert "training diverged at step 4: d_loss, g_loss became NaN or infinite" in message
+    assert "the last good checkpoint, ckpt-3, is kept" in message
+    assert f"python train.py --run_dir={result.run_dir} --learning_rate=1e-4" in message
+    assert tf.train.latest_checkpoint(checkpoints).endswith("ckpt-3")
+    assert sorted(os.listdir(os.path.join(result.run_dir, "samples"))) == samples_before
+
+
+def test_learning_rate_given_on_resume_replaces_the_checkpointed_one(finished_run):
+    config, result = finished_run
+    resumed = train_lib.run(dataclasses.replace(config, epochs=2, learning_rate=1e-5),
+                            run_dir=result.run_dir, images=FACES, verbose=0)
+    for optimizer in (resumed.networks.gan.d_optimizer, resumed.networks.gan.g_optimizer):
+        assert float(optimizer.learning_rate) == pytest.approx(1e-5)
