@@ -95,3 +95,45 @@ def test_sigterm_saves_a_checkpoint_and_samples_before_exit(tmp_path):
     checkpoints = tmp_path / "00000-synthetic-32" / "checkpoints"
     assert (checkpoints / f"ckpt-{step}.index").exists()
     assert (samples / f"step-{step:06d}.png").exists() and (samples / "progress.gif").exists()
+
+
+def test_sigkill_at_random_moments_then_resume_reaches_the_same_final_step(tmp_path):
+    """Kill -9 during start-up, training and checkpoint writes; every time the run folder must
+    stay resumable, and the resumed run must end at the uninterrupted run's step."""
+    import random
+    import signal
+    import time
+
+    import tensorflow as tf
+
+    flags = [flag for flag in TINY_FLAGS if not flag.startswith(("--steps_per_epoch", "--epochs"))]
+    flags += ["--steps_per_epoch=10", "--epochs=10", "--checkpoint_every=7",
+              f"--run_dir={tmp_path / 'run'}"]
+    command = [sys.executable, os.path.join(REPO_ROOT, "train.py"), *flags]
+    moments = random.Random(0)
+    checkpoint_dir = tmp_path / "run" / "checkpoints"
+    checkpointed = []
+    for kill in range(3):
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                   cwd=REPO_ROOT)
+        if kill == 0:
+            time.sleep(moments.uniform(0.5, 3.0))  # during start-up
+        else:  # during training: a moment after the next checkpoint appears
+            seen = tf.train.latest_checkpoint(str(checkpoint_dir))
+            deadline = time.monotonic() + 240
+            while tf.train.latest_checkpoint(str(checkpoint_dir)) == seen:
+                assert process.poll() is None and time.monotonic() < deadline
+                time.sleep(0.05)
+            time.sleep(moments.uniform(0.0, 1.5))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        latest = tf.train.latest_checkpoint(str(checkpoint_dir))
+        if latest:  # whatever the moment, the newest checkpoint is complete and loadable
+            reader = tf.train.load_checkpoint(latest)
+            assert reader.get_variable_to_shape_map()
+            checkpointed.append(int(latest.rsplit("-", 1)[1]))
+    assert len(checkpointed) == 2 and checkpointed[0] < checkpointed[1] < 100
+    final = _train(*flags)
+    assert final.returncode == 0, final.stderr
+    assert "Finished at step 100." in final.stdout or "already reached 100 steps" in final.stderr
+    assert tf.train.latest_checkpoint(str(tmp_path / "run" / "checkpoints")).endswith("ckpt-100")
