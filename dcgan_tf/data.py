@@ -64,6 +64,9 @@ def load_images(source: str, *, crop: str = "auto", image_size: int = 64, max_im
         names = _image_files(source)
     elif zipfile.is_zipfile(source):
         names = _zip_members(source)
+    elif source.lower().endswith(".zip"):
+        raise ValueError(f"--data {source} is not a readable zip archive (damaged or "
+                         f"incomplete download?)")
     else:
         raise ValueError(f"--data must be 'synthetic', a folder of images, a zip archive or "
                          f"FFHQ TFRecords; {source} is none of these")
