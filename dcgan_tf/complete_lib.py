@@ -110,7 +110,7 @@ def run(config: CompleteConfig, verbose: int = 1) -> dict:
         The ``metrics.json`` contents.
     """
     config = config.validate()
-    image_utils.ensure_writable_dir(config.output_dir, "output_dir")
+    image_utils.check_writable_dir(config.output_dir, "output_dir")
     settings = config.effective()
     served = bool(config.server) or serving.is_saved_model(config.model)
     if served:
@@ -125,6 +125,7 @@ def run(config: CompleteConfig, verbose: int = 1) -> dict:
     masks = make_masks(config, names, size)
     if not _uses_lowres(config):
         _report_trivial_masks(names, masks)
+    os.makedirs(config.output_dir, exist_ok=True)
 
     start = time.perf_counter()
     if served:

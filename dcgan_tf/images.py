@@ -66,16 +66,21 @@ def atomic_write(path: str, write) -> None:
         raise
 
 
-def ensure_writable_dir(path: str, flag: str) -> None:
-    """Creates ``path`` if needed and proves a file can be written there, so an unwritable or
-    full output folder is reported before any work starts.
+def check_writable_dir(path: str, flag: str) -> None:
+    """Proves that files can be written in folder ``path`` (or, if it does not exist yet, that
+    it can be created), so an unwritable or full output folder is reported before any work
+    starts. Nothing is left behind: no probe file, no folder.
 
     Raises:
         ValueError: naming ``--flag``, the folder and the system's reason.
     """
+    existing = os.path.abspath(path)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
     try:
-        os.makedirs(path, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-") as probe:
+        if not os.path.isdir(existing):
+            raise NotADirectoryError(20, f"{existing} is a file, not a folder")
+        with tempfile.NamedTemporaryFile(dir=existing, prefix=".write-test-") as probe:
             probe.write(b"\0" * 4096)
             probe.flush()
             os.fsync(probe.fileno())

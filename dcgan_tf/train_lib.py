@@ -235,11 +235,12 @@ def run(config: TrainConfig, *, run_dir: str = "", images: np.ndarray | None = N
     strategy = strategy or distribute.get_strategy(config.strategy, config.devices)
     keras.utils.set_random_seed(config.seed)
     if not run_dir:
-        image_utils.ensure_writable_dir(config.runs_dir, "runs_dir")
+        image_utils.check_writable_dir(config.runs_dir, "runs_dir")
         run_dir = new_run_dir(config.runs_dir, default_run_name(config))
     chief = distribute.is_chief(strategy)
     if chief:
-        image_utils.ensure_writable_dir(run_dir, "run_dir")
+        image_utils.check_writable_dir(run_dir, "run_dir")
+        os.makedirs(run_dir, exist_ok=True)
     check_resumable(load_run_config(run_dir), config, run_dir)
     paths = {name: os.path.join(run_dir, name) for name in ("checkpoints", "logs", "samples")}
     if chief:

@@ -78,11 +78,15 @@ def test_mask_file_and_mask_dir_on_own_images(tiny_run, tmp_path):
             str(photos / "a.jpg"), str(photos / "b.png")]
 
 
-def test_bad_flags_and_missing_model(tmp_path):
+def test_bad_flags_missing_run_and_unknown_model(tmp_path):
     run = _complete("--mask_scale=2")
     assert run.returncode != 0 and "--mask_scale" in run.stderr
-    run = _complete(f"--runs_dir={tmp_path}", "--steps=1")
-    assert run.returncode == 1 and "no runs" in run.stderr
+    run = _complete(f"--runs_dir={tmp_path}", "--steps=1", "--num_images=1",
+                    f"--output_dir={tmp_path / 'out'}")
+    assert run.returncode == 0, run.stderr
+    assert "No run in" in run.stderr and "using the packaged model celeba64" in run.stderr
+    run = _complete("--model=no_such_model", "--steps=1")
+    assert run.returncode == 1 and "packaged: celeba64); got no_such_model" in run.stderr
 
 
 def test_exported_model_here_and_behind_a_rest_server(tiny_run, tmp_path):
@@ -114,3 +118,31 @@ def test_exported_model_here_and_behind_a_rest_server(tiny_run, tmp_path):
                                       np.asarray(Image.open(tmp_path / "remote" / name)))
     unreachable = _complete("--server=http://127.0.0.1:9/v1/models/dcgan", "--steps=1")
     assert unreachable.returncode == 1 and "cannot reach" in unreachable.stderr
+
+
+def test_all_known_and_all_missing_masks_are_reported(tiny_run, tmp_path):
+    from dcgan_tf import complete_lib, synthetic
+    _, result = tiny_run
+    for name, value in (("white", 255), ("black", 0)):
+        Image.fromarray(np.full((32, 32), value, np.uint8)).save(tmp_path / f"{name}.png")
+    run = _complete(f"--model={result.run_dir}", "--num_images=2", "--steps=2",
+                    f"--mask_file={tmp_path / 'white.png'}", f"--output_dir={tmp_path / 'known'}")
+    assert run.returncode == 0, run.stderr
+    assert "synthetic-0001: the mask marks every pixel as known" in run.stderr
+    originals = synthetic.faces(2, seed=complete_lib.HELD_OUT_SEED, image_size=32)
+    completed = np.asarray(Image.open(tmp_path / "known" / "synthetic-0001_completed.png"))
+    np.testing.assert_array_equal(completed, originals[1])
+    run = _complete(f"--model={result.run_dir}", "--num_images=1", "--steps=2",
+                    f"--mask_file={tmp_path / 'black.png'}", f"--output_dir={tmp_path / 'none'}")
+    assert run.returncode == 0, run.stderr
+    assert "synthetic-0000: the mask marks no pixel as known, so the result is a pure " \
+           "generation" in run.stderr
+
+
+def test_unwritable_output_dir_fails_before_loading_anything(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    run = _complete(f"--output_dir={blocker}/out", "--model=/no/such/run")
+    assert run.returncode == 1
+    assert f"--output_dir {blocker}/out is not writable" in run.stderr
+    assert "/no/such/run" not in run.stderr  # refused before the model was looked at

@@ -50,17 +50,17 @@ def test_failed_write_leaves_neither_file_nor_temporary(tmp_path):
 
 
 def test_unwritable_output_folder_is_named_before_work(tmp_path):
-    images.ensure_writable_dir(str(tmp_path / "new" / "folder"), "output_dir")
-    assert os.listdir(tmp_path / "new" / "folder") == []  # the probe file is gone
+    images.check_writable_dir(str(tmp_path / "new" / "folder"), "output_dir")
+    assert os.listdir(tmp_path) == []  # neither the folder nor the probe file is left
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     with pytest.raises(ValueError, match=f"--output_dir {blocker}/sub is not writable"):
-        images.ensure_writable_dir(str(blocker / "sub"), "output_dir")
+        images.check_writable_dir(str(blocker / "sub"), "output_dir")
     if os.geteuid() != 0:  # root writes anywhere
         locked = tmp_path / "locked"
         locked.mkdir(mode=0o500)
         with pytest.raises(ValueError, match="--runs_dir .*locked is not writable"):
-            images.ensure_writable_dir(str(locked), "runs_dir")
+            images.check_writable_dir(str(locked), "runs_dir")
 
 
 def test_full_output_folder_is_named(tmp_path, monkeypatch):
@@ -71,5 +71,5 @@ def test_full_output_folder_is_named(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "fsync", no_space)
     with pytest.raises(ValueError, match="--output_dir .* is not writable: No space left"):
-        images.ensure_writable_dir(str(tmp_path), "output_dir")
+        images.check_writable_dir(str(tmp_path), "output_dir")
     assert os.listdir(tmp_path) == []

@@ -41,6 +41,7 @@ def save(directory: str, config_json: str, generator, discriminator) -> None:
     parent = os.path.dirname(os.path.abspath(directory))
     os.makedirs(parent, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=".partial-", dir=parent)
+    os.chmod(staging, 0o755)  # mkdtemp makes it private; a model folder is for every user
     try:
         with open(os.path.join(staging, CONFIG_FILE), "w") as handle:
             handle.write(config_json + "\n")

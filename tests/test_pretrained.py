@@ -1,0 +1,46 @@
+"""The shipped CelebA model: it loads by name, generates varied finite faces and completes one."""
+
+import os
+
+import numpy as np
+
+from dcgan_tf import complete_lib, gan, images as image_utils, masks as mask_lib, pretrained
+from dcgan_tf import train_lib
+from dcgan_tf.config import CompleteConfig
+
+NAME = "celeba64"
+
+
+def test_shipped_model_is_complete_small_and_documented():
+    directory = pretrained.model_dir(NAME)
+    assert directory is not None and NAME in pretrained.available()
+    total = sum(os.path.getsize(os.path.join(directory, name)) for name in os.listdir(directory))
+    assert total < 30e6
+    with open(os.path.join(directory, "MODEL_CARD.md")) as handle:
+        card = handle.read()
+    assert "FID" in card and "non-commercial" in card
+
+
+def test_shipped_generator_makes_varied_faces_and_completes_one():
+    config, networks = train_lib.load_networks(NAME)
+    assert (config.image_size, config.crop) == (64, "celeba")
+    generator = networks.gan.generator
+    raw = generator(gan.sample_latents([16, config.latent_dim], [5, 6], config.latent_prior))
+    raw = np.asarray(raw)
+    assert raw.shape == (16, 64, 64, 3) and np.isfinite(raw).all()
+    assert raw.min() >= -1 and raw.max() <= 1
+    assert raw.std(axis=0).mean() > 0.1  # faces differ from each other
+    assert raw.std(axis=(1, 2)).mean() > 0.1  # and each is not flat
+
+    face = gan.sample_images(generator, 1, 77, config.latent_prior)
+    target = image_utils.to_float(face)
+    mask = mask_lib.make_masks("center", 1, 64)
+    settings = CompleteConfig(steps=30).effective()
+    result = complete_lib.complete_batch(networks, config.latent_prior, target, mask, settings,
+                                         seed=0)
+    completed = np.asarray(result.completed)
+    assert completed.shape == (1, 64, 64, 3) and np.isfinite(completed).all()
+    known = mask[..., 0] == 1
+    np.testing.assert_allclose(completed[0][known[0]], target[0][known[0]], atol=1e-5)
+    hole_error = np.abs(completed - target)[0][~known[0]].mean()
+    assert hole_error < 0.5  # the generator's own face is within its reach
