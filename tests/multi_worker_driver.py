@@ -1,9 +1,9 @@
 """One worker of a test cluster (started by dcgan_tf.launch, which sets TF_CONFIG), or a lone
-process: trains the tiny test model on synthetic faces with the given strategy and saves the
-weights it ends with to <out>/worker-<task index>.npz, so a test can compare the workers with
-each other and with a one-process run on the same global batches.
+process (e.g. with two replicas in it): trains the tiny test model on synthetic faces with the
+given strategy and saves the weights it ends with to <out>/worker-<task index>.npz, so a test
+can compare the workers with each other and with two replicas in one process.
 
-    python tests/multi_worker_driver.py STRATEGY RUN_DIR OUT_DIR [STEPS]
+    python tests/multi_worker_driver.py STRATEGY|two_local_replicas RUN_DIR OUT_DIR [STEPS]
 """
 
 import dataclasses
@@ -23,8 +23,18 @@ CONFIG = TrainConfig(image_size=32, latent_dim=8, g_filters=4, d_filters=4, batc
                      epochs=1, steps_per_epoch=4, checkpoint_every=2, num_samples=4, flip=False)
 
 
+def _strategy(name: str):
+    """A named strategy, or "two_local_replicas": MirroredStrategy over two logical CPUs."""
+    if name != "two_local_replicas":
+        return distribute.get_strategy(name)  # first: MWMS must set up TensorFlow itself
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+
+
 def main(strategy_name: str, run_dir: str, out_dir: str, steps: str = "4") -> None:
-    strategy = distribute.get_strategy(strategy_name)  # first: MWMS must set up TF itself
+    strategy = _strategy(strategy_name)
     faces = synthetic.faces(32, seed=1, image_size=32)
     config = dataclasses.replace(CONFIG, steps_per_epoch=int(steps))
     result = train_lib.run(config, run_dir=run_dir, images=faces, strategy=strategy, verbose=0)
