@@ -28,13 +28,12 @@ def seconds_per_step(command: list[str]) -> float:
     output = run.stdout + run.stderr
     if run.returncode != 0:
         raise SystemExit(f"failed: {' '.join(command)}\n{output[-3000:]}")
+    # Every worker prints the same epoch lines: keep the chief's.
+    prefix = r"\[worker 0\] .*" if "[worker 0]" in output else ""
     times = [float(value) * (1e-3 if unit == "ms" else 1.0) for value, unit in
-             re.findall(r"- (\d+(?:\.\d+)?)(ms|s)/step", output)]
+             re.findall(prefix + r"- (\d+(?:\.\d+)?)(ms|s)/step", output)]
     if len(times) < 2:
         raise SystemExit(f"no per-epoch timings in the output of {' '.join(command)}")
-    if "[worker 0]" in output:  # every worker prints the same epochs: keep the chief's
-        times = [float(value) * (1e-3 if unit == "ms" else 1.0) for value, unit in
-                 re.findall(r"\[worker 0\] .*- (\d+(?:\.\d+)?)(ms|s)/step", output)]
     return statistics.mean(times[1:])
 
 
