@@ -15,6 +15,8 @@ Examples:
   python complete.py --images=faces/ --mask_dir=masks/
   # The classic settings of bamos/dcgan-completion, to compare against:
   python complete.py --method=bamos
+  # Fast: start from the run's encoder (python train.py --encoder --resume) and stop early:
+  python complete.py --method=fast --images=faces/
   # With an exported model (export.py), here or behind TF Serving:
   python complete.py --model=export/dcgan/1 --images=faces/
   python complete.py --server=http://localhost:8501/v1/models/dcgan --images=faces/
@@ -58,7 +60,8 @@ flags.DEFINE_string("mask_file", _DEFAULTS.mask_file, "One mask image for every 
 flags.DEFINE_string("mask_dir", _DEFAULTS.mask_dir, "Folder of masks named like the images.")
 flags.DEFINE_bool("invert_mask", _DEFAULTS.invert_mask, "Mask files: light = missing.")
 flags.DEFINE_enum("method", _DEFAULTS.method, config_lib.METHODS,
-                  "default, or bamos (classic settings; overrides the optimisation flags).")
+                  "default; bamos (classic settings); fast (from the run's encoder, few steps, "
+                  "early stop). bamos and fast override the optimisation flags.")
 flags.DEFINE_integer("steps", _DEFAULTS.steps, "Adam steps on z.")
 flags.DEFINE_float("learning_rate", _DEFAULTS.learning_rate, "Adam (peak) learning rate.")
 flags.DEFINE_float("perceptual_weight", _DEFAULTS.perceptual_weight,
@@ -78,6 +81,13 @@ flags.DEFINE_enum("schedule", _DEFAULTS.schedule, config_lib.SCHEDULES,
 flags.DEFINE_enum("blend", _DEFAULTS.blend, config_lib.BLENDS, "How G(z) fills the hole.")
 flags.DEFINE_enum("select_by", _DEFAULTS.select_by, config_lib.SELECTIONS,
                   "Keep the start with the lowest loss, or the one D finds most real.")
+flags.DEFINE_enum("start", _DEFAULTS.start, config_lib.STARTS,
+                  "random: every start from the prior; encoder: each image's first start from "
+                  "the run's encoder (train.py --encoder).")
+flags.DEFINE_integer("patience", _DEFAULTS.patience,
+                     "> 0: a start stops after this many steps without improving its loss by "
+                     "--tolerance (relative); 0 = every start runs --steps steps.")
+flags.DEFINE_float("tolerance", _DEFAULTS.tolerance, "Relative improvement for --patience.")
 flags.DEFINE_bool("until_approved", _DEFAULTS.until_approved,
                   "Give images whose completion D judges fake (p < 0.5) new starts.")
 flags.DEFINE_integer("max_rounds", _DEFAULTS.max_rounds,

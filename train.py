@@ -9,6 +9,8 @@ Examples:
   python train.py --data=ffhq/thumbnails128x128 --max_images=30000 --g_filters=64 --d_filters=64
   # Continue the newest run (optionally with more epochs):
   python train.py --resume --epochs=10
+  # Then train an encoder for fast completion (complete.py --method=fast) against that run:
+  python train.py --encoder --resume --encoder_steps=3000
   # Check the configuration without training:
   python train.py --data=faces.zip --dry_run
 Watch it with the printed `tensorboard --logdir ...` command. Ctrl-C saves a checkpoint and stops.
@@ -90,6 +92,15 @@ flags.DEFINE_string("fid_real", _DEFAULTS.fid_real,
                     "default: the training images.")
 flags.DEFINE_integer("fid_samples", _DEFAULTS.fid_samples,
                      "Generated (and at most this many real) images per FID measurement.")
+flags.DEFINE_bool("encoder", False,
+                  "Train the run's encoder (for complete.py --method=fast) against its newest "
+                  "generator instead of the GAN; needs --run_dir or --resume.")
+flags.DEFINE_integer("encoder_filters", _DEFAULTS.encoder_filters,
+                     "Width of the encoder's first layer.")
+flags.DEFINE_integer("encoder_steps", _DEFAULTS.encoder_steps,
+                     "Encoder training steps in total (across resumes).")
+flags.DEFINE_float("encoder_learning_rate", _DEFAULTS.encoder_learning_rate,
+                   "Adam learning rate of the encoder.")
 
 
 def build_config(run_dir: str) -> config_lib.TrainConfig:
@@ -125,6 +136,8 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     try:
         run_dir = resolve_run_dir()
+        if FLAGS.encoder and not run_dir:
+            raise ValueError("--encoder trains against a trained run: give --run_dir or --resume")
         config = build_config(run_dir).validate()
     except ValueError as error:
         raise app.UsageError(str(error)) from None
@@ -135,11 +148,15 @@ def main(argv):
     logging.set_verbosity(logging.WARNING)  # TensorFlow's own INFO lines (e.g. each save)
     python_logging.getLogger("dcgan_tf").setLevel(python_logging.INFO)
     try:
-        result = train_lib().run(config, run_dir=run_dir)
+        if FLAGS.encoder:
+            result = train_lib().train_encoder(config, run_dir)
+        else:
+            result = train_lib().run(config, run_dir=run_dir)
     except ValueError as error:
         logging.error("%s", error)
         sys.exit(1)
-    print(f"Finished at step {result.step}. Run folder: {result.run_dir}")
+    what = "the encoder " if FLAGS.encoder else ""
+    print(f"Finished {what}at step {result.step}. Run folder: {result.run_dir}")
     print(f"Samples: {os.path.join(result.run_dir, 'samples')}")
     print(f"TensorBoard: tensorboard --logdir {os.path.join(result.run_dir, 'logs')}")
 

@@ -1,8 +1,8 @@
 """Keras callbacks of a training run: TensorBoard scalars/images/graph, sample grids, checkpoints,
 and a graceful stop on SIGINT/SIGTERM.
 
-Every callback reads the global step from the discriminator optimizer's ``iterations``, so the
-numbers continue across resumed runs.
+Every callback reads the global step from an optimizer's ``iterations`` (the discriminator's for
+the GAN, the encoder's for ``train.py --encoder``), so the numbers continue across resumed runs.
 """
 
 import glob
@@ -15,24 +15,27 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from dcgan_tf import gan, images as image_utils, metrics
+from dcgan_tf import encoder as encoder_lib, gan, images as image_utils, metrics
 
 log = logging.getLogger(__name__)
 
 
 def global_step(model) -> int:
-    """Discriminator updates done so far (one per training step), restored with checkpoints."""
-    return int(model.d_optimizer.iterations.numpy())
+    """Training steps done so far, restored with checkpoints: the discriminator's updates for
+    the GAN, else the updates of the model's one optimizer (the encoder's)."""
+    optimizer = getattr(model, "d_optimizer", None) or model.optimizer
+    return int(optimizer.iterations.numpy())
 
 
 class TensorBoardLogger(keras.callbacks.Callback):
-    """Writes the training scalars every ``every`` steps and the G -> D graph once."""
+    """Writes the training scalars every ``every`` steps and, with ``graph``, the G -> D graph
+    once."""
 
-    def __init__(self, writer: tf.summary.SummaryWriter, every: int):
+    def __init__(self, writer: tf.summary.SummaryWriter, every: int, graph: bool = True):
         super().__init__()
         self.writer = writer
         self.every = every
-        self.graph_written = False
+        self.graph_written = not graph
 
     def on_train_begin(self, logs=None):
         if self.graph_written:  # a resumed run calls fit() twice (rest of an epoch, then more)
@@ -112,6 +115,29 @@ class SampleGrid(EveryNSteps):
         frames = sorted(glob.glob(os.path.join(self.samples_dir, "step-*.png")))
         image_utils.save_gif(os.path.join(self.samples_dir, "progress.gif"),
                              [image_utils.load_png(path) for path in frames])
+
+
+class ReconstructionGrid(EveryNSteps):
+    """For ``train.py --encoder``: every ``every`` steps and at the end, the masked images, their
+    reconstructions G(E(masked)) and the originals, one triple of rows per mask, as
+    ``samples/encoder-step-NNNNNN.png`` and a TensorBoard image."""
+
+    def __init__(self, images: np.ndarray, masks: np.ndarray, samples_dir: str, every: int,
+                 writer: tf.summary.SummaryWriter | None = None, guard=None):
+        super().__init__(every, guard)
+        self.images, self.masks = images, masks
+        self.samples_dir, self.writer = samples_dir, writer
+
+    def act(self, step: int) -> None:
+        latents = encoder_lib.encode(self.model.encoder, self.images, self.masks)
+        reconstructed = self.model.generator(latents, training=False).numpy()
+        masked = self.images * self.masks + (1.0 - self.masks)  # the hole in white
+        grid = image_utils.make_grid(image_utils.to_uint8(
+            np.concatenate([masked, reconstructed, self.images])), columns=len(self.images))
+        image_utils.save_png(os.path.join(self.samples_dir, f"encoder-step-{step:06d}.png"), grid)
+        if self.writer is not None:
+            with self.writer.as_default(step=step):
+                tf.summary.image("encoder_reconstructions", grid[np.newaxis])
 
 
 class StopOnNonFinite(keras.callbacks.Callback):

@@ -78,7 +78,8 @@ def search_settings(settings: CompleteConfig, prior: str,
         prior_weight=0.0 if uniform else settings.prior_weight, restarts=settings.restarts,
         schedule=settings.schedule, prior=prior,
         clip_latents=1.0 if uniform else (settings.clip_latents or None),
-        select_by=settings.select_by, lowres_factor=lowres_factor, blend=settings.blend)
+        select_by=settings.select_by, lowres_factor=lowres_factor, blend=settings.blend,
+        start=settings.start, patience=settings.patience, tolerance=settings.tolerance)
 
 
 def complete_batch(networks: train_lib.Networks, prior: str, targets, masks,
@@ -95,6 +96,7 @@ def complete_batch(networks: train_lib.Networks, prior: str, targets, masks,
     search = search_settings(settings, prior, lowres_factor)
     return inpaint.complete(
         networks.gan.generator, networks.gan.discriminator, targets, masks, seed=seed,
+        encoder=networks.encoder,
         until_approved=settings.until_approved, max_rounds=settings.max_rounds,
         snapshot_every=snapshot_every, progress=progress, **dataclasses.asdict(search))
 
@@ -120,6 +122,10 @@ def run(config: CompleteConfig, verbose: int = 1) -> dict:
         size = completer.image_size
     else:
         model_config, networks = train_lib.load_networks(config.model, config.runs_dir)
+        if settings.start == "encoder" and networks.encoder is None:
+            raise ValueError(f"--method=fast (--start=encoder) needs an encoder, and the model "
+                             f"{config.model or 'newest run'} has none: train one with "
+                             f"python train.py --encoder --run_dir=<the run>")
         size = model_config.image_size
     originals, names = load_inputs(config, size)
     masks = make_masks(config, names, size)

@@ -63,6 +63,9 @@ class TrainConfig:
     fid_inception: str = ""
     fid_real: str = ""  # "" = the training images
     fid_samples: int = 1000
+    encoder_filters: int = 32  # width of the encoder's first layer (train.py --encoder)
+    encoder_steps: int = 3000  # encoder training steps, in total across resumes
+    encoder_learning_rate: float = 1e-3
 
     def validate(self) -> "TrainConfig":
         """Checks every field; returns self so calls chain.
@@ -92,6 +95,11 @@ class TrainConfig:
         check_range("num_samples", self.num_samples, 1, 1024)
         check_range("fid_every", self.fid_every, 0)
         check_range("fid_samples", self.fid_samples, 2)
+        check_range("encoder_filters", self.encoder_filters, 1, 1024)
+        check_range("encoder_steps", self.encoder_steps, 1)
+        if not 0.0 < self.encoder_learning_rate < 1.0:
+            raise ValueError(f"--encoder_learning_rate must be in (0, 1), got "
+                             f"{self.encoder_learning_rate}")
         if self.fid_every and not os.path.isfile(self.fid_inception):
             raise ValueError(f"--fid_every needs --fid_inception, the FID Inception weights file; "
                              f"not found: {self.fid_inception!r}")
@@ -135,7 +143,11 @@ def check_range(flag: str, value: int, low: int, high: int | None = None) -> Non
         raise ValueError(f"--{flag} must be {bound}, got {value}")
 
 
-METHODS = ("default", "bamos")
+METHODS = ("default", "bamos", "fast")
+# complete.py --method=fast, as measured best with bench/complete_quality.py.
+FAST_SETTINGS = {"steps": 40, "learning_rate": 0.01, "schedule": "constant", "patience": 8,
+                 "tolerance": 1e-3}
+STARTS = ("random", "encoder")
 CONTEXTUAL_LOSSES = ("weighted", "binary")
 SCHEDULES = ("constant", "warmup_cosine")
 BLENDS = ("poisson", "paste")
@@ -148,8 +160,10 @@ class CompleteConfig:
 
     ``method="bamos"`` replaces the optimisation settings with bamos/dcgan-completion's classic
     ones (binary L1, lambda 0.1, Adam lr 0.01, 1000 steps, z ~ U(-1, 1) clipped, paste, 1 start,
-    no prior term). The default settings are the ones that measured best in
-    ``bench/complete_quality.py``.
+    no prior term). ``method="fast"`` starts from the run's encoder, E(masked image), and runs
+    ``FAST_STEPS`` steps at most, each image stopping when its loss stops improving (the losses'
+    weights, restarts and blending are the flags'). The default settings are the ones that
+    measured best in ``bench/complete_quality.py``.
     """
 
     model: str = ""
@@ -179,6 +193,9 @@ class CompleteConfig:
     schedule: str = "warmup_cosine"
     blend: str = "poisson"
     select_by: str = "loss"
+    start: str = "random"  # "encoder": start 0 of every image from E(masked image)
+    patience: int = 0  # > 0: a start stops after this many steps without improving
+    tolerance: float = 1e-3  # the relative improvement that resets the patience count
     until_approved: bool = False
     max_rounds: int = 4
     gif_every: int = 0
@@ -195,6 +212,8 @@ class CompleteConfig:
         check_choice("schedule", self.schedule, SCHEDULES)
         check_choice("blend", self.blend, BLENDS)
         check_choice("select_by", self.select_by, SELECTIONS)
+        check_choice("start", self.start, STARTS)
+        check_range("patience", self.patience, 0, 100000)
         check_range("max_rounds", self.max_rounds, 1, 100)
         check_range("gif_every", self.gif_every, 0)
         check_range("num_images", self.num_images, 1)
@@ -209,7 +228,8 @@ class CompleteConfig:
                 raise ValueError(f"--{flag} must be in (0, 1], got {getattr(self, flag)}")
         if not 0.0 < self.learning_rate < 10.0:
             raise ValueError(f"--learning_rate must be in (0, 10), got {self.learning_rate}")
-        for flag in ("perceptual_weight", "known_weight", "prior_weight", "clip_latents"):
+        for flag in ("perceptual_weight", "known_weight", "prior_weight", "clip_latents",
+                     "tolerance"):
             if getattr(self, flag) < 0:
                 raise ValueError(f"--{flag} must be >= 0, got {getattr(self, flag)}")
         if self.server and not self.server.startswith(("http://", "https://")):
@@ -222,7 +242,10 @@ class CompleteConfig:
         return self
 
     def effective(self) -> "CompleteConfig":
-        """The settings actually used: the bamos preset overrides the optimisation flags."""
+        """The settings actually used: the bamos and fast presets override the optimisation
+        flags."""
+        if self.method == "fast":
+            return dataclasses.replace(self, start="encoder", **FAST_SETTINGS)
         if self.method != "bamos":
             return self
         return dataclasses.replace(self, contextual="binary", perceptual_weight=0.1,

@@ -13,6 +13,10 @@ Signatures (S = image size, L = latent size; uint8 images in [0, 255], masks 1 =
                            masks float32 [N, S, S, 1]              -> completed uint8, generated
                                                                       uint8, loss float32 [N]
     complete_with_options  as complete, plus steps int32 [] and seed int64 []
+    encode                 (when the run has an encoder) images uint8 [N, S, S, 3],
+                           masks float32 [N, S, S, 1]              -> latents float32 [N, L]
+With an encoder, ``complete`` starts from E(masked image) when the baked settings say so
+(``export.py --method=fast``); the served loop runs all its steps (no early stop in the graph).
 TF Serving requires every input of a signature in each request, so the optional steps and seed
 of a completion are a second signature. Only standard TF ops: the completion loop is a
 ``tf.while_loop`` (``inpaint.complete_in_graph``) and Poisson blending conjugate gradients.
@@ -31,6 +35,7 @@ import tensorflow as tf
 
 from dcgan_tf import complete_lib, images as image_utils, inpaint, train_lib
 from dcgan_tf.config import CompleteConfig, TrainConfig
+from dcgan_tf.encoder import encoder_inputs
 from dcgan_tf.gan import sample_latents
 
 SIGNATURES = ("serving_default", "generate_from_seed", "discriminate", "complete",
@@ -44,15 +49,16 @@ class ServingModule(tf.Module):
     """The networks and the signature functions of one export."""
 
     def __init__(self, generator, discriminator, model_config: TrainConfig,
-                 search: inpaint.SearchSettings, info_path: str):
+                 search: inpaint.SearchSettings, info_path: str, encoder=None):
         super().__init__()
         # Track only the tf.Variables under the Keras 3 wrappers (as keras' ExportArchive does):
         # the v1 loader that TF Serving uses does not restore variables tracked via the models.
         self._setattr_tracking = False
-        self.generator, self.discriminator = generator, discriminator
+        self.generator, self.discriminator, self.encoder = generator, discriminator, encoder
         self._setattr_tracking = True
-        self.tf_variables = [variable.value for variable in
-                             generator.variables + discriminator.variables]
+        networks = [generator, discriminator] + ([encoder] if encoder is not None else [])
+        self.tf_variables = [variable.value for network in networks
+                             for variable in network.variables]
         self.info = tf.saved_model.Asset(info_path)
         self.search = search
         size, latent = model_config.image_size, model_config.latent_dim
@@ -73,12 +79,32 @@ class ServingModule(tf.Module):
         self.complete = tf.function(self._complete, input_signature=[images, masks])
         self.complete_with_options = tf.function(
             self._complete_with_options, input_signature=[images, masks, steps, seed])
+        if encoder is not None:
+            self.encode = tf.function(self._encode, input_signature=[images, masks])
 
     def signatures(self) -> dict:
-        return {"serving_default": self.generate,
-                "generate_from_seed": self.generate_from_seed,
-                "discriminate": self.discriminate, "complete": self.complete,
-                "complete_with_options": self.complete_with_options}
+        functions = {"serving_default": self.generate,
+                     "generate_from_seed": self.generate_from_seed,
+                     "discriminate": self.discriminate, "complete": self.complete,
+                     "complete_with_options": self.complete_with_options}
+        if self.encoder is not None:
+            functions["encode"] = self.encode
+        return functions
+
+    def _checked(self, images, masks):
+        """float [-1, 1] images and thresholded masks, after the shape checks."""
+        images = tf.ensure_shape(images, [None, self.size, self.size, 3], name="images")
+        masks = tf.ensure_shape(masks, [None, self.size, self.size, 1], name="masks")
+        count = tf.shape(images)[0]
+        checks = [tf.debugging.assert_equal(tf.shape(masks)[0], count,
+                                            message="masks must have one mask per image"),
+                  tf.debugging.assert_greater_equal(count, 1, message="no images")]
+        with tf.control_dependencies(checks):
+            return _to_float(images), tf.cast(masks >= 0.5, tf.float32)  # 1 = known
+
+    def _encode(self, images, masks):
+        images, known = self._checked(images, masks)
+        return {"latents": self.encoder(encoder_inputs(images, known), training=False)}
 
     def _generate(self, latents):
         latents = tf.ensure_shape(latents, [None, self.latent_dim], name="latents")
@@ -103,21 +129,15 @@ class ServingModule(tf.Module):
                                            tf.constant(0, tf.int64))
 
     def _complete_with_options(self, images, masks, steps, seed):
-        images = tf.ensure_shape(images, [None, self.size, self.size, 3], name="images")
-        masks = tf.ensure_shape(masks, [None, self.size, self.size, 1], name="masks")
-        count = tf.shape(images)[0]
+        images, known = self._checked(images, masks)
         checks = [
-            tf.debugging.assert_equal(tf.shape(masks)[0], count,
-                                      message="masks must have one mask per image"),
-            tf.debugging.assert_greater_equal(count, 1, message="no images"),
             tf.debugging.assert_greater_equal(steps, 1, message="steps must be >= 1"),
             tf.debugging.assert_less_equal(steps, MAX_STEPS,
                                            message=f"steps must be <= {MAX_STEPS}")]
         with tf.control_dependencies(checks):
-            known = tf.cast(masks >= 0.5, tf.float32)  # 1 = known; values are thresholded
             completed, generated, loss = inpaint.complete_in_graph(
-                self.generator, self.discriminator, _to_float(images), known, self.search,
-                steps=steps, seed=seed)
+                self.generator, self.discriminator, images, known, self.search,
+                steps=steps, seed=seed, encoder=self.encoder)
         return {"completed": _to_uint8(completed), "generated": _to_uint8(generated),
                 "loss": loss}
 
@@ -152,6 +172,9 @@ def export(model: str = "", *, runs_dir: str = "runs", export_base: str = "expor
     image_utils.check_writable_dir(model_dir, "export_base")
     model_config, networks = train_lib.load_networks(model, runs_dir)
     search = complete_lib.search_settings(settings, model_config.latent_prior)
+    if search.start == "encoder" and networks.encoder is None:
+        raise ValueError(f"--method=fast (--start=encoder) needs an encoder, and the model "
+                         f"{model or 'newest run'} has none: train one with train.py --encoder")
     os.makedirs(model_dir, exist_ok=True)
     _remove_partial_exports(model_dir)
     existing = versions(model_dir)
@@ -168,10 +191,11 @@ def export(model: str = "", *, runs_dir: str = "runs", export_base: str = "expor
             with open(info_path, "w") as handle:
                 json.dump({"model": model or "newest run", "train_config":
                            dataclasses.asdict(model_config), "completion":
-                           dataclasses.asdict(search), "signatures": list(SIGNATURES)},
+                           dataclasses.asdict(search), "signatures": list(SIGNATURES)
+                           + (["encode"] if networks.encoder is not None else [])},
                           handle, indent=2, default=str)
             module = ServingModule(networks.gan.generator, networks.gan.discriminator,
-                                   model_config, search, info_path)
+                                   model_config, search, info_path, networks.encoder)
             tf.saved_model.save(module, temporary, signatures=module.signatures())
         os.rename(temporary, final)
     except BaseException:

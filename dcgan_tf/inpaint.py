@@ -22,8 +22,14 @@ import numpy as np
 import tensorflow as tf
 
 from dcgan_tf import blend as blending
-from dcgan_tf.config import BLENDS, CONTEXTUAL_LOSSES, SCHEDULES, SELECTIONS, check_choice
+from dcgan_tf import encoder as encoder_lib
+from dcgan_tf.config import BLENDS, CONTEXTUAL_LOSSES, SCHEDULES, SELECTIONS, STARTS
+from dcgan_tf.config import check_choice
 from dcgan_tf.gan import sample_latents
+
+# Keras' Adam constants: the search's update rule is Keras' Adam, written out so that it runs on
+# plain tensors (a shrinking batch when images stop early; tf.while_loop state in a SavedModel).
+BETA_1, BETA_2, EPSILON = 0.9, 0.999, 1e-7
 
 
 @dataclasses.dataclass
@@ -31,7 +37,7 @@ class Completion:
     """Results for N images: completed [N, H, W, 3] and generated [N, H, W, 3] in [-1, 1], the
     chosen latents [N, latent_dim], their final losses [N], the discriminator's probability that
     each completed image is real [N], the rounds of starts each image used [N], the mean loss per
-    step over all rounds [steps * rounds], and, when snapshots were asked for, the first round's
+    step run over all rounds (fewer than steps * rounds when starts stopped early), and, when snapshots were asked for, the first round's
     best-so-far pasted completions [F, N, H, W, 3] (else None)."""
 
     completed: np.ndarray
@@ -101,9 +107,13 @@ class SearchSettings:
     select_by: str = "loss"
     lowres_factor: int = 0
     blend: str = "poisson"
+    start: str = "random"
+    patience: int = 0
+    tolerance: float = 1e-3
 
     def validate(self) -> "SearchSettings":
         """Raises ValueError naming the setting at fault; returns self."""
+        check_choice("start", self.start, STARTS)
         check_choice("contextual", self.contextual, CONTEXTUAL_LOSSES)
         check_choice("schedule", self.schedule, SCHEDULES)
         check_choice("blend", self.blend, BLENDS)
@@ -111,6 +121,9 @@ class SearchSettings:
         if self.steps < 1 or self.restarts < 1:
             raise ValueError(f"steps and restarts must be >= 1, got {self.steps} and "
                              f"{self.restarts}")
+        if self.patience < 0 or self.tolerance < 0:
+            raise ValueError(f"patience and tolerance must be >= 0, got {self.patience} and "
+                             f"{self.tolerance}")
         return self
 
     def learning_rate_at(self, steps):
@@ -130,7 +143,9 @@ def complete(generator: keras.Model, discriminator: keras.Model, images, masks, 
              schedule: str = "constant", seed: int = 0, prior: str = "normal",
              clip_latents: float | None = None, select_by: str = "loss",
              until_approved: bool = False, max_rounds: int = 4, lowres_factor: int = 0,
-             blend: str = "poisson", snapshot_every: int = 0, progress=None) -> Completion:
+             blend: str = "poisson", start: str = "random", encoder: keras.Model | None = None,
+             patience: int = 0, tolerance: float = 1e-3, snapshot_every: int = 0,
+             progress=None) -> Completion:
     """Completes N images.
 
     Args:
@@ -159,6 +174,13 @@ def complete(generator: keras.Model, discriminator: keras.Model, images, masks, 
         max_rounds: cap on rounds when ``until_approved``.
         lowres_factor: > 0 for the lowres kind: match block means instead of pixels.
         blend: "poisson" or "paste".
+        start: "random" (every start from the prior) or "encoder": each image's first start is
+            E(masked image) (``encoder`` required), the other ``restarts - 1`` are random.
+        encoder: the run's encoder, masked images [n, S, S, 4] -> z [n, latent_dim].
+        patience: > 0 stops a start once its best loss has not improved by more than
+            ``tolerance`` (relative) for that many steps; its z stays where it was and it leaves
+            the batch, so later steps are cheaper. 0 runs every start for ``steps`` steps.
+        tolerance: the relative improvement that counts for ``patience``.
         snapshot_every: > 0 records the first round's best-so-far pasted completion every that
             many steps (and at the end) in ``Completion.frames``.
         progress: optional callable(step, mean_loss) called after every step, the step counted
@@ -172,13 +194,16 @@ def complete(generator: keras.Model, discriminator: keras.Model, images, masks, 
         contextual=contextual, window=window, known_weight=known_weight,
         prior_weight=prior_weight, restarts=restarts, schedule=schedule, prior=prior,
         clip_latents=clip_latents, select_by=select_by, lowres_factor=lowres_factor,
-        blend=blend).validate()
+        blend=blend, start=start, patience=patience, tolerance=tolerance).validate()
+    if start == "encoder" and encoder is None:
+        raise ValueError("start='encoder' needs the run's encoder: train one with "
+                         "train.py --encoder")
     if max_rounds < 1:
         raise ValueError(f"max_rounds must be >= 1, got {max_rounds}")
     images = np.asarray(images, np.float32)
     masks = np.asarray(masks, np.float32)
     result, score = _search(generator, discriminator, images, masks, settings, seed=(seed, 0),
-                            snapshot_every=snapshot_every, progress=progress)
+                            encoder=encoder, snapshot_every=snapshot_every, progress=progress)
     for round_index in range(1, max_rounds if until_approved else 1):
         todo = np.flatnonzero(result.realness < 0.5)
         if todo.size == 0:
@@ -188,7 +213,8 @@ def complete(generator: keras.Model, discriminator: keras.Model, images, masks, 
             def round_progress(step, loss, offset=round_index * steps):
                 progress(offset + step, loss)
         retry, retry_score = _search(generator, discriminator, images[todo], masks[todo],
-                                     settings, seed=(seed, round_index), progress=round_progress)
+                                     dataclasses.replace(settings, start="random"),
+                                     seed=(seed, round_index), progress=round_progress)
         better = (retry.realness >= 0.5) | (retry_score < score[todo])
         for field in ("completed", "generated", "latents", "losses", "realness"):
             getattr(result, field)[todo[better]] = getattr(retry, field)[better]
@@ -200,19 +226,21 @@ def complete(generator: keras.Model, discriminator: keras.Model, images, masks, 
 
 def complete_in_graph(generator: keras.Model, discriminator: keras.Model, images: tf.Tensor,
                       masks: tf.Tensor, settings: SearchSettings, *, steps: tf.Tensor,
-                      seed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+                      seed: tf.Tensor, encoder: keras.Model | None = None
+                      ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     """One round of ``complete`` in TensorFlow ops only, for SavedModel signatures.
 
     No variables: z, Adam's moments and the best iterate are ``tf.while_loop`` state, so
-    concurrent calls share nothing. Adam is written out with Keras' update rule and constants
-    (beta_1 0.9, beta_2 0.999, epsilon 1e-7), so a call matches ``complete`` with the same
-    settings and seed up to float rounding.
+    concurrent calls share nothing. A call matches ``complete`` with the same settings and seed
+    up to float rounding, except that ``settings.patience`` is ignored (every start runs all
+    ``steps``).
 
     Args:
         images: [N, H, W, 3] float32 in [-1, 1]; masks: [N, H, W, 1] float32, 1 = known.
         settings: the search settings (``settings.steps`` is ignored in favour of ``steps``).
         steps: int32 scalar tensor, >= 1.
         seed: int64 scalar tensor; the starts are those of ``complete(seed=seed)``.
+        encoder: required when ``settings.start`` is "encoder".
 
     Returns:
         completed [N, H, W, 3], generated [N, H, W, 3] (both in [-1, 1]) and the chosen starts'
@@ -220,29 +248,15 @@ def complete_in_graph(generator: keras.Model, discriminator: keras.Model, images
     """
     count = tf.shape(images)[0]
     objective = _Objective(generator, discriminator, images, masks, settings)
-    latent_dim = int(generator.input_shape[-1])
-    starts = sample_latents(tf.stack([settings.restarts * count, latent_dim]),
-                            tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)]),
-                            settings.prior)
+    starts = _starts(generator, encoder, images, masks, settings,
+                     tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)]))
     rate = settings.learning_rate_at(steps)
-    beta_1, beta_2, epsilon = 0.9, 0.999, 1e-7
 
     def body(step, z, first_moment, second_moment, best_z, best_loss):
-        with tf.GradientTape() as tape:
-            tape.watch(z)
-            loss, _ = objective(z)
-            total = tf.reduce_sum(loss)
-        gradient = tape.gradient(total, z)
+        loss, moved, first_moment, second_moment = _adam_step(
+            objective, settings, rate, step, z, first_moment, second_moment)
         best_z, best_loss = _keep_best(z, loss, best_z, best_loss)
-        local_step = tf.cast(step + 1, tf.float32)
-        learning_rate = rate(step) if callable(rate) else rate
-        alpha = learning_rate * tf.sqrt(1.0 - beta_2 ** local_step) / (1.0 - beta_1 ** local_step)
-        first_moment += (gradient - first_moment) * (1.0 - beta_1)
-        second_moment += (tf.square(gradient) - second_moment) * (1.0 - beta_2)
-        z = z - first_moment * alpha / (tf.sqrt(second_moment) + epsilon)
-        if settings.clip_latents is not None:
-            z = tf.clip_by_value(z, -settings.clip_latents, settings.clip_latents)
-        return step + 1, z, first_moment, second_moment, best_z, best_loss
+        return step + 1, moved, first_moment, second_moment, best_z, best_loss
 
     zeros = tf.zeros_like(starts)
     infinite = tf.fill([settings.restarts * count], np.float32(np.inf))
@@ -273,21 +287,65 @@ class _Objective:
         if settings.lowres_factor:
             self.targets = block_mean(self.targets, settings.lowres_factor)
 
-    def __call__(self, z: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        """Per-start losses [R * N] and discriminator logits [R * N] of G(z)."""
+    def __call__(self, z: tf.Tensor, rows: tf.Tensor | None = None
+                 ) -> tuple[tf.Tensor, tf.Tensor]:
+        """Per-start losses [n] and discriminator logits [n] of G(z) for the starts ``rows``
+        [n] (None: all R * N starts, in order)."""
         settings = self.settings
+        targets, weights = self.targets, self.weights
+        if rows is not None:
+            targets, weights = tf.gather(targets, rows), tf.gather(weights, rows)
         generated = self.generator(z, training=False)
         if settings.lowres_factor:
             contextual_loss = tf.reduce_sum(
-                tf.abs(block_mean(generated, settings.lowres_factor) - self.targets),
-                axis=[1, 2, 3])
+                tf.abs(block_mean(generated, settings.lowres_factor) - targets), axis=[1, 2, 3])
         else:
-            contextual_loss = tf.reduce_sum(self.weights * tf.abs(generated - self.targets),
-                                            axis=[1, 2, 3])
+            contextual_loss = tf.reduce_sum(weights * tf.abs(generated - targets), axis=[1, 2, 3])
         logits = self.discriminator(generated, training=False)[:, 0]
         prior_loss = 0.5 * tf.reduce_sum(tf.square(z), axis=1)
         return (contextual_loss + settings.perceptual_weight * tf.nn.softplus(-logits)
                 + settings.prior_weight * prior_loss), logits
+
+
+def _starts(generator, encoder, images, masks, settings: SearchSettings, seed) -> tf.Tensor:
+    """The starting latents [R * N, L]: all from the prior (stateless ``seed`` [2]), or with
+    ``settings.start == "encoder"`` the first N (start 0 of every image) from E(masked image)."""
+    count = tf.shape(images)[0]
+    latent_dim = int(generator.input_shape[-1])
+    starts = sample_latents(tf.stack([settings.restarts * count, latent_dim]), seed,
+                            settings.prior)
+    if settings.start != "encoder":
+        return starts
+    if encoder is None:
+        raise ValueError("start='encoder' needs the run's encoder: train one with "
+                         "train.py --encoder")
+    encoded = encoder(encoder_lib.encoder_inputs(images, masks), training=False)
+    if settings.clip_latents is not None:
+        encoded = tf.clip_by_value(encoded, -settings.clip_latents, settings.clip_latents)
+    return tf.concat([encoded, starts[count:]], axis=0)
+
+
+def _adam_step(objective: _Objective, settings: SearchSettings, rate, step, z, first_moment,
+               second_moment, rows=None):
+    """One Adam step (Keras' update rule) on the starts ``rows`` at ``z``.
+
+    Returns:
+        The losses at ``z`` [n], the moved z and the new first and second moments.
+    """
+    with tf.GradientTape() as tape:
+        tape.watch(z)
+        loss, _ = objective(z, rows)
+        total = tf.reduce_sum(loss)  # starts are independent: each gets its own gradient
+    gradient = tape.gradient(total, z)
+    local_step = tf.cast(step + 1, tf.float32)
+    learning_rate = rate(step) if callable(rate) else rate
+    alpha = learning_rate * tf.sqrt(1.0 - BETA_2 ** local_step) / (1.0 - BETA_1 ** local_step)
+    first_moment += (gradient - first_moment) * (1.0 - BETA_1)
+    second_moment += (tf.square(gradient) - second_moment) * (1.0 - BETA_2)
+    moved = z - first_moment * alpha / (tf.sqrt(second_moment) + EPSILON)
+    if settings.clip_latents is not None:
+        moved = tf.clip_by_value(moved, -settings.clip_latents, settings.clip_latents)
+    return loss, moved, first_moment, second_moment
 
 
 def _keep_best(z, loss, best_z, best_loss):
@@ -296,66 +354,76 @@ def _keep_best(z, loss, best_z, best_loss):
 
 
 def _search(generator, discriminator, images: np.ndarray, masks: np.ndarray,
-            settings: SearchSettings, *, seed, snapshot_every: int = 0,
+            settings: SearchSettings, *, seed, encoder=None, snapshot_every: int = 0,
             progress=None) -> tuple[Completion, np.ndarray]:
-    """One round of best-of-``restarts`` search with a Keras Adam on a ``tf.Variable`` z.
+    """One round of best-of-``restarts`` search; starts that stop improving for
+    ``settings.patience`` steps leave the batch.
 
     Returns the round's ``Completion`` and each image's selection score (lower is better).
     """
     restarts, count = settings.restarts, len(images)
     objective = _Objective(generator, discriminator, images, masks, settings)
-    starts = sample_latents([restarts * count, int(generator.input_shape[-1])],
-                            tf.constant(seed, tf.int64), settings.prior)
-    latents = tf.Variable(starts, name="latents")
-    best_latents = tf.Variable(starts, name="best_latents")
-    best_loss = tf.Variable(tf.fill([restarts * count], np.float32(np.inf)), name="best_loss")
-    optimizer = keras.optimizers.Adam(settings.learning_rate_at(settings.steps))
-    optimizer.build([latents])
+    starts = _starts(generator, encoder, images, masks, settings, tf.constant(seed, tf.int64))
+    rate = settings.learning_rate_at(settings.steps)
+    latents = tf.TensorSpec([None, starts.shape[1]], tf.float32)
+
+    @tf.function(input_signature=[tf.TensorSpec([], tf.int32), latents, latents, latents,
+                                  tf.TensorSpec([None], tf.int32)])
+    def step(index, z, first_moment, second_moment, rows):
+        return _adam_step(objective, settings, rate, index, z, first_moment, second_moment, rows)
+
+    best_z, best_loss = starts.numpy(), np.full([len(starts)], np.inf, np.float32)
+    stale = np.zeros([len(starts)], np.int32)
+    rows = np.arange(len(starts), dtype=np.int32)  # the starts still being optimised
+    z = starts
+    first_moment = second_moment = tf.zeros_like(starts)
 
     def keep_best(z, loss):
-        new_z, new_loss = _keep_best(z, loss, best_latents, best_loss)
-        best_latents.assign(new_z)
-        best_loss.assign(new_loss)
-
-    @tf.function
-    def step():
-        with tf.GradientTape(watch_accessed_variables=False) as tape:
-            tape.watch(latents)
-            per_start, _ = objective(latents)
-            total = tf.reduce_sum(per_start)  # starts are independent: own gradients
-        keep_best(latents, per_start)
-        optimizer.apply_gradients([(tape.gradient(total, latents), latents)])
-        if settings.clip_latents is not None:
-            latents.assign(tf.clip_by_value(latents, -settings.clip_latents,
-                                            settings.clip_latents))
-        return tf.reduce_mean(per_start)
+        previous = best_loss[rows]
+        improved = loss < previous
+        best_z[rows[improved]] = z.numpy()[improved]
+        best_loss[rows[improved]] = loss[improved]
+        return previous
 
     def snapshot():
-        chosen = np.argmin(best_loss.numpy().reshape(restarts, count), axis=0)
-        z = tf.gather(best_latents, chosen * count + np.arange(count))
-        return blending.paste(images, generator(z, training=False), masks).numpy()
+        chosen = np.argmin(best_loss.reshape(restarts, count), axis=0) * count + np.arange(count)
+        return blending.paste(images, generator(best_z[chosen], training=False), masks).numpy()
 
-    history, frames = np.zeros([settings.steps], np.float32), []
+    history, frames = [], []
     for index in range(settings.steps):
-        history[index] = float(step())
+        loss, moved, first_moment, second_moment = step(tf.constant(index, tf.int32), z,
+                                                        first_moment, second_moment, rows)
+        loss = loss.numpy()
+        history.append(loss.mean())
         if progress is not None:
-            progress(index + 1, history[index])
+            progress(index + 1, history[-1])
+        previous = keep_best(z, loss)
+        z = moved
+        if settings.patience:
+            significant = loss < previous * (1.0 - settings.tolerance)
+            stale[rows] = np.where(significant, 0, stale[rows] + 1)
+            running = stale[rows] < settings.patience
+            if not running.all():
+                rows = rows[running]
+                z, first_moment, second_moment = (tf.boolean_mask(tensor, running) for tensor
+                                                  in (z, first_moment, second_moment))
         if snapshot_every and index % snapshot_every == 0:
             frames.append(snapshot())
-    keep_best(latents, objective(latents)[0])  # the last update is a candidate too
+        if rows.size == 0:
+            break
+    if rows.size:
+        keep_best(z, objective(z, rows)[0].numpy())  # the last update is a candidate too
     if snapshot_every:
         frames.append(snapshot())
 
-    score = best_loss.numpy().reshape(restarts, count)
+    score = best_loss.reshape(restarts, count)
     if settings.select_by == "discriminator":
-        score = -objective(best_latents)[1].numpy().reshape(restarts, count)
+        score = -objective(tf.constant(best_z))[1].numpy().reshape(restarts, count)
     chosen = np.argmin(score, axis=0) * count + np.arange(count)
-    z = tf.gather(best_latents, chosen)
-    generated = generator(z, training=False)
+    generated = generator(best_z[chosen], training=False)
     completed = settings.blend_fn()(images, generated, masks)
     realness = tf.sigmoid(discriminator(completed, training=False)[:, 0])
-    completion = Completion(completed.numpy(), generated.numpy(), z.numpy(),
-                            best_loss.numpy()[chosen], realness.numpy(),
-                            np.ones([count], np.int32), history,
-                            np.stack(frames) if frames else None)
+    completion = Completion(completed.numpy(), generated.numpy(), best_z[chosen],
+                            best_loss[chosen], realness.numpy(), np.ones([count], np.int32),
+                            np.asarray(history, np.float32), np.stack(frames) if frames else None)
     return completion, score.reshape(-1)[chosen]

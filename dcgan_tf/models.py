@@ -89,17 +89,8 @@ def build_discriminator(image_size: int = 64, filters: int = 64, kernel_size: in
     Returns:
         A model mapping [B, S, S, 3] float32 in [-1, 1] to logits [B, 1] (D(x) = sigmoid(logit)).
     """
-    downs = _num_resamplings(image_size)
     layers = [keras.Input((image_size, image_size, 3), name="images")]
-    width = filters
-    for block in range(downs):
-        layers.append(keras.layers.Conv2D(width, kernel_size, strides=2, padding="same",
-                                          use_bias=block == 0, kernel_initializer=_init(),
-                                          name=f"down{block}"))
-        if block > 0:
-            layers.append(_batch_norm(synchronized_bn, f"down{block}_bn"))
-        layers.append(keras.layers.LeakyReLU(0.2, name=f"down{block}_lrelu"))
-        width *= 2
+    layers += _down_stack(image_size, filters, kernel_size, synchronized_bn)
     layers += [
         keras.layers.Flatten(name="flatten"),
         keras.layers.Dense(1, kernel_initializer=_init(), name="logits"),
@@ -107,6 +98,48 @@ def build_discriminator(image_size: int = 64, filters: int = 64, kernel_size: in
     model = keras.Sequential(layers, name="discriminator")
     _check_shape(model.output_shape, (None, 1), "discriminator")
     return model
+
+
+def build_encoder(image_size: int = 64, latent_dim: int = 100, filters: int = 32,
+                  kernel_size: int = 4, latent_prior: str = "normal") -> keras.Sequential:
+    """Builds the encoder E of ``dcgan_tf.encoder``: the discriminator's convolution stack on the
+    masked image and its mask, then a dense layer to z.
+
+    Args:
+        image_size: input side S (32, 64 or 128).
+        latent_dim: size of z.
+        filters: width of the first convolution; later ones have 2x, 4x, ... of it.
+        kernel_size: side of the convolution kernels.
+        latent_prior: "uniform" ends in tanh (z in [-1, 1]); "normal" is unbounded.
+
+    Returns:
+        A model mapping [B, S, S, 4] (RGB in [-1, 1] with the hole zeroed, then the mask with
+        1 = known) to z [B, latent_dim].
+    """
+    layers = [keras.Input((image_size, image_size, 4), name="masked_images")]
+    layers += _down_stack(image_size, filters, kernel_size, synchronized_bn=False)
+    layers += [keras.layers.Flatten(name="flatten"),
+               keras.layers.Dense(latent_dim, name="latents")]
+    if latent_prior == "uniform":
+        layers.append(keras.layers.Activation("tanh", name="tanh"))
+    model = keras.Sequential(layers, name="encoder")
+    _check_shape(model.output_shape, (None, latent_dim), "encoder")
+    return model
+
+
+def _down_stack(image_size: int, filters: int, kernel_size: int, synchronized_bn: bool) -> list:
+    """Stride-2 convolutions down to a 4x4 map, doubling the width each time, with BatchNorm (not
+    on the first) and LeakyReLU(0.2)."""
+    layers, width = [], filters
+    for block in range(_num_resamplings(image_size)):
+        layers.append(keras.layers.Conv2D(width, kernel_size, strides=2, padding="same",
+                                          use_bias=block == 0, kernel_initializer=_init(),
+                                          name=f"down{block}"))
+        if block > 0:
+            layers.append(_batch_norm(synchronized_bn, f"down{block}_bn"))
+        layers.append(keras.layers.LeakyReLU(0.2, name=f"down{block}_lrelu"))
+        width *= 2
+    return layers
 
 
 def _check_shape(actual, expected, what: str) -> None:

@@ -5,6 +5,9 @@ A run lives in ``<runs_dir>/NNNNN-<name>/``:
     checkpoints/       tf.train checkpoints (generator, discriminator, both optimizers, fixed z)
     logs/              TensorBoard events: scalars, sample grids, the G -> D graph
     samples/           step-NNNNNN.png grids of G(fixed z) and progress.gif
+    encoder/           with ``train.py --encoder``: checkpoints of the encoder (and of the
+                       generator step it was trained against); logs/encoder/ and
+                       samples/encoder-step-NNNNNN.png hold its curves and reconstructions
 """
 
 import dataclasses
@@ -21,13 +24,15 @@ import numpy as np
 import tensorflow as tf
 
 from dcgan_tf import callbacks as run_callbacks
-from dcgan_tf import data, distribute, gan, images as image_utils, inception, models, pretrained
+from dcgan_tf import data, distribute, encoder as encoder_lib, gan, images as image_utils
+from dcgan_tf import inception, masks as mask_lib, models, pretrained
 from dcgan_tf.config import ARCHITECTURE_FIELDS, TrainConfig
 
 log = logging.getLogger(__name__)
 
 _RUN_DIR = re.compile(r"^(\d{5})-(.+)$")
 CONFIG_FILE = "config.json"
+ENCODER_DIR = "encoder"
 FIXED_LATENTS_SEED = 2 ** 31 - 1  # second seed word of the fixed sample latents
 FID_SEED = 2_000_003  # first seed word of the latents FID is measured on
 
@@ -43,6 +48,7 @@ class Networks:
     gan: gan.DCGAN
     checkpoint: tf.train.Checkpoint
     fixed_latents: tf.Variable
+    encoder: keras.Model | None = None  # when the run trained one (train.py --encoder)
 
 
 @dataclasses.dataclass
@@ -196,7 +202,34 @@ def load_networks(model: str = "", runs_dir: str = "runs") -> tuple[TrainConfig,
     networks.checkpoint.restore(checkpoint).expect_partial().assert_existing_objects_matched()
     generator = networks.gan.generator
     networks.gan.g_optimizer.finalize_variable_values(generator.trainable_variables)
+    networks.encoder = _restore_encoder(config, os.path.join(run_dir, ENCODER_DIR),
+                                        run_callbacks.global_step(networks.gan))
     return config, networks
+
+
+def _encoder_checkpoint(config: TrainConfig) -> tuple[keras.Model, tf.train.Checkpoint]:
+    """A new encoder for a run's config, and its checkpoint (with the generator step it was
+    trained against, -1 until set)."""
+    encoder = models.build_encoder(config.image_size, config.latent_dim, config.encoder_filters,
+                                   config.kernel_size, config.latent_prior)
+    generator_step = tf.Variable(-1, dtype=tf.int64, trainable=False, name="generator_step")
+    return encoder, tf.train.Checkpoint(encoder=encoder, generator_step=generator_step)
+
+
+def _restore_encoder(config: TrainConfig, directory: str, gan_step: int) -> keras.Model | None:
+    """The run's newest encoder, or None when it has none; warns when it was trained against
+    another generator checkpoint than the one loaded (it then starts completions less well)."""
+    path = tf.train.latest_checkpoint(directory)
+    if path is None:
+        return None
+    encoder, checkpoint = _encoder_checkpoint(config)
+    checkpoint.restore(path).expect_partial().assert_existing_objects_matched()
+    trained_against = int(checkpoint.generator_step.numpy())
+    if trained_against != gan_step:
+        log.warning("The encoder %s was trained against the generator at step %d, but the "
+                    "generator loaded is at step %d; retrain it with train.py --encoder",
+                    path, trained_against, gan_step)
+    return encoder
 
 
 def _load_packaged(directory: str) -> tuple[TrainConfig, Networks]:
@@ -206,6 +239,9 @@ def _load_packaged(directory: str) -> tuple[TrainConfig, Networks]:
     networks.gan.generator.load_weights(os.path.join(directory, pretrained.GENERATOR_FILE))
     networks.gan.discriminator.load_weights(
         os.path.join(directory, pretrained.DISCRIMINATOR_FILE))
+    if os.path.isfile(os.path.join(directory, pretrained.ENCODER_FILE)):
+        networks.encoder, _ = _encoder_checkpoint(config)
+        networks.encoder.load_weights(os.path.join(directory, pretrained.ENCODER_FILE))
     return config, networks
 
 
@@ -302,14 +338,115 @@ def run(config: TrainConfig, *, run_dir: str = "", images: np.ndarray | None = N
     return TrainResult(run_dir, run_callbacks.global_step(model), history, networks)
 
 
-def _divergence_message(diverged, run_dir: str, checkpoint_dir: str) -> str:
+def train_encoder(config: TrainConfig, run_dir: str, *, images: np.ndarray | None = None,
+                  strategy: tf.distribute.Strategy | None = None,
+                  verbose="auto") -> TrainResult:
+    """Trains (or resumes) the run's encoder against its newest generator for
+    ``config.encoder_steps`` steps in all (``train.py --encoder``), on the run's data pipeline.
+
+    Args:
+        config: the run's config (with any flags given on this command line); its architecture
+            must match the run's.
+        run_dir: a run folder with a GAN checkpoint.
+        images: uint8 [N, S, S, 3] instead of loading ``config.data``.
+        strategy: as for ``run``; the encoder's batch is the run's global batch.
+
+    Returns:
+        The run folder, the encoder's step, the Keras history and the networks (with the encoder).
+    """
+    config.validate()
+    if verbose == "auto":
+        verbose = 1 if sys.stdout.isatty() else 2
+    saved = load_run_config(run_dir)
+    check_resumable(saved, config, run_dir)
+    encoder_dir = os.path.join(run_dir, ENCODER_DIR)
+    if (saved and saved.encoder_filters != config.encoder_filters
+            and tf.train.latest_checkpoint(encoder_dir)):
+        raise ValueError(f"cannot resume the encoder of {run_dir} with a different width: "
+                         f"--encoder_filters {saved.encoder_filters} -> {config.encoder_filters}")
+    gan_checkpoint = tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints"))
+    if gan_checkpoint is None:
+        raise ValueError(f"--encoder: {run_dir} has no GAN checkpoint to train an encoder "
+                         f"against; train the GAN first")
+    strategy = strategy or distribute.get_strategy(config.strategy, config.devices)
+    if distribute.worker_count(strategy) > 1:
+        raise ValueError("--encoder trains on one machine; use --strategy=mirrored for its GPUs")
+    keras.utils.set_random_seed(config.seed)
+    image_utils.check_writable_dir(run_dir, "run_dir")
+    for path in (encoder_dir, os.path.join(run_dir, "samples")):
+        os.makedirs(path, exist_ok=True)
+    image_utils.atomic_write(os.path.join(run_dir, CONFIG_FILE),
+                             lambda temporary: _write_text(temporary, config.to_json()))
+    if images is None:
+        images = data.load_images(config.data, crop=config.crop, image_size=config.image_size,
+                                  max_images=config.max_images,
+                                  synthetic_images=config.synthetic_images, seed=config.seed)
+    steps_per_epoch = min(config.steps_per_epoch or max(1, len(images) // config.batch_size),
+                          config.encoder_steps)
+    dataset = data.training_dataset(images, config.batch_size, seed=config.seed, flip=config.flip)
+
+    with strategy.scope():
+        networks = build_networks(config, strategy.num_replicas_in_sync)
+        networks.checkpoint.restore(gan_checkpoint).expect_partial()
+        gan_step = run_callbacks.global_step(networks.gan)
+        encoder, checkpoint = _encoder_checkpoint(config)
+        trainer = encoder_lib.EncoderTrainer(
+            encoder, networks.gan.generator, image_size=config.image_size,
+            latent_prior=config.latent_prior, seed=config.seed)
+        trainer.compile(keras.optimizers.Adam(config.encoder_learning_rate))
+        checkpoint.optimizer = trainer.optimizer
+        manager = tf.train.CheckpointManager(checkpoint, encoder_dir,
+                                             max_to_keep=config.keep_checkpoints)
+        restored = manager.latest_checkpoint
+        if restored:
+            checkpoint.restore(restored).assert_existing_objects_matched()
+            trainer.optimizer.learning_rate = config.encoder_learning_rate
+    networks.gan.g_optimizer.finalize_variable_values(networks.gan.generator.trainable_variables)
+    previous = int(checkpoint.generator_step.numpy())
+    if restored and previous != gan_step:
+        log.warning("Resuming the encoder trained against the generator at step %d with the "
+                    "generator at step %d", previous, gan_step)
+    checkpoint.generator_step.assign(gan_step)
+    networks.encoder = encoder
+    step = run_callbacks.global_step(trainer)
+    log.info("Training the encoder of %s against %s%s", run_dir, gan_checkpoint,
+             f", resumed from {restored} at step {step}" if restored else "")
+    history = {}
+    if step < config.encoder_steps:
+        writer = tf.summary.create_file_writer(os.path.join(run_dir, "logs", ENCODER_DIR))
+        shown = images[:8].astype(np.float32) / 127.5 - 1.0
+        kinds = ("center", "random", "left", "thick", "box", "medium", "top", "known")
+        shown_masks = np.stack([
+            np.ones_like(shown[0, ..., :1]) if kind == "known" else
+            mask_lib.make_masks(kind, 1, config.image_size, seed=index)[0]
+            for index, kind in enumerate(kinds[:len(shown)])])
+        guard = run_callbacks.StopOnNonFinite()
+        callbacks = [guard, run_callbacks.GracefulStop(),
+                     run_callbacks.PeriodicCheckpoint(manager, config.checkpoint_every, guard),
+                     run_callbacks.TensorBoardLogger(writer, config.log_every, graph=False),
+                     run_callbacks.ReconstructionGrid(shown, shown_masks,
+                                                      os.path.join(run_dir, "samples"),
+                                                      config.sample_every, writer, guard)]
+        history = _fit(trainer, dataset, callbacks, step, steps_per_epoch, config.encoder_steps,
+                       verbose)
+        if guard.diverged is not None:
+            raise TrainingDiverged(_divergence_message(
+                guard.diverged, run_dir, encoder_dir, "--encoder --encoder_learning_rate=3e-4"))
+    else:
+        log.info("The encoder of %s already reached %d steps; raise --encoder_steps to train "
+                 "further", run_dir, config.encoder_steps)
+    return TrainResult(run_dir, run_callbacks.global_step(trainer), history, networks)
+
+
+def _divergence_message(diverged, run_dir: str, checkpoint_dir: str,
+                        lower_rate: str = "--learning_rate=1e-4") -> str:
     step, losses = diverged
     last = tf.train.latest_checkpoint(checkpoint_dir)
     kept = (f"the last good checkpoint, {os.path.basename(last)}, is kept" if last
             else "no checkpoint was written before it")
     return (f"training diverged at step {step}: {', '.join(losses)} became NaN or infinite, so "
             f"the run stopped without saving; {kept}. Resume from it with a lower learning "
-            f"rate: python train.py --run_dir={run_dir} --learning_rate=1e-4")
+            f"rate: python train.py --run_dir={run_dir} {lower_rate}")
 
 
 def _fid_monitor(config: TrainConfig, training_images: np.ndarray,
@@ -326,15 +463,22 @@ def _fid_monitor(config: TrainConfig, training_images: np.ndarray,
 
 
 def _fit(model, dataset, callbacks, step, steps_per_epoch, total_steps, verbose) -> dict:
-    """Runs ``fit`` from global ``step``: first the rest of a partly done epoch, then whole ones."""
+    """Runs ``fit`` from global ``step`` to ``total_steps``: first the rest of a partly done
+    epoch, then whole ones, then a last partial one when ``total_steps`` is not a multiple of
+    ``steps_per_epoch``."""
     history = {}
     epoch, done_in_epoch = divmod(step, steps_per_epoch)
     phases = []
     if done_in_epoch:
-        phases.append((epoch, epoch + 1, steps_per_epoch - done_in_epoch))
+        phases.append((epoch, epoch + 1, min(steps_per_epoch - done_in_epoch,
+                                             total_steps - step)))
         epoch += 1
-    if epoch * steps_per_epoch < total_steps:
-        phases.append((epoch, total_steps // steps_per_epoch, steps_per_epoch))
+    whole = (total_steps - epoch * steps_per_epoch) // steps_per_epoch
+    if whole > 0:
+        phases.append((epoch, epoch + whole, steps_per_epoch))
+        epoch += whole
+    if total_steps - epoch * steps_per_epoch > 0:
+        phases.append((epoch, epoch + 1, total_steps - epoch * steps_per_epoch))
     for initial_epoch, epochs, steps in phases:
         result = model.fit(dataset, initial_epoch=initial_epoch, epochs=epochs,
                            steps_per_epoch=steps, callbacks=callbacks, verbose=verbose,

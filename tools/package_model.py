@@ -1,5 +1,5 @@
-"""Package a trained run as a named model inside dcgan_tf/pretrained/ (weights + config; the
-hand-written MODEL_CARD.md there is kept).
+"""Package a trained run as a named model inside dcgan_tf/pretrained/ (weights + config, and the
+encoder when the run trained one; the hand-written MODEL_CARD.md there is kept).
 
     python tools/package_model.py --model=runs/00000-celeba64/checkpoints/ckpt-40000 \\
         --name=celeba64
@@ -30,9 +30,10 @@ def main():
                                   fid_inception="", fid_real="")
     directory = os.path.join(pretrained.PACKAGE_DIR, args.name)
     pretrained.save(directory, shipped.to_json(), networks.gan.generator,
-                    networks.gan.discriminator)
-    sizes = {file: os.path.getsize(os.path.join(directory, file)) / 1e6
-             for file in (pretrained.GENERATOR_FILE, pretrained.DISCRIMINATOR_FILE)}
+                    networks.gan.discriminator, networks.encoder)
+    files = (pretrained.GENERATOR_FILE, pretrained.DISCRIMINATOR_FILE, pretrained.ENCODER_FILE)
+    sizes = {file: os.path.getsize(os.path.join(directory, file)) / 1e6 for file in files
+             if os.path.isfile(os.path.join(directory, file))}
     print(f"Packaged {args.model} (step {step}) as {directory}: "
           + ", ".join(f"{file} {size:.1f} MB" for file, size in sizes.items()))
 

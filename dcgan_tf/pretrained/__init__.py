@@ -4,6 +4,7 @@
     config.json               the TrainConfig the model was trained with
     generator.weights.h5      G's weights (its moving average when the run kept one)
     discriminator.weights.h5  D's weights
+    encoder.weights.h5        the encoder's weights (optional; complete.py --method=fast)
     MODEL_CARD.md             data, training, measured quality and license
 """
 
@@ -16,6 +17,7 @@ DEFAULT_MODEL = "celeba64"
 CONFIG_FILE = "config.json"
 GENERATOR_FILE = "generator.weights.h5"
 DISCRIMINATOR_FILE = "discriminator.weights.h5"
+ENCODER_FILE = "encoder.weights.h5"
 _REQUIRED = (CONFIG_FILE, GENERATOR_FILE, DISCRIMINATOR_FILE)
 
 
@@ -34,7 +36,7 @@ def model_dir(name: str) -> str | None:
     return None
 
 
-def save(directory: str, config_json: str, generator, discriminator) -> None:
+def save(directory: str, config_json: str, generator, discriminator, encoder=None) -> None:
     """Writes a packaged model folder, replacing an older one: everything goes to a temporary
     folder beside it that is renamed into place at the end, so a reader (or a crash) never sees
     a half-written model."""
@@ -47,6 +49,8 @@ def save(directory: str, config_json: str, generator, discriminator) -> None:
             handle.write(config_json + "\n")
         generator.save_weights(os.path.join(staging, GENERATOR_FILE))
         discriminator.save_weights(os.path.join(staging, DISCRIMINATOR_FILE))
+        if encoder is not None:
+            encoder.save_weights(os.path.join(staging, ENCODER_FILE))
         for kept in ("MODEL_CARD.md",):  # hand-written files survive a re-package
             if os.path.isfile(os.path.join(directory, kept)):
                 shutil.copy2(os.path.join(directory, kept), staging)
