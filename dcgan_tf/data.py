@@ -7,8 +7,9 @@
     - a zip archive, read without extracting (e.g. CelebA's ``img_align_celeba.zip``);
     - NVIDIA's FFHQ TFRecords (``ffhq-rNN.tfrecords``, features ``shape`` int64[3] CHW and ``data``
       raw uint8), either one file or a folder of them (the file of the wanted resolution is used).
-Files are decoded, cropped and resized in parallel by a ``tf.data`` pipeline; the result is cached
-as one uint8 array [N, S, S, 3], from which ``training_dataset`` serves float batches in [-1, 1].
+Files are decoded, turned upright by their EXIF orientation, cropped and resized in parallel by a
+``tf.data`` pipeline; the result is cached as one uint8 array [N, S, S, 3], from which
+``training_dataset`` serves float batches in [-1, 1].
 
 Unreadable files are skipped with a warning that names them; when more than 1% of the files are
 unreadable, loading stops with a ``ValueError``.
@@ -33,7 +34,7 @@ CELEBA_SIZE = (218, 178)  # height, width of CelebA's aligned images
 CELEBA_CROP = 108  # side of the usual central crop of a 178-pixel-wide CelebA image
 _TFRECORD_NAME = re.compile(r"-r(\d\d)\.tfrecords$")
 _DECODE_BATCH = 256
-_ZIP_CHUNK = 1024  # zip members read into memory at a time
+_CHUNK = 1024  # files read into memory at a time
 
 
 def load_images(source: str, *, crop: str = "auto", image_size: int = 64, max_images: int = 0,
@@ -73,11 +74,7 @@ def load_images(source: str, *, crop: str = "auto", image_size: int = 64, max_im
     if not names:
         raise ValueError(f"--data {source} holds no images ({', '.join(IMAGE_EXTENSIONS)})")
     names = names[:max_images] if max_images else names
-    if os.path.isdir(source):
-        chunks = [tf.data.Dataset.from_tensor_slices(names).map(tf.io.read_file)]
-    else:
-        chunks = _zip_chunks(source, names)
-    return _decode_all(source, names, chunks, crop, image_size)
+    return _decode_all(source, names, _chunks(source, names), crop, image_size)
 
 
 def expand_image_paths(specs: list[str]) -> list[str]:
@@ -224,16 +221,33 @@ def _zip_members(path: str) -> list[str]:
     return sorted(m for m in safe if m.lower().endswith(IMAGE_EXTENSIONS))
 
 
-def _zip_chunks(path: str, names: list[str]):
-    """Datasets of the members' bytes, _ZIP_CHUNK members at a time (bounded memory).
+def _chunks(source: str, names: list[str]):
+    """Datasets of (encoded bytes, EXIF orientation) of the files of a folder or the members of
+    a zip, _CHUNK files at a time (bounded memory).
 
     Bytes are read in Python and handed over as tensors: ``Dataset.from_generator`` would also
     work, but it left this process's later training steps twice as slow (measured).
     """
-    with zipfile.ZipFile(path) as archive:
-        for start in range(0, len(names), _ZIP_CHUNK):
-            yield tf.data.Dataset.from_tensor_slices(
-                [_read_member(archive, name) for name in names[start:start + _ZIP_CHUNK]])
+    if os.path.isdir(source):
+        for start in range(0, len(names), _CHUNK):
+            yield _chunk([_read_file(name) for name in names[start:start + _CHUNK]])
+        return
+    with zipfile.ZipFile(source) as archive:
+        for start in range(0, len(names), _CHUNK):
+            yield _chunk([_read_member(archive, name) for name in names[start:start + _CHUNK]])
+
+
+def _chunk(encoded: list[bytes]) -> tf.data.Dataset:
+    orientations = [image_reader.exif_orientation(data) for data in encoded]
+    return tf.data.Dataset.from_tensor_slices((encoded, tf.constant(orientations, tf.int32)))
+
+
+def _read_file(path: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError:
+        return b""  # fails to decode, so it is counted as unreadable
 
 
 def _read_member(archive: zipfile.ZipFile, name: str) -> bytes:
@@ -243,16 +257,35 @@ def _read_member(archive: zipfile.ZipFile, name: str) -> bytes:
         return b""  # fails to decode, so it is counted as unreadable
 
 
+def upright(image: tf.Tensor, orientation: tf.Tensor) -> tf.Tensor:
+    """Turns a decoded image [H, W, C] upright by its EXIF orientation (int32 scalar, 1..8),
+    as Pillow's ``ImageOps.exif_transpose`` does."""
+    transpose = lambda picture: tf.transpose(picture, [1, 0, 2])  # noqa: E731
+    branches = [
+        lambda: image,  # 1: as stored
+        lambda: tf.reverse(image, [1]),  # 2: mirrored left-right
+        lambda: tf.image.rot90(image, 2),  # 3: rotated 180
+        lambda: tf.reverse(image, [0]),  # 4: mirrored top-bottom
+        lambda: transpose(image),  # 5: transposed
+        lambda: tf.image.rot90(image, 3),  # 6: rotated 90 clockwise to be upright
+        lambda: tf.image.rot90(transpose(image), 2),  # 7: transversed
+        lambda: tf.image.rot90(image, 1),  # 8: rotated 90 counter-clockwise to be upright
+    ]
+    return tf.switch_case(tf.clip_by_value(orientation, 1, 8) - 1, branches)
+
+
 def _decode_all(source: str, names: list[str], chunks, crop: str, image_size: int) -> np.ndarray:
     """Decodes (in parallel), crops and resizes every file; skips and counts unreadable ones.
 
     Args:
-        chunks: datasets of encoded file bytes that together hold ``names`` in order.
+        chunks: datasets of (encoded file bytes, EXIF orientation) that together hold ``names``
+            in order.
     """
 
-    def decode(index, encoded):
+    def decode(index, encoded_and_orientation):
+        encoded, orientation = encoded_and_orientation
         image = tf.io.decode_image(encoded, channels=3, dtype=tf.uint8, expand_animations=False)
-        return index, crop_and_resize(image, crop, image_size)
+        return index, crop_and_resize(upright(image, orientation), crop, image_size)
 
     indices, batches, offset = [], [], 0
     for chunk in chunks:

@@ -32,6 +32,9 @@ class UnreadableImage(ValueError):
     """The file is not an image this tool can use; the message names the file and why."""
 
 
+_ORIENTATION_TAG = 0x0112
+
+
 def read_rgb(source, name: str = "") -> np.ndarray:
     """Decodes an image file (a path, or encoded bytes with ``name`` for messages).
 
@@ -62,6 +65,17 @@ def read_rgb(source, name: str = "") -> np.ndarray:
         # Pillow's plugins raise a variety of errors on corrupt data.
         reason = str(error) or type(error).__name__
         raise UnreadableImage(f"{name}: not a readable image ({reason})") from error
+
+
+def exif_orientation(encoded: bytes) -> int:
+    """The EXIF orientation (1..8; 1 = as stored) of an encoded image, read from its header
+    only; 1 when it has none or cannot be parsed (decoding reports those files)."""
+    try:
+        with Image.open(io.BytesIO(encoded)) as picture:
+            value = int(picture.getexif().get(_ORIENTATION_TAG, 1))
+    except Exception:  # noqa: BLE001 - any parse failure means "no usable orientation"
+        return 1
+    return value if 1 <= value <= 8 else 1
 
 
 def _check_size(picture: Image.Image, name: str) -> None:
