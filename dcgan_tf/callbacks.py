@@ -202,12 +202,24 @@ class PeriodicCheckpoint(EveryNSteps):
 
 class GracefulStop(keras.callbacks.Callback):
     """Turns the first SIGINT (Ctrl-C) or SIGTERM into a clean stop after the current step, so the
-    end-of-training callbacks save a checkpoint and samples; a second Ctrl-C interrupts at once."""
+    end-of-training callbacks save a checkpoint and samples; a second Ctrl-C interrupts at once.
 
-    def __init__(self):
+    With ``strategy`` (MultiWorkerMirroredStrategy), the workers agree after every step whether
+    any of them was asked to stop (a one-number all-reduce), so they all stop after the same step
+    and save that checkpoint together, however far apart their signals arrived.
+    """
+
+    def __init__(self, strategy: tf.distribute.Strategy | None = None):
         super().__init__()
         self.requested = None
         self._previous = {}
+        self._anyone_requested = None
+        if strategy is not None:
+            @tf.function
+            def anyone_requested(flag):
+                flags = strategy.run(tf.identity, args=(flag,))
+                return strategy.reduce(tf.distribute.ReduceOp.SUM, flags, axis=None) > 0
+            self._anyone_requested = anyone_requested
 
     def on_train_begin(self, logs=None):
         if threading.current_thread() is not threading.main_thread():
@@ -223,7 +235,10 @@ class GracefulStop(keras.callbacks.Callback):
                     "(Ctrl-C again to abort at once)", self.requested)
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.requested is not None:
+        requested = self.requested is not None
+        if self._anyone_requested is not None:
+            requested = bool(self._anyone_requested(tf.constant(float(requested))))
+        if requested:
             self.model.stop_training = True
 
     def on_train_end(self, logs=None):

@@ -315,7 +315,8 @@ def run(config: TrainConfig, *, run_dir: str = "", images: np.ndarray | None = N
         if step < total_steps:
             writer = tf.summary.create_file_writer(paths["logs"]) if chief else None
             guard = run_callbacks.StopOnNonFinite()  # first: it vetoes the saves of its step
-            callbacks = [guard, run_callbacks.GracefulStop(),
+            together = strategy if distribute.worker_count(strategy) > 1 else None
+            callbacks = [guard, run_callbacks.GracefulStop(together),
                          run_callbacks.PeriodicCheckpoint(manager, config.checkpoint_every,
                                                           guard)]
             if chief:

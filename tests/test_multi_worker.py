@@ -96,6 +96,33 @@ def test_sigkilled_worker_is_restarted_and_training_resumes_from_the_last_checkp
     assert tf.train.latest_checkpoint(str(run_dir / "checkpoints")).endswith("ckpt-80")
 
 
+def test_sigterm_to_one_worker_stops_both_after_the_same_step_with_a_checkpoint(tmp_path):
+    """A preempted worker (SIGTERM) makes every worker stop after the same step; the chief saves
+    that step, and both exit cleanly."""
+    run_dir = tmp_path / "run"
+    launcher = _launch(["--workers=2", "--max_restarts=0", "--grace_seconds=60", "--",
+                        "train.py", "--strategy=multi_worker", f"--run_dir={run_dir}",
+                        "--epochs=50", "--steps_per_epoch=8", "--checkpoint_every=1000",
+                        "--sample_every=1000", *TINY_TRAIN_FLAGS], tmp_path)
+    lines = []
+    reader = _LineCollector(launcher, lines)
+    deadline = time.monotonic() + 240
+    while not any("Epoch 2/" in line for line in list(lines)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    worker_1 = next(int(m.group(1)) for line in list(lines)
+                    if (m := re.search(r"\[launch\] worker 1 pid (\d+)", line)))
+    os.kill(worker_1, signal.SIGTERM)
+    launcher.wait(timeout=240)
+    reader.join()
+    output = "".join(lines)
+    assert launcher.returncode == 0, output
+    finished = [int(step) for step in re.findall(r"Finished at step (\d+)\.", output)]
+    assert len(finished) == 2 and finished[0] == finished[1], output
+    assert 8 < finished[0] < 400
+    latest = tf.train.latest_checkpoint(str(run_dir / "checkpoints"))
+    assert latest.endswith(f"ckpt-{finished[0]}")
+
+
 class _LineCollector:
     """Reads a process's output in a thread, so the test can watch it while it runs."""
 
