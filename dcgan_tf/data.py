@@ -133,25 +133,7 @@ def crop_and_resize(image: tf.Tensor, crop: str, image_size: int) -> tf.Tensor:
     Returns:
         uint8 [S, S, 3], resized bilinearly with antialiasing.
     """
-    shape = tf.shape(image)
-    height, width = shape[0], shape[1]
-    if crop == "auto":
-        is_celeba = tf.logical_and(tf.equal(height, CELEBA_SIZE[0]),
-                                   tf.equal(width, CELEBA_SIZE[1]))
-        is_square = tf.equal(height, width)
-        side = tf.where(is_celeba, _celeba_side(width),
-                        tf.where(is_square, height, tf.minimum(height, width)))
-    elif crop == "celeba":
-        side = tf.minimum(_celeba_side(width), height)
-    elif crop == "center":
-        side = tf.minimum(height, width)
-    elif crop in ("ffhq", "none"):
-        side = None
-    else:
-        raise ValueError(f"--crop must be one of auto, celeba, ffhq, center, none; got {crop!r}")
-    if side is not None:
-        image = tf.image.crop_to_bounding_box(image, (height - side) // 2, (width - side) // 2,
-                                              side, side)
+    image = crop_square(image, crop)
     resized = tf.image.resize(image, [image_size, image_size], method="bilinear", antialias=True)
     return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
 
@@ -196,6 +178,29 @@ def training_dataset(images: np.ndarray, batch_size: int, *, seed: int = 0,
             .map(to_batch, num_parallel_calls=tf.data.AUTOTUNE)
             .prefetch(tf.data.AUTOTUNE)
             .with_options(options))
+
+
+def crop_square(image, crop: str) -> tf.Tensor:
+    """The crop preset's region of an image [H, W, C] (see ``load_images``), any dtype."""
+    image = tf.convert_to_tensor(image)
+    shape = tf.shape(image)
+    height, width = shape[0], shape[1]
+    if crop == "auto":
+        is_celeba = tf.logical_and(tf.equal(height, CELEBA_SIZE[0]),
+                                   tf.equal(width, CELEBA_SIZE[1]))
+        is_square = tf.equal(height, width)
+        side = tf.where(is_celeba, _celeba_side(width),
+                        tf.where(is_square, height, tf.minimum(height, width)))
+    elif crop == "celeba":
+        side = tf.minimum(_celeba_side(width), height)
+    elif crop == "center":
+        side = tf.minimum(height, width)
+    elif crop in ("ffhq", "none"):
+        return image
+    else:
+        raise ValueError(f"--crop must be one of auto, celeba, ffhq, center, none; got {crop!r}")
+    return tf.image.crop_to_bounding_box(image, (height - side) // 2, (width - side) // 2,
+                                         side, side)
 
 
 def _celeba_side(width):

@@ -44,6 +44,17 @@ def read_rgb(source, name: str = "") -> np.ndarray:
     Raises:
         UnreadableImage: naming the file and the problem.
     """
+    return read(source, to_rgb, name)
+
+
+def read(source, convert, name: str = ""):
+    """Opens an image file (a path, or encoded bytes with ``name`` for messages) with every check
+    of ``read_rgb`` and returns ``convert(picture)`` of its first frame, turned upright by its
+    EXIF orientation (``convert`` takes a Pillow image).
+
+    Raises:
+        UnreadableImage: naming the file and the problem.
+    """
     name = name or (source if isinstance(source, (str, os.PathLike)) else "<bytes>")
     try:
         handle = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
@@ -52,8 +63,7 @@ def read_rgb(source, name: str = "") -> np.ndarray:
             with Image.open(handle) as picture:
                 _check_size(picture, name)
                 picture.seek(0)  # the first frame of an animation
-                picture = ImageOps.exif_transpose(picture)
-                return _to_rgb(picture)
+                return convert(ImageOps.exif_transpose(picture))
     except UnreadableImage:
         raise
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as error:
@@ -89,7 +99,9 @@ def _check_size(picture: Image.Image, name: str) -> None:
                               f"at least {MIN_SIDE} pixels)")
 
 
-def _to_rgb(picture: Image.Image) -> np.ndarray:
+def to_rgb(picture: Image.Image) -> np.ndarray:
+    """uint8 [H, W, 3] of a Pillow image of any mode: transparency over white, 16-bit and float
+    greys scaled to 8 bits."""
     mode = picture.mode
     if mode in ("I", "F") or mode.startswith("I;16"):
         return _high_depth_to_rgb(np.asarray(picture), is_float=mode == "F")

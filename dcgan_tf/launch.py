@@ -145,7 +145,6 @@ def launch(command: list[str], workers: int, *, max_restarts: int = 3, host: str
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-    return 1
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -23,7 +23,7 @@ import math
 import os
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 from dcgan_tf import image_reader
 
@@ -196,29 +196,23 @@ def load_mask_file(path: str, size: int, invert: bool = False, crop: str = "none
 
 def _mask_values(path: str) -> np.ndarray:
     """uint8 [H, W]: the alpha channel of a mask with transparency, else its luminance."""
-    rgb = image_reader.read_rgb(path)  # first: refuses unreadable files, naming them
-    with Image.open(path) as image:
-        if image.mode in ("LA", "RGBA", "PA") or (image.mode == "P"
-                                                   and "transparency" in image.info):
-            image.seek(0)
-            alpha = np.asarray(ImageOps.exif_transpose(image).convert("RGBA"))[..., 3]
-            if alpha.min() < 255:
-                return alpha
-    return np.asarray(Image.fromarray(rgb).convert("L"))
+    return image_reader.read(path, _alpha_or_luminance)
+
+
+def _alpha_or_luminance(picture: Image.Image) -> np.ndarray:
+    if picture.mode in ("LA", "RGBA", "PA") or (picture.mode == "P"
+                                                 and "transparency" in picture.info):
+        alpha = np.asarray(picture.convert("RGBA"))[..., 3]
+        if alpha.min() < 255:
+            return alpha
+    return np.asarray(Image.fromarray(image_reader.to_rgb(picture)).convert("L"))
 
 
 def _crop_like_images(values: np.ndarray, crop: str, size: int) -> np.ndarray:
     """Crops [H, W] as ``data.crop_and_resize`` crops images, then resizes by nearest."""
-    height, width = values.shape
-    side = None
-    if crop == "celeba" or (crop == "auto" and (height, width) == (218, 178)):
-        side = min(round(width * 108 / 178), height)
-    elif crop == "center" or (crop == "auto" and height != width):
-        side = min(height, width)
-    if side is not None:
-        top, left = (height - side) // 2, (width - side) // 2
-        values = values[top:top + side, left:left + side]
-    return np.asarray(Image.fromarray(values).resize((size, size), Image.NEAREST))
+    from dcgan_tf import data  # TensorFlow: only when a mask needs cropping
+    square = data.crop_square(values[..., np.newaxis], crop).numpy()[..., 0]
+    return np.asarray(Image.fromarray(square).resize((size, size), Image.NEAREST))
 
 
 def load_mask_dir(folder: str, image_paths: list[str], size: int,
