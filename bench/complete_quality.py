@@ -1,12 +1,13 @@
-"""Completion quality and speed per mask kind: the bamos preset versus the default, in one run.
+"""Completion quality and speed per mask kind: the bamos preset, the default and fast, in one run.
 
 On the first N images of a real data set (CelebA's validation zip by default: quality figures are
 always on held-out faces), for each mask kind and method: hole PSNR, hole SSIM, full-image PSNR,
-hole L1 and seconds per image. Prints a table.
+hole L1, seconds per image and the speed-up over bamos (when bamos is among the methods).
+``fast`` needs a model with an encoder (``train.py --encoder``). Prints a table.
 
     python bench/complete_quality.py --model=runs/00001-celeba64 \\
         [--data=../shared/data/celeba_valid.zip] [--num_images=256] \\
-        [--masks=center,random,left,thick] [--methods=bamos,default] [--batch_size=64]
+        [--masks=center,random,left,thick] [--methods=bamos,default,fast] [--batch_size=64]
 """
 
 import argparse
@@ -52,7 +53,7 @@ def main():
     parser.add_argument("--crop", default="celeba")
     parser.add_argument("--num_images", type=int, default=256)
     parser.add_argument("--masks", default="center,random,left,thick")
-    parser.add_argument("--methods", default="bamos,default")
+    parser.add_argument("--methods", default="bamos,default,fast")
     parser.add_argument("--steps", type=int, default=0, help="override both methods' steps")
     parser.add_argument("--batch_size", type=int, default=64)
     args = parser.parse_args()
@@ -63,19 +64,23 @@ def main():
     print(f"model {args.model or 'newest run'}, {len(originals)} images of {args.data}, "
           f"{model_config.image_size}x{model_config.image_size}")
     header = (f"{'mask':8s} {'method':8s} {'hole PSNR':>9s} {'hole SSIM':>9s} {'PSNR':>6s} "
-              f"{'hole L1':>7s} {'s/image':>8s}")
+              f"{'hole L1':>7s} {'s/image':>8s} {'x bamos':>7s}")
     print(header)
     print("-" * len(header))
     for kind in args.masks.split(","):
         masks = mask_lib.make_masks(kind, len(originals), model_config.image_size, seed=0)
+        bamos_seconds = None
         for method in args.methods.split(","):
             settings = CompleteConfig(method=method).effective()
             if args.steps:
                 settings = dataclasses.replace(settings, steps=args.steps)
             scores, seconds = evaluate(networks, model_config.latent_prior, originals, masks,
                                        settings, args.batch_size)
+            bamos_seconds = seconds if method == "bamos" else bamos_seconds
+            speedup = f"{bamos_seconds / seconds:7.1f}" if bamos_seconds else f"{'-':>7s}"
             print(f"{kind:8s} {method:8s} {scores['hole_psnr']:9.2f} {scores['hole_ssim']:9.3f} "
-                  f"{scores['psnr']:6.2f} {scores['l1']:7.4f} {seconds:8.2f}", flush=True)
+                  f"{scores['psnr']:6.2f} {scores['l1']:7.4f} {seconds:8.3f} {speedup}",
+                  flush=True)
 
 
 if __name__ == "__main__":

@@ -7,16 +7,15 @@ known pixels come out exactly as they went in.
 
 import tensorflow as tf
 
-_NEIGHBOURS = tf.constant([[0.0, 1.0, 0.0], [1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
-
 
 def paste(images: tf.Tensor, generated: tf.Tensor, masks: tf.Tensor) -> tf.Tensor:
     """M * y + (1 - M) * G(z): known pixels from the image, the hole from the generator."""
     return masks * images + (1.0 - masks) * generated
 
 
+@tf.function(reduce_retracing=True)  # eagerly, the solver's loop ran op by op: 50x slower
 def poisson(images: tf.Tensor, generated: tf.Tensor, masks: tf.Tensor, *,
-            tolerance: float = 1e-5, max_iterations: int = 2000) -> tf.Tensor:
+            tolerance: float = 1e-4, max_iterations: int = 2000) -> tf.Tensor:
     """Poisson blending (Perez et al. 2003, as used by Yeh et al. 2017).
 
     Inside the hole, finds x whose discrete gradients (4-neighbour differences) best match those
@@ -29,7 +28,9 @@ def poisson(images: tf.Tensor, generated: tf.Tensor, masks: tf.Tensor, *,
         images: [B, H, W, C] known image y (values in the hole are ignored).
         generated: [B, H, W, C] G(z).
         masks: [B, H, W, 1], 1 = known.
-        tolerance: relative residual at which an image-channel system counts as solved.
+        tolerance: relative residual at which an image-channel system counts as solved; at 1e-4
+            the uint8 result is within one level of a 1e-7 solve (measured on faces with centre,
+            left-half and thick-stroke holes), at half the cost of 1e-5.
         max_iterations: cap on conjugate-gradient iterations.
 
     Returns:
@@ -51,10 +52,13 @@ def poisson(images: tf.Tensor, generated: tf.Tensor, masks: tf.Tensor, *,
 
 
 def _neighbour_sum(values: tf.Tensor) -> tf.Tensor:
-    """Sum of the 4 neighbours of every pixel, per channel, with zeros outside the image."""
-    channels = tf.shape(values)[-1]
-    kernel = tf.tile(_NEIGHBOURS[:, :, tf.newaxis, tf.newaxis], [1, 1, channels, 1])
-    return tf.nn.depthwise_conv2d(values, kernel, strides=[1, 1, 1, 1], padding="SAME")
+    """Sum of the 4 neighbours of every pixel, per channel, with zeros outside the image.
+
+    Four shifted slices of the zero-padded tensor: on CPU this is about 20x faster than the
+    equivalent depthwise convolution (measured), and the solver runs it on every iteration."""
+    padded = tf.pad(values, [[0, 0], [1, 1], [1, 1], [0, 0]])
+    return (padded[:, :-2, 1:-1] + padded[:, 2:, 1:-1]
+            + padded[:, 1:-1, :-2] + padded[:, 1:-1, 2:])
 
 
 def _dot(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:

@@ -15,6 +15,7 @@ Networks run with BatchNorm in inference mode; only z is optimised (Adam).
 """
 
 import dataclasses
+import functools
 import math
 
 import keras
@@ -247,14 +248,15 @@ def complete_in_graph(generator: keras.Model, discriminator: keras.Model, images
         losses [N].
     """
     count = tf.shape(images)[0]
-    objective = _Objective(generator, discriminator, images, masks, settings)
+    objective = _Objective(generator, discriminator, settings)
+    targets, weights = objective.inputs(images, masks)
     starts = _starts(generator, encoder, images, masks, settings,
                      tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)]))
     rate = settings.learning_rate_at(steps)
 
     def body(step, z, first_moment, second_moment, best_z, best_loss):
         loss, moved, first_moment, second_moment = _adam_step(
-            objective, settings, rate, step, z, first_moment, second_moment)
+            objective, settings, rate, step, z, first_moment, second_moment, targets, weights)
         best_z, best_loss = _keep_best(z, loss, best_z, best_loss)
         return step + 1, moved, first_moment, second_moment, best_z, best_loss
 
@@ -263,8 +265,9 @@ def complete_in_graph(generator: keras.Model, discriminator: keras.Model, images
     _, z, _, _, best_z, best_loss = tf.while_loop(
         lambda step, *_: step < steps, body, [tf.constant(0), starts, zeros, zeros, starts,
                                                 infinite])
-    best_z, best_loss = _keep_best(z, objective(z)[0], best_z, best_loss)
-    score = best_loss if settings.select_by == "loss" else -objective(best_z)[1]
+    best_z, best_loss = _keep_best(z, objective(z, targets, weights)[0], best_z, best_loss)
+    score = (best_loss if settings.select_by == "loss"
+             else -objective(best_z, targets, weights)[1])
     chosen = (tf.argmin(tf.reshape(score, [settings.restarts, count]), axis=0,
                         output_type=tf.int32) * count + tf.range(count))
     generated = generator(tf.gather(best_z, chosen), training=False)
@@ -273,28 +276,31 @@ def complete_in_graph(generator: keras.Model, discriminator: keras.Model, images
 
 
 class _Objective:
-    """The loss of a batch of starts: row r * N + i is start r of image i."""
+    """The loss of a batch of starts of the search (``settings``), given each start's targets
+    and contextual weights (``inputs``: row r * N + i is start r of image i)."""
 
-    def __init__(self, generator, discriminator, images, masks, settings: SearchSettings):
+    def __init__(self, generator, discriminator, settings: SearchSettings):
         self.generator, self.discriminator, self.settings = generator, discriminator, settings
-        self.targets = tf.tile(images, [settings.restarts, 1, 1, 1])
+
+    def inputs(self, images, masks) -> tuple[tf.Tensor, tf.Tensor]:
+        """Targets [R * N, H, W, 3] (block means [R * N, H / f, W / f, 3] for lowres) and
+        contextual weights [R * N, H, W, 1] of images [N, H, W, 3] and masks [N, H, W, 1]."""
+        settings = self.settings
+        targets = tf.tile(images, [settings.restarts, 1, 1, 1])
         known = tf.tile(masks, [settings.restarts, 1, 1, 1])
         if settings.contextual == "binary":
-            self.weights = known
+            weights = known
         else:
-            self.weights = (importance_weights(known, settings.window)
-                            + settings.known_weight * known)
+            weights = importance_weights(known, settings.window) + settings.known_weight * known
         if settings.lowres_factor:
-            self.targets = block_mean(self.targets, settings.lowres_factor)
+            targets = block_mean(targets, settings.lowres_factor)
+        return targets, weights
 
-    def __call__(self, z: tf.Tensor, rows: tf.Tensor | None = None
+    def __call__(self, z: tf.Tensor, targets: tf.Tensor, weights: tf.Tensor
                  ) -> tuple[tf.Tensor, tf.Tensor]:
-        """Per-start losses [n] and discriminator logits [n] of G(z) for the starts ``rows``
-        [n] (None: all R * N starts, in order)."""
+        """Per-start losses [n] and discriminator logits [n] of G(z) for z [n, L] and the
+        starts' ``inputs`` rows."""
         settings = self.settings
-        targets, weights = self.targets, self.weights
-        if rows is not None:
-            targets, weights = tf.gather(targets, rows), tf.gather(weights, rows)
         generated = self.generator(z, training=False)
         if settings.lowres_factor:
             contextual_loss = tf.reduce_sum(
@@ -326,15 +332,16 @@ def _starts(generator, encoder, images, masks, settings: SearchSettings, seed) -
 
 
 def _adam_step(objective: _Objective, settings: SearchSettings, rate, step, z, first_moment,
-               second_moment, rows=None):
-    """One Adam step (Keras' update rule) on the starts ``rows`` at ``z``.
+               second_moment, targets, weights):
+    """One Adam step (Keras' update rule) from ``z``, for starts with ``targets`` and
+    ``weights`` (rows of ``objective.inputs``).
 
     Returns:
         The losses at ``z`` [n], the moved z and the new first and second moments.
     """
     with tf.GradientTape() as tape:
         tape.watch(z)
-        loss, _ = objective(z, rows)
+        loss, _ = objective(z, targets, weights)
         total = tf.reduce_sum(loss)  # starts are independent: each gets its own gradient
     gradient = tape.gradient(total, z)
     local_step = tf.cast(step + 1, tf.float32)
@@ -353,6 +360,25 @@ def _keep_best(z, loss, best_z, best_loss):
     return tf.where(improved[:, tf.newaxis], z, best_z), tf.where(improved, loss, best_loss)
 
 
+@functools.lru_cache(maxsize=4)
+def _compiled_step(generator, discriminator, settings: SearchSettings):
+    """The traced Adam step of a search and its objective, kept for the next batch with the
+    same networks and settings (tracing costs about as much as 5 steps of a batch of 64)."""
+    objective = _Objective(generator, discriminator, settings)
+    rate = settings.learning_rate_at(settings.steps)
+    latents = tf.TensorSpec([None, int(generator.input_shape[-1])], tf.float32)
+    pictures = tf.TensorSpec([None, None, None, 3], tf.float32)
+    weights = tf.TensorSpec([None, None, None, 1], tf.float32)
+
+    @tf.function(input_signature=[tf.TensorSpec([], tf.int32), latents, latents, latents,
+                                  pictures, weights])
+    def step(index, z, first_moment, second_moment, targets, weights):
+        return _adam_step(objective, settings, rate, index, z, first_moment, second_moment,
+                          targets, weights)
+
+    return step, objective
+
+
 def _search(generator, discriminator, images: np.ndarray, masks: np.ndarray,
             settings: SearchSettings, *, seed, encoder=None, snapshot_every: int = 0,
             progress=None) -> tuple[Completion, np.ndarray]:
@@ -362,15 +388,10 @@ def _search(generator, discriminator, images: np.ndarray, masks: np.ndarray,
     Returns the round's ``Completion`` and each image's selection score (lower is better).
     """
     restarts, count = settings.restarts, len(images)
-    objective = _Objective(generator, discriminator, images, masks, settings)
+    step, objective = _compiled_step(generator, discriminator, settings)
+    all_targets, all_weights = objective.inputs(images, masks)
+    targets, weights = all_targets, all_weights  # the rows of the starts still running
     starts = _starts(generator, encoder, images, masks, settings, tf.constant(seed, tf.int64))
-    rate = settings.learning_rate_at(settings.steps)
-    latents = tf.TensorSpec([None, starts.shape[1]], tf.float32)
-
-    @tf.function(input_signature=[tf.TensorSpec([], tf.int32), latents, latents, latents,
-                                  tf.TensorSpec([None], tf.int32)])
-    def step(index, z, first_moment, second_moment, rows):
-        return _adam_step(objective, settings, rate, index, z, first_moment, second_moment, rows)
 
     best_z, best_loss = starts.numpy(), np.full([len(starts)], np.inf, np.float32)
     stale = np.zeros([len(starts)], np.int32)
@@ -392,7 +413,8 @@ def _search(generator, discriminator, images: np.ndarray, masks: np.ndarray,
     history, frames = [], []
     for index in range(settings.steps):
         loss, moved, first_moment, second_moment = step(tf.constant(index, tf.int32), z,
-                                                        first_moment, second_moment, rows)
+                                                        first_moment, second_moment, targets,
+                                                        weights)
         loss = loss.numpy()
         history.append(loss.mean())
         if progress is not None:
@@ -405,20 +427,22 @@ def _search(generator, discriminator, images: np.ndarray, masks: np.ndarray,
             running = stale[rows] < settings.patience
             if not running.all():
                 rows = rows[running]
-                z, first_moment, second_moment = (tf.boolean_mask(tensor, running) for tensor
-                                                  in (z, first_moment, second_moment))
+                z, first_moment, second_moment, targets, weights = (
+                    tf.boolean_mask(tensor, running)
+                    for tensor in (z, first_moment, second_moment, targets, weights))
         if snapshot_every and index % snapshot_every == 0:
             frames.append(snapshot())
         if rows.size == 0:
             break
     if rows.size:
-        keep_best(z, objective(z, rows)[0].numpy())  # the last update is a candidate too
+        keep_best(z, objective(z, targets, weights)[0].numpy())  # the last update counts too
     if snapshot_every:
         frames.append(snapshot())
 
     score = best_loss.reshape(restarts, count)
     if settings.select_by == "discriminator":
-        score = -objective(tf.constant(best_z))[1].numpy().reshape(restarts, count)
+        score = -objective(tf.constant(best_z), all_targets, all_weights)[1].numpy().reshape(
+            restarts, count)
     chosen = np.argmin(score, axis=0) * count + np.arange(count)
     generated = generator(best_z[chosen], training=False)
     completed = settings.blend_fn()(images, generated, masks)
