@@ -54,8 +54,9 @@ def poisson(images: tf.Tensor, generated: tf.Tensor, masks: tf.Tensor, *,
 def _neighbour_sum(values: tf.Tensor) -> tf.Tensor:
     """Sum of the 4 neighbours of every pixel, per channel, with zeros outside the image.
 
-    Four shifted slices of the zero-padded tensor: on CPU this is about 20x faster than the
-    equivalent depthwise convolution (measured), and the solver runs it on every iteration."""
+    Four shifted slices of the zero-padded tensor: on CPU this is 3x faster than the equivalent
+    depthwise convolution (16 vs 48 ms on [64, 64, 64, 3]), and the solver runs it on every
+    iteration."""
     padded = tf.pad(values, [[0, 0], [1, 1], [1, 1], [0, 0]])
     return (padded[:, :-2, 1:-1] + padded[:, 2:, 1:-1]
             + padded[:, 1:-1, :-2] + padded[:, 1:-1, 2:])
