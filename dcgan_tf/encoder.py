@@ -4,14 +4,14 @@ Completion then starts its latent search from E(masked image) instead of a rando
 fewer steps (``complete.py --method=fast``).
 
 E (``models.build_encoder``) sees the masked image and its mask, [B, S, S, 4] (RGB with the hole
-zeroed, then the mask with 1 = known) and returns z [B, latent_dim]. It is trained against a frozen generator (BatchNorm in
-inference mode) on two batches per step, each with masks drawn from a bank of every mask kind
-(plus no mask at all):
+zeroed, then the mask with 1 = known) and returns z [B, latent_dim]. It is trained against a
+frozen generator (BatchNorm in inference mode) on two batches per step, each with masks drawn
+from a bank of every mask kind (plus no mask at all):
     generated images G(z):  latent loss ||E(G(z) masked) - z||^2 (in-domain inversion) and
                             image loss |G(E(G(z) masked)) - G(z)|
     real images x:          image loss |G(E(x masked)) - x|
-    loss = image loss (mean L1 over all pixels, hole included) + latent_weight * latent loss
-    (mean over z's entries).
+    loss per example = the two image losses (each the mean L1 over all pixels, hole included)
+                       + latent_weight (1 by default) * the latent loss (mean over z's entries).
 """
 
 import keras

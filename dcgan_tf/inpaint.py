@@ -38,8 +38,9 @@ class Completion:
     """Results for N images: completed [N, H, W, 3] and generated [N, H, W, 3] in [-1, 1], the
     chosen latents [N, latent_dim], their final losses [N], the discriminator's probability that
     each completed image is real [N], the rounds of starts each image used [N], the mean loss per
-    step run over all rounds (fewer than steps * rounds when starts stopped early), and, when snapshots were asked for, the first round's
-    best-so-far pasted completions [F, N, H, W, 3] (else None)."""
+    step run over all rounds (fewer than steps * rounds when starts stopped early), and, when
+    snapshots were asked for, the first round's best-so-far pasted completions [F, N, H, W, 3]
+    (else None)."""
 
     completed: np.ndarray
     generated: np.ndarray
