@@ -54,7 +54,7 @@ def main():
     parser.add_argument("--num_images", type=int, default=256)
     parser.add_argument("--masks", default="center,random,left,thick")
     parser.add_argument("--methods", default="bamos,default,fast")
-    parser.add_argument("--steps", type=int, default=0, help="override both methods' steps")
+    parser.add_argument("--steps", type=int, default=0, help="override every method's steps")
     parser.add_argument("--batch_size", type=int, default=64)
     args = parser.parse_args()
 

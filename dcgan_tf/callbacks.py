@@ -118,9 +118,9 @@ class SampleGrid(EveryNSteps):
 
 
 class ReconstructionGrid(EveryNSteps):
-    """For ``train.py --encoder``: every ``every`` steps and at the end, the masked images, their
-    reconstructions G(E(masked)) and the originals, one triple of rows per mask, as
-    ``samples/encoder-step-NNNNNN.png`` and a TensorBoard image."""
+    """For ``train.py --encoder``: every ``every`` steps and at the end, a grid of three rows (the
+    masked images, their reconstructions G(E(masked)), the originals) with one column per image
+    and its mask, as ``samples/encoder-step-NNNNNN.png`` and a TensorBoard image."""
 
     def __init__(self, images: np.ndarray, masks: np.ndarray, samples_dir: str, every: int,
                  writer: tf.summary.SummaryWriter | None = None, guard=None):

@@ -114,6 +114,10 @@ def run(config: CompleteConfig, verbose: int = 1) -> dict:
     config = config.validate()
     image_utils.check_writable_dir(config.output_dir, "output_dir")
     settings = config.effective()
+    if settings.method != "default":
+        log.info("--method=%s: %d steps, learning rate %g (%s), start %s, patience %d",
+                 settings.method, settings.steps, settings.learning_rate, settings.schedule,
+                 settings.start, settings.patience)
     served = bool(config.server) or serving.is_saved_model(config.model)
     if served:
         _check_servable(config)
@@ -190,8 +194,8 @@ def _check_servable(config: CompleteConfig) -> None:
         raise ValueError(f"--mask=lowres is not available with {where}; use a run folder")
     if config.until_approved or config.gif_every:
         raise ValueError(f"--until_approved and --gif_every are not available with {where}")
-    log.info("Completing with the settings baked in at export; --steps=%d and --seed=%d are "
-             "sent with each batch", config.steps, config.seed)
+    log.info("Completing with the settings baked in at export; %d steps and --seed=%d are "
+             "sent with each batch", config.effective().steps, config.seed)
 
 
 def _uses_lowres(config: CompleteConfig) -> bool:
@@ -206,7 +210,8 @@ def _complete_served(completer, originals, masks, config: CompleteConfig, verbos
     bar = keras.utils.Progbar(len(batches), verbose=verbose, unit_name="batch")
     for batch_index, first in enumerate(batches):
         part = np.s_[first:first + config.batch_size]
-        outputs = completer(originals[part], masks[part], config.steps, config.seed + first)
+        outputs = completer(originals[part], masks[part], config.effective().steps,
+                            config.seed + first)
         completed[part], generated[part] = outputs["completed"], outputs["generated"]
         bar.update(batch_index + 1)
     return image_utils.to_float(completed), image_utils.to_float(generated)

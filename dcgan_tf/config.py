@@ -163,9 +163,9 @@ class CompleteConfig:
     ``method="bamos"`` replaces the optimisation settings with bamos/dcgan-completion's classic
     ones (binary L1, lambda 0.1, Adam lr 0.01, 1000 steps, z ~ U(-1, 1) clipped, paste, 1 start,
     no prior term). ``method="fast"`` starts from the run's encoder, E(masked image), and runs
-    ``FAST_STEPS`` steps at most, each image stopping when its loss stops improving (the losses'
-    weights, restarts and blending are the flags'). The default settings are the ones that
-    measured best in ``bench/complete_quality.py``.
+    ``FAST_SETTINGS["steps"]`` steps at most, each image stopping when its loss stops improving
+    (the losses' weights, restarts and blending are the flags'). The default settings are the
+    ones that measured best in ``bench/complete_quality.py``.
     """
 
     model: str = ""
@@ -230,8 +230,9 @@ class CompleteConfig:
                 raise ValueError(f"--{flag} must be in (0, 1], got {getattr(self, flag)}")
         if not 0.0 < self.learning_rate < 10.0:
             raise ValueError(f"--learning_rate must be in (0, 10), got {self.learning_rate}")
-        for flag in ("perceptual_weight", "known_weight", "prior_weight", "clip_latents",
-                     "tolerance"):
+        if not 0.0 <= self.tolerance < 1.0:
+            raise ValueError(f"--tolerance must be in [0, 1), got {self.tolerance}")
+        for flag in ("perceptual_weight", "known_weight", "prior_weight", "clip_latents"):
             if getattr(self, flag) < 0:
                 raise ValueError(f"--{flag} must be >= 0, got {getattr(self, flag)}")
         if self.server and not self.server.startswith(("http://", "https://")):

@@ -33,6 +33,7 @@ class UnreadableImage(ValueError):
 
 
 _ORIENTATION_TAG = 0x0112
+_EXIF_MARKERS = (b"Exif", b"eXIf", b"EXIF")  # JPEG APP1, PNG chunk, WebP chunk
 
 
 def read_rgb(source, name: str = "") -> np.ndarray:
@@ -80,6 +81,8 @@ def read(source, convert, name: str = ""):
 def exif_orientation(encoded: bytes) -> int:
     """The EXIF orientation (1..8; 1 = as stored) of an encoded image, read from its header
     only; 1 when it has none or cannot be parsed (decoding reports those files)."""
+    if not any(marker in encoded for marker in _EXIF_MARKERS):
+        return 1  # no EXIF block: skip Pillow, which may decode a whole PNG to look for one
     try:
         with Image.open(io.BytesIO(encoded)) as picture:
             value = int(picture.getexif().get(_ORIENTATION_TAG, 1))

@@ -38,7 +38,8 @@ class Completion:
     """Results for N images: completed [N, H, W, 3] and generated [N, H, W, 3] in [-1, 1], the
     chosen latents [N, latent_dim], their final losses [N], the discriminator's probability that
     each completed image is real [N], the rounds of starts each image used [N], the mean loss per
-    step run over all rounds (fewer than steps * rounds when starts stopped early), and, when
+    step run over all rounds, of the starts still running at that step (fewer than
+    steps * rounds when every start stopped early), and, when
     snapshots were asked for, the first round's best-so-far pasted completions [F, N, H, W, 3]
     (else None)."""
 
@@ -123,9 +124,9 @@ class SearchSettings:
         if self.steps < 1 or self.restarts < 1:
             raise ValueError(f"steps and restarts must be >= 1, got {self.steps} and "
                              f"{self.restarts}")
-        if self.patience < 0 or self.tolerance < 0:
-            raise ValueError(f"patience and tolerance must be >= 0, got {self.patience} and "
-                             f"{self.tolerance}")
+        if self.patience < 0 or not 0.0 <= self.tolerance < 1.0:
+            raise ValueError(f"patience must be >= 0 and tolerance in [0, 1), got "
+                             f"{self.patience} and {self.tolerance}")
         return self
 
     def learning_rate_at(self, steps):
@@ -179,9 +180,10 @@ def complete(generator: keras.Model, discriminator: keras.Model, images, masks, 
         start: "random" (every start from the prior) or "encoder": each image's first start is
             E(masked image) (``encoder`` required), the other ``restarts - 1`` are random.
         encoder: the run's encoder, masked images [n, S, S, 4] -> z [n, latent_dim].
-        patience: > 0 stops a start once its best loss has not improved by more than
-            ``tolerance`` (relative) for that many steps; its z stays where it was and it leaves
-            the batch, so later steps are cheaper. 0 runs every start for ``steps`` steps.
+        patience: > 0 stops a start once its loss has not gone below (1 - ``tolerance``) times
+            its last reference loss for that many steps (the reference being the loss of its last
+            such improvement); it keeps its best iterate and leaves the batch, so later steps
+            are cheaper. 0 runs every start for ``steps`` steps.
         tolerance: the relative improvement that counts for ``patience``.
         snapshot_every: > 0 records the first round's best-so-far pasted completion every that
             many steps (and at the end) in ``Completion.frames``.
@@ -361,10 +363,22 @@ def _keep_best(z, loss, best_z, best_loss):
     return tf.where(improved[:, tf.newaxis], z, best_z), tf.where(improved, loss, best_loss)
 
 
-@functools.lru_cache(maxsize=4)
+def _traced_fields(settings: SearchSettings) -> SearchSettings:
+    """``settings`` with every field the traced step does not read set to its default (those
+    shape the step's inputs, or act outside it), so they share one trace."""
+    kept = ("learning_rate", "perceptual_weight", "prior_weight", "schedule", "clip_latents",
+            "lowres_factor")
+    traced = SearchSettings(**{name: getattr(settings, name) for name in kept})
+    if settings.schedule != "constant":
+        traced = dataclasses.replace(traced, steps=settings.steps)  # the schedule's length
+    return traced
+
+
+@functools.lru_cache(maxsize=4)  # holds at most 4 pairs of networks alive
 def _compiled_step(generator, discriminator, settings: SearchSettings):
     """The traced Adam step of a search and its objective, kept for the next batch with the
-    same networks and settings (tracing costs about as much as 5 steps of a batch of 64)."""
+    same networks and traced settings (``_traced_fields``): tracing costs about as much as 5
+    steps of a batch of 64."""
     objective = _Objective(generator, discriminator, settings)
     rate = settings.learning_rate_at(settings.steps)
     latents = tf.TensorSpec([None, int(generator.input_shape[-1])], tf.float32)
@@ -389,23 +403,25 @@ def _search(generator, discriminator, images: np.ndarray, masks: np.ndarray,
     Returns the round's ``Completion`` and each image's selection score (lower is better).
     """
     restarts, count = settings.restarts, len(images)
-    step, objective = _compiled_step(generator, discriminator, settings)
-    all_targets, all_weights = objective.inputs(images, masks)
+    step, objective = _compiled_step(generator, discriminator, _traced_fields(settings))
+    all_targets, all_weights = _Objective(generator, discriminator, settings).inputs(images,
+                                                                                     masks)
     targets, weights = all_targets, all_weights  # the rows of the starts still running
     starts = _starts(generator, encoder, images, masks, settings, tf.constant(seed, tf.int64))
 
     best_z, best_loss = starts.numpy(), np.full([len(starts)], np.inf, np.float32)
+    # Early stopping as Keras' EarlyStopping: the reference moves only on a significant
+    # improvement, so many small ones still end in a stop.
+    reference = np.full([len(starts)], np.inf, np.float32)
     stale = np.zeros([len(starts)], np.int32)
     rows = np.arange(len(starts), dtype=np.int32)  # the starts still being optimised
     z = starts
     first_moment = second_moment = tf.zeros_like(starts)
 
     def keep_best(z, loss):
-        previous = best_loss[rows]
-        improved = loss < previous
+        improved = loss < best_loss[rows]
         best_z[rows[improved]] = z.numpy()[improved]
         best_loss[rows[improved]] = loss[improved]
-        return previous
 
     def snapshot():
         chosen = np.argmin(best_loss.reshape(restarts, count), axis=0) * count + np.arange(count)
@@ -420,10 +436,11 @@ def _search(generator, discriminator, images: np.ndarray, masks: np.ndarray,
         history.append(loss.mean())
         if progress is not None:
             progress(index + 1, history[-1])
-        previous = keep_best(z, loss)
+        keep_best(z, loss)
         z = moved
         if settings.patience:
-            significant = loss < previous * (1.0 - settings.tolerance)
+            significant = loss < reference[rows] * (1.0 - settings.tolerance)
+            reference[rows[significant]] = loss[significant]
             stale[rows] = np.where(significant, 0, stale[rows] + 1)
             running = stale[rows] < settings.patience
             if not running.all():

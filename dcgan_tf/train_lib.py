@@ -49,6 +49,7 @@ class Networks:
     checkpoint: tf.train.Checkpoint
     fixed_latents: tf.Variable
     encoder: keras.Model | None = None  # when the run trained one (train.py --encoder)
+    encoder_generator_step: int = -1  # the generator step the encoder was trained against
 
 
 @dataclasses.dataclass
@@ -202,8 +203,8 @@ def load_networks(model: str = "", runs_dir: str = "runs") -> tuple[TrainConfig,
     networks.checkpoint.restore(checkpoint).expect_partial().assert_existing_objects_matched()
     generator = networks.gan.generator
     networks.gan.g_optimizer.finalize_variable_values(generator.trainable_variables)
-    networks.encoder = _restore_encoder(config, os.path.join(run_dir, ENCODER_DIR),
-                                        run_callbacks.global_step(networks.gan))
+    networks.encoder, networks.encoder_generator_step = _restore_encoder(
+        config, os.path.join(run_dir, ENCODER_DIR), run_callbacks.global_step(networks.gan))
     return config, networks
 
 
@@ -216,20 +217,28 @@ def _encoder_checkpoint(config: TrainConfig) -> tuple[keras.Model, tf.train.Chec
     return encoder, tf.train.Checkpoint(encoder=encoder, generator_step=generator_step)
 
 
-def _restore_encoder(config: TrainConfig, directory: str, gan_step: int) -> keras.Model | None:
-    """The run's newest encoder, or None when it has none; warns when it was trained against
-    another generator checkpoint than the one loaded (it then starts completions less well)."""
+def _restore_encoder(config: TrainConfig, directory: str,
+                     gan_step: int) -> tuple[keras.Model | None, int]:
+    """The run's newest encoder and the generator step it was trained against, or (None, -1)
+    when it has none or it does not fit the config (a warning says so); warns when it was
+    trained against another generator checkpoint than the one loaded (it then starts
+    completions less well)."""
     path = tf.train.latest_checkpoint(directory)
     if path is None:
-        return None
+        return None, -1
     encoder, checkpoint = _encoder_checkpoint(config)
-    checkpoint.restore(path).expect_partial().assert_existing_objects_matched()
+    try:
+        checkpoint.restore(path).expect_partial().assert_existing_objects_matched()
+    except (AssertionError, ValueError) as error:
+        log.warning("Ignoring the encoder %s: it does not fit --encoder_filters=%d (%s)", path,
+                    config.encoder_filters, str(error).splitlines()[0])
+        return None, -1
     trained_against = int(checkpoint.generator_step.numpy())
     if trained_against != gan_step:
         log.warning("The encoder %s was trained against the generator at step %d, but the "
                     "generator loaded is at step %d; retrain it with train.py --encoder",
                     path, trained_against, gan_step)
-    return encoder
+    return encoder, trained_against
 
 
 def _load_packaged(directory: str) -> tuple[TrainConfig, Networks]:
@@ -242,6 +251,7 @@ def _load_packaged(directory: str) -> tuple[TrainConfig, Networks]:
     if os.path.isfile(os.path.join(directory, pretrained.ENCODER_FILE)):
         networks.encoder, _ = _encoder_checkpoint(config)
         networks.encoder.load_weights(os.path.join(directory, pretrained.ENCODER_FILE))
+        networks.encoder_generator_step = run_callbacks.global_step(networks.gan)
     return config, networks
 
 
@@ -376,8 +386,12 @@ def train_encoder(config: TrainConfig, run_dir: str, *, images: np.ndarray | Non
     image_utils.check_writable_dir(run_dir, "run_dir")
     for path in (encoder_dir, os.path.join(run_dir, "samples")):
         os.makedirs(path, exist_ok=True)
+    # Only the encoder's fields change in the run's config: the GAN's settings stay as trained.
+    recorded = dataclasses.replace(saved or config, encoder_filters=config.encoder_filters,
+                                   encoder_steps=config.encoder_steps,
+                                   encoder_learning_rate=config.encoder_learning_rate)
     image_utils.atomic_write(os.path.join(run_dir, CONFIG_FILE),
-                             lambda temporary: _write_text(temporary, config.to_json()))
+                             lambda temporary: _write_text(temporary, recorded.to_json()))
     if images is None:
         images = data.load_images(config.data, crop=config.crop, image_size=config.image_size,
                                   max_images=config.max_images,
@@ -388,7 +402,8 @@ def train_encoder(config: TrainConfig, run_dir: str, *, images: np.ndarray | Non
 
     with strategy.scope():
         networks = build_networks(config, strategy.num_replicas_in_sync)
-        networks.checkpoint.restore(gan_checkpoint).expect_partial()
+        networks.checkpoint.restore(gan_checkpoint).expect_partial() \
+            .assert_existing_objects_matched()
         gan_step = run_callbacks.global_step(networks.gan)
         encoder, checkpoint = _encoder_checkpoint(config)
         trainer = encoder_lib.EncoderTrainer(
@@ -408,7 +423,7 @@ def train_encoder(config: TrainConfig, run_dir: str, *, images: np.ndarray | Non
         log.warning("Resuming the encoder trained against the generator at step %d with the "
                     "generator at step %d", previous, gan_step)
     checkpoint.generator_step.assign(gan_step)
-    networks.encoder = encoder
+    networks.encoder, networks.encoder_generator_step = encoder, gan_step
     step = run_callbacks.global_step(trainer)
     log.info("Training the encoder of %s against %s%s", run_dir, gan_checkpoint,
              f", resumed from {restored} at step {step}" if restored else "")

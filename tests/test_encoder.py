@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from conftest import FACES, REPO_ROOT, TINY
 from dcgan_tf import encoder as encoder_lib, inpaint, masks, models, pretrained, train_lib
+from dcgan_tf.config import FAST_SETTINGS
 
 SIZE, LATENT = 32, 8
 
@@ -111,8 +112,8 @@ def test_early_stopping_drops_converged_starts_and_keeps_their_best(trained):
     np.testing.assert_allclose(stopped.losses, short.losses, rtol=1e-5)
     assert np.all(stopped.losses >= full.losses - 1e-4)
     # A real tolerance stops between the two.
-    patient = inpaint.complete(generator, discriminator, images, mask, steps=60, patience=5,
-                               tolerance=1e-2, **common)
+    patient = inpaint.complete(generator, discriminator, images, mask, steps=60, patience=3,
+                               tolerance=0.05, **common)
     assert 4 < len(patient.history) < 60
     assert full.losses.mean() <= patient.losses.mean() < stopped.losses.mean()
 
@@ -199,6 +200,12 @@ def test_train_encoder_complete_fast_and_export_through_the_clis(tmp_path):
     assert latents["latents"].shape == (2, 8)
     completed = loaded.signatures["complete"](images=tf.constant(images), masks=tf.constant(mask))
     assert completed["completed"].shape == (2, 32, 32, 3)
+    # complete.py on the export sends the fast preset's steps, not --steps' default.
+    result = _cli("complete.py", "--model=export/dcgan/1", "--method=fast", "--num_images=2",
+                  "--output_dir=served", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    steps = FAST_SETTINGS["steps"]
+    assert f"{steps} steps and --seed=0 are sent with each batch" in result.stderr
 
     result = _cli("train.py", "--encoder", "--runs_dir=nowhere", "--resume", cwd=tmp_path)
     assert result.returncode != 0 and "no runs" in result.stderr

@@ -29,8 +29,14 @@ def main():
     shipped = dataclasses.replace(config, data=os.path.basename(config.data), runs_dir="runs",
                                   fid_inception="", fid_real="")
     directory = os.path.join(pretrained.PACKAGE_DIR, args.name)
+    encoder = networks.encoder
+    if encoder is not None and networks.encoder_generator_step != step:
+        print(f"Leaving out the encoder: it was trained against the generator at step "
+              f"{networks.encoder_generator_step}, not {step} (retrain it with train.py "
+              f"--encoder)")
+        encoder = None
     pretrained.save(directory, shipped.to_json(), networks.gan.generator,
-                    networks.gan.discriminator, networks.encoder)
+                    networks.gan.discriminator, encoder)
     files = (pretrained.GENERATOR_FILE, pretrained.DISCRIMINATOR_FILE, pretrained.ENCODER_FILE)
     sizes = {file: os.path.getsize(os.path.join(directory, file)) / 1e6 for file in files
              if os.path.isfile(os.path.join(directory, file))}
