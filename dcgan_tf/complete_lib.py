@@ -206,12 +206,12 @@ def _uses_lowres(config: CompleteConfig) -> bool:
 def _complete_served(completer, originals, masks, config: CompleteConfig, verbose: int):
     """Completes batch by batch through a served model; float [-1, 1] completed, generated."""
     completed, generated = np.zeros(originals.shape, np.uint8), np.zeros(originals.shape, np.uint8)
+    steps = config.effective().steps  # the --method preset's, when one is given
     batches = range(0, len(originals), config.batch_size)
     bar = keras.utils.Progbar(len(batches), verbose=verbose, unit_name="batch")
     for batch_index, first in enumerate(batches):
         part = np.s_[first:first + config.batch_size]
-        outputs = completer(originals[part], masks[part], config.effective().steps,
-                            config.seed + first)
+        outputs = completer(originals[part], masks[part], steps, config.seed + first)
         completed[part], generated[part] = outputs["completed"], outputs["generated"]
         bar.update(batch_index + 1)
     return image_utils.to_float(completed), image_utils.to_float(generated)

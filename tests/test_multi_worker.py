@@ -81,8 +81,7 @@ def test_sigkilled_worker_is_restarted_and_training_resumes_from_the_last_checkp
     assert _wait_for(run_dir / "checkpoints" / "ckpt-20.index", 240), "".join(lines)
     last_before_kill = max(int(m) for m in re.findall(
         r"ckpt-(\d+)\.index", " ".join(os.listdir(run_dir / "checkpoints"))))
-    worker_1 = next(int(m.group(1)) for line in list(lines)
-                    if (m := re.search(r"\[launch\] worker 1 pid (\d+)", line)))
+    worker_1 = _worker_pid(lines, 1)
     os.kill(worker_1, signal.SIGKILL)
     launcher.wait(timeout=300)
     reader.join()
@@ -109,8 +108,7 @@ def test_sigterm_to_one_worker_stops_both_after_the_same_step_with_a_checkpoint(
     deadline = time.monotonic() + 240
     while not any("Epoch 2/" in line for line in list(lines)) and time.monotonic() < deadline:
         time.sleep(0.2)
-    worker_1 = next(int(m.group(1)) for line in list(lines)
-                    if (m := re.search(r"\[launch\] worker 1 pid (\d+)", line)))
+    worker_1 = _worker_pid(lines, 1)
     os.kill(worker_1, signal.SIGTERM)
     launcher.wait(timeout=240)
     reader.join()
@@ -121,6 +119,12 @@ def test_sigterm_to_one_worker_stops_both_after_the_same_step_with_a_checkpoint(
     assert 8 < finished[0] < 400
     latest = tf.train.latest_checkpoint(str(run_dir / "checkpoints"))
     assert latest.endswith(f"ckpt-{finished[0]}")
+
+
+def _worker_pid(lines, index: int) -> int:
+    """The pid the launcher printed for worker ``index``."""
+    return next(int(m.group(1)) for line in list(lines)
+                if (m := re.search(rf"\[launch\] worker {index} pid (\d+)", line)))
 
 
 class _LineCollector:
