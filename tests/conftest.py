@@ -54,6 +54,18 @@ def tiny_run(tmp_path_factory):
     return config, train_lib.run(config, images=FACES, verbose=0)
 
 
+def scaled_generator(latent_dim: int, image_size: int):
+    """A width-4 generator whose kernels are scaled up 25x: an untrained G(z) with the usual
+    N(0, 0.02) kernels is nearly flat, and tests of the z-search need images that vary with z."""
+    from dcgan_tf import models
+    tf.keras.utils.set_random_seed(3)
+    generator = models.build_generator(latent_dim, image_size, 4)
+    for weight in generator.weights:
+        if "kernel" in weight.path:
+            weight.assign(weight * 25.0)
+    return generator
+
+
 def gif_duration_ms(path) -> int:
     """Total duration of an animated GIF. Pillow merges identical consecutive frames (a tiny
     model may not change a uint8 picture in one step) by adding their durations, so tests count

@@ -12,20 +12,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import FACES, REPO_ROOT, TINY
+from conftest import FACES, REPO_ROOT, TINY, scaled_generator
 from dcgan_tf import encoder as encoder_lib, inpaint, masks, models, pretrained, train_lib
 from dcgan_tf.config import FAST_SETTINGS
 
 SIZE, LATENT = 32, 8
-
-
-def _generator():
-    tf.keras.utils.set_random_seed(3)
-    generator = models.build_generator(LATENT, SIZE, 4)
-    for weight in generator.weights:  # N(0, 0.02) kernels make an untrained G(z) nearly flat
-        if "kernel" in weight.path:
-            weight.assign(weight * 25.0)
-    return generator
 
 
 def _held_out(generator, count=16):
@@ -45,7 +36,7 @@ def _errors(encoder, generator, images, latents, mask):
 def trained():
     """A tiny generator, an encoder trained against it for 150 steps, and the errors on
     held-out generated images before and after."""
-    generator = _generator()
+    generator = scaled_generator(LATENT, SIZE)
     encoder = models.build_encoder(SIZE, LATENT, 8)
     trainer = encoder_lib.EncoderTrainer(encoder, generator, image_size=SIZE, seed=1)
     trainer.compile(keras.optimizers.Adam(2e-3))

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from conftest import scaled_generator
 from dcgan_tf import inpaint, masks, models
 
 SIZE, LATENT = 32, 8
@@ -14,12 +15,7 @@ SIZE, LATENT = 32, 8
 
 @pytest.fixture(scope="module")
 def networks():
-    tf.keras.utils.set_random_seed(3)
-    generator = models.build_generator(LATENT, SIZE, 4)
-    for weight in generator.weights:  # N(0, 0.02) kernels make an untrained G(z) nearly flat
-        if "kernel" in weight.path:
-            weight.assign(weight * 25.0)
-    return generator, models.build_discriminator(SIZE, 4)
+    return scaled_generator(LATENT, SIZE), models.build_discriminator(SIZE, 4)
 
 
 @pytest.fixture(scope="module")
