@@ -61,7 +61,7 @@ flags.DEFINE_string("mask_dir", _DEFAULTS.mask_dir, "Folder of masks named like 
 flags.DEFINE_bool("invert_mask", _DEFAULTS.invert_mask, "Mask files: light = missing.")
 flags.DEFINE_enum("method", _DEFAULTS.method, config_lib.METHODS,
                   "default; bamos (classic settings); fast (from the run's encoder, few steps, "
-                  "early stop). bamos and fast override the optimisation flags.")
+                  "early stop). bamos and fast set the optimisation flags themselves.")
 flags.DEFINE_integer("steps", _DEFAULTS.steps, "Adam steps on z.")
 flags.DEFINE_float("learning_rate", _DEFAULTS.learning_rate, "Adam (peak) learning rate.")
 flags.DEFINE_float("perceptual_weight", _DEFAULTS.perceptual_weight,
@@ -100,6 +100,13 @@ flags.DEFINE_string("output_dir", _DEFAULTS.output_dir, "Where the results are w
 
 
 def build_config() -> config_lib.CompleteConfig:
+    """Config from the flags; refuses flags that the --method preset would silently override."""
+    preset = config_lib.PRESETS.get(FLAGS.method, {})
+    overridden = [f"--{name}" for name in preset if FLAGS[name].present]
+    if overridden:
+        raise ValueError(f"--method={FLAGS.method} sets {', '.join(overridden)} itself; leave "
+                         f"{'it' if len(overridden) == 1 else 'them'} out, or use "
+                         f"--method=default to choose every setting (e.g. --start=encoder)")
     fields = [field.name for field in dataclasses.fields(config_lib.CompleteConfig)]
     values = {name: FLAGS[name].value for name in fields}
     values["images"] = tuple(values["images"])

@@ -147,8 +147,14 @@ METHODS = ("default", "bamos", "fast")
 # complete.py --method=fast. Tuned on celeba_valid faces 256-319 (the benchmark uses 0-255): from
 # E's start, 20 steps at lr 0.01 beat 40 or 80 (with warm-up) on the left half (the fit of the
 # known half drifts from E's guess of the other half) and lose 0.2 dB to 40 on a central hole.
-FAST_SETTINGS = {"steps": 20, "learning_rate": 0.01, "schedule": "constant", "patience": 5,
-                 "tolerance": 1e-3}
+FAST_SETTINGS = {"start": "encoder", "steps": 20, "learning_rate": 0.01, "schedule": "constant",
+                 "patience": 5, "tolerance": 1e-3}
+# complete.py --method=bamos: bamos/dcgan-completion's settings.
+BAMOS_SETTINGS = {"contextual": "binary", "perceptual_weight": 0.1, "prior_weight": 0.0,
+                  "learning_rate": 0.01, "steps": 1000, "restarts": 1, "schedule": "constant",
+                  "blend": "paste", "select_by": "loss", "until_approved": False}
+# The CompleteConfig fields each --method sets, whatever the flags say.
+PRESETS = {"default": {}, "bamos": BAMOS_SETTINGS, "fast": FAST_SETTINGS}
 STARTS = ("random", "encoder")
 CONTEXTUAL_LOSSES = ("weighted", "binary")
 SCHEDULES = ("constant", "warmup_cosine")
@@ -245,13 +251,5 @@ class CompleteConfig:
         return self
 
     def effective(self) -> "CompleteConfig":
-        """The settings actually used: the bamos and fast presets override the optimisation
-        flags."""
-        if self.method == "fast":
-            return dataclasses.replace(self, start="encoder", **FAST_SETTINGS)
-        if self.method != "bamos":
-            return self
-        return dataclasses.replace(self, contextual="binary", perceptual_weight=0.1,
-                                   prior_weight=0.0, learning_rate=0.01, steps=1000, restarts=1,
-                                   schedule="constant", blend="paste", select_by="loss",
-                                   until_approved=False)
+        """The settings actually used: the method's preset (``PRESETS``) over the fields."""
+        return dataclasses.replace(self, **PRESETS[self.method])

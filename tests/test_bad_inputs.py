@@ -134,6 +134,8 @@ CASES = [
     ("complete mask_scale", "complete.py", ["--mask_scale=2"], 1, "--mask_scale"),
     ("complete patience", "complete.py", ["--patience=-1"], 1, "--patience must be in [0, "),
     ("complete steps 0", "complete.py", ["--steps=0"], 1, "--steps must be"),
+    ("complete preset flag", "complete.py", ["--method=fast", "--steps=40", "--patience=2"], 1,
+     "--method=fast sets --steps, --patience itself; leave them out"),
     ("complete server url", "complete.py", ["--server=ftp://host/x"], 1, "--server must be"),
     ("complete unknown model", "complete.py", ["--model=nope", "--output_dir={tmp}"], 1,
      "packaged: celeba64); got nope"),
