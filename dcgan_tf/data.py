@@ -162,11 +162,14 @@ def training_dataset(images: np.ndarray, batch_size: int, *, seed: int = 0,
         raise ValueError(f"--batch_size {batch_size} is larger than the data set ({count} images)")
     pixels = tf.constant(images)
 
-    def to_batch(indices):
+    def to_batch(number, indices):
         batch = tf.cast(tf.gather(pixels, indices), tf.float32) / 127.5 - 1.0
         if flip:
-            mirror = tf.random.uniform([tf.shape(batch)[0], 1, 1, 1], seed=seed) < 0.5
-            batch = tf.where(mirror, tf.reverse(batch, axis=[2]), batch)
+            # Stateless, seeded by the batch's number: a stateful random op in a parallel map
+            # hands its draws to whichever call runs first, so the flips depended on scheduling.
+            draws = tf.random.stateless_uniform([tf.shape(batch)[0], 1, 1, 1],
+                                                seed=tf.stack([tf.cast(seed, tf.int64), number]))
+            batch = tf.where(draws < 0.5, tf.reverse(batch, axis=[2]), batch)
         return batch
 
     options = tf.data.Options()
@@ -175,6 +178,7 @@ def training_dataset(images: np.ndarray, batch_size: int, *, seed: int = 0,
             .shuffle(count, seed=seed, reshuffle_each_iteration=True)
             .repeat()
             .batch(batch_size, drop_remainder=True)
+            .enumerate()
             .map(to_batch, num_parallel_calls=tf.data.AUTOTUNE)
             .prefetch(tf.data.AUTOTUNE)
             .with_options(options))
