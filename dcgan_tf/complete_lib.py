@@ -120,7 +120,7 @@ def run(config: CompleteConfig, verbose: int = 1) -> dict:
                  settings.start, settings.patience)
     served = bool(config.server) or serving.is_saved_model(config.model)
     if served:
-        _check_servable(config)
+        _check_servable(config, settings.steps)
         completer = (serving.RestCompleter(config.server) if config.server
                      else serving.SavedModelCompleter(config.model))
         size = completer.image_size
@@ -139,7 +139,8 @@ def run(config: CompleteConfig, verbose: int = 1) -> dict:
 
     start = time.perf_counter()
     if served:
-        completed, generated = _complete_served(completer, originals, masks, config, verbose)
+        completed, generated = _complete_served(completer, originals, masks, config,
+                                               settings.steps, verbose)
         per_image_extra, frames = {}, []
     else:
         completed, generated, per_image_extra, frames = _complete_locally(
@@ -187,15 +188,15 @@ def _report_trivial_masks(names: list[str], masks: np.ndarray) -> None:
                         "generation of the model, unrelated to the input", name)
 
 
-def _check_servable(config: CompleteConfig) -> None:
-    """Refuses options that the served graph does not have."""
+def _check_servable(config: CompleteConfig, steps: int) -> None:
+    """Refuses options that the served graph does not have; ``steps`` are the effective ones."""
     where = "--server" if config.server else "an exported --model"
     if _uses_lowres(config):
         raise ValueError(f"--mask=lowres is not available with {where}; use a run folder")
     if config.until_approved or config.gif_every:
         raise ValueError(f"--until_approved and --gif_every are not available with {where}")
     log.info("Completing with the settings baked in at export; %d steps and --seed=%d are "
-             "sent with each batch", config.effective().steps, config.seed)
+             "sent with each batch", steps, config.seed)
 
 
 def _uses_lowres(config: CompleteConfig) -> bool:
@@ -203,10 +204,11 @@ def _uses_lowres(config: CompleteConfig) -> bool:
     return mask_lib.is_lowres(config.mask) and not (config.mask_file or config.mask_dir)
 
 
-def _complete_served(completer, originals, masks, config: CompleteConfig, verbose: int):
-    """Completes batch by batch through a served model; float [-1, 1] completed, generated."""
+def _complete_served(completer, originals, masks, config: CompleteConfig, steps: int,
+                     verbose: int):
+    """Completes batch by batch through a served model, sending ``steps`` (the effective
+    settings', e.g. the --method preset's); float [-1, 1] completed, generated."""
     completed, generated = np.zeros(originals.shape, np.uint8), np.zeros(originals.shape, np.uint8)
-    steps = config.effective().steps  # the --method preset's, when one is given
     batches = range(0, len(originals), config.batch_size)
     bar = keras.utils.Progbar(len(batches), verbose=verbose, unit_name="batch")
     for batch_index, first in enumerate(batches):
