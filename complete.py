@@ -38,6 +38,7 @@ from dcgan_tf import config as config_lib  # noqa: E402
 from dcgan_tf.masks import MASK_KINDS  # noqa: E402
 
 _DEFAULTS = config_lib.CompleteConfig()
+_SEARCH = _DEFAULTS.search
 FLAGS = flags.FLAGS
 
 flags.DEFINE_string("model", _DEFAULTS.model,
@@ -59,38 +60,38 @@ flags.DEFINE_integer("lowres_factor", _DEFAULTS.lowres_factor, "lowres: block si
 flags.DEFINE_string("mask_file", _DEFAULTS.mask_file, "One mask image for every image.")
 flags.DEFINE_string("mask_dir", _DEFAULTS.mask_dir, "Folder of masks named like the images.")
 flags.DEFINE_bool("invert_mask", _DEFAULTS.invert_mask, "Mask files: light = missing.")
-flags.DEFINE_enum("method", _DEFAULTS.method, config_lib.METHODS,
+flags.DEFINE_enum("method", _SEARCH.method, config_lib.METHODS,
                   "default; bamos (classic settings); fast (from the run's encoder, few steps, "
                   "early stop). bamos and fast set the optimisation flags themselves.")
-flags.DEFINE_integer("steps", _DEFAULTS.steps, "Adam steps on z.")
-flags.DEFINE_float("learning_rate", _DEFAULTS.learning_rate, "Adam (peak) learning rate.")
-flags.DEFINE_float("perceptual_weight", _DEFAULTS.perceptual_weight,
+flags.DEFINE_integer("steps", _SEARCH.steps, "Adam steps on z.")
+flags.DEFINE_float("learning_rate", _SEARCH.learning_rate, "Adam (peak) learning rate.")
+flags.DEFINE_float("perceptual_weight", _SEARCH.perceptual_weight,
                    "lambda: weight of -log D(G(z)).")
-flags.DEFINE_enum("contextual", _DEFAULTS.contextual, config_lib.CONTEXTUAL_LOSSES,
+flags.DEFINE_enum("contextual", _SEARCH.contextual, config_lib.CONTEXTUAL_LOSSES,
                   "Contextual loss: Yeh's importance-weighted L1 or bamos' binary-mask L1.")
-flags.DEFINE_integer("window", _DEFAULTS.window, "Neighbourhood side of the weighted loss.")
-flags.DEFINE_float("known_weight", _DEFAULTS.known_weight,
+flags.DEFINE_integer("window", _SEARCH.window, "Neighbourhood side of the weighted loss.")
+flags.DEFINE_float("known_weight", _SEARCH.known_weight,
                    "Weighted loss: extra weight on every known pixel (far context counts).")
-flags.DEFINE_float("prior_weight", _DEFAULTS.prior_weight,
+flags.DEFINE_float("prior_weight", _SEARCH.prior_weight,
                    "Weight of ||z||^2 / 2, the latent prior's negative log-density.")
-flags.DEFINE_float("clip_latents", _DEFAULTS.clip_latents,
+flags.DEFINE_float("clip_latents", _SEARCH.clip_latents,
                    "Normal prior: clip z to [-c, c] (0 = off); uniform priors clip to [-1, 1].")
-flags.DEFINE_integer("restarts", _DEFAULTS.restarts, "Starts per image; the best is kept.")
-flags.DEFINE_enum("schedule", _DEFAULTS.schedule, config_lib.SCHEDULES,
+flags.DEFINE_integer("restarts", _SEARCH.restarts, "Starts per image; the best is kept.")
+flags.DEFINE_enum("schedule", _SEARCH.schedule, config_lib.SCHEDULES,
                   "Learning-rate schedule.")
-flags.DEFINE_enum("blend", _DEFAULTS.blend, config_lib.BLENDS, "How G(z) fills the hole.")
-flags.DEFINE_enum("select_by", _DEFAULTS.select_by, config_lib.SELECTIONS,
+flags.DEFINE_enum("blend", _SEARCH.blend, config_lib.BLENDS, "How G(z) fills the hole.")
+flags.DEFINE_enum("select_by", _SEARCH.select_by, config_lib.SELECTIONS,
                   "Keep the start with the lowest loss, or the one D finds most real.")
-flags.DEFINE_enum("start", _DEFAULTS.start, config_lib.STARTS,
+flags.DEFINE_enum("start", _SEARCH.start, config_lib.STARTS,
                   "random: every start from the prior; encoder: each image's first start from "
                   "the run's encoder (train.py --encoder).")
-flags.DEFINE_integer("patience", _DEFAULTS.patience,
+flags.DEFINE_integer("patience", _SEARCH.patience,
                      "> 0: a start stops after this many steps without improving its loss by "
                      "--tolerance (relative); 0 = every start runs --steps steps.")
-flags.DEFINE_float("tolerance", _DEFAULTS.tolerance, "Relative improvement for --patience.")
-flags.DEFINE_bool("until_approved", _DEFAULTS.until_approved,
+flags.DEFINE_float("tolerance", _SEARCH.tolerance, "Relative improvement for --patience.")
+flags.DEFINE_bool("until_approved", _SEARCH.until_approved,
                   "Give images whose completion D judges fake (p < 0.5) new starts.")
-flags.DEFINE_integer("max_rounds", _DEFAULTS.max_rounds,
+flags.DEFINE_integer("max_rounds", _SEARCH.max_rounds,
                      "--until_approved: at most this many rounds of starts per image.")
 flags.DEFINE_integer("gif_every", _DEFAULTS.gif_every,
                      "> 0: write optimisation.gif with a frame every that many steps.")
@@ -100,17 +101,16 @@ flags.DEFINE_string("output_dir", _DEFAULTS.output_dir, "Where the results are w
 
 
 def build_config() -> config_lib.CompleteConfig:
-    """Config from the flags; refuses flags that the --method preset would silently override."""
-    preset = config_lib.PRESETS.get(FLAGS.method, {})
-    overridden = [f"--{name}" for name in preset if FLAGS[name].present]
-    if overridden:
-        raise ValueError(f"--method={FLAGS.method} sets {', '.join(overridden)} itself; leave "
-                         f"{'it' if len(overridden) == 1 else 'them'} out, or use "
-                         f"--method=default to choose every setting (e.g. --start=encoder)")
-    fields = [field.name for field in dataclasses.fields(config_lib.CompleteConfig)]
+    """Config from the flags: the --method preset with the search flags given (refusing those
+    the preset sets itself), and the other flags."""
+    given = [name for name in ("method",) + config_lib.SEARCH_FLAGS if FLAGS[name].present]
+    search = config_lib.search_settings(
+        FLAGS.method, **{name: FLAGS[name].value for name in given if name != "method"})
+    fields = [field.name for field in dataclasses.fields(config_lib.CompleteConfig)
+              if field.name not in ("search", "search_flags")]
     values = {name: FLAGS[name].value for name in fields}
     values["images"] = tuple(values["images"])
-    return config_lib.CompleteConfig(**values)
+    return config_lib.CompleteConfig(**values, search=search, search_flags=tuple(given))
 
 
 def main(argv):

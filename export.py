@@ -12,7 +12,6 @@ Examples:
   docker run -p 8501:8501 -v "$PWD/export:/models" -e MODEL_NAME=dcgan tensorflow/serving
 """
 
-import dataclasses
 import logging as python_logging
 import os
 import sys
@@ -23,13 +22,13 @@ from absl import app, flags, logging  # noqa: E402
 
 from dcgan_tf import config as config_lib  # noqa: E402
 
-_COMPLETE = config_lib.CompleteConfig()
+_SEARCH = config_lib.SearchSettings()
 FLAGS = flags.FLAGS
 
 flags.DEFINE_string("model", "",
                     "Run folder, checkpoint prefix or packaged model (celeba64); default: the "
                     "newest run, else celeba64.")
-flags.DEFINE_string("runs_dir", _COMPLETE.runs_dir, "Where the newest run is looked for.")
+flags.DEFINE_string("runs_dir", "runs", "Where the newest run is looked for.")
 flags.DEFINE_string("export_base", "export", "The folder TF Serving watches.")
 flags.DEFINE_string("model_name", "dcgan", "Model name: <export_base>/<model_name>/<version>/.")
 flags.DEFINE_integer("version", 0, "Version number; 0 = one more than the newest.")
@@ -38,21 +37,24 @@ flags.DEFINE_bool("models_config", False,
                   "Write <export_base>/models.config listing every exported model.")
 flags.DEFINE_string("serving_base", "/models",
                     "--models_config: where the server sees <export_base> (docker mount).")
-flags.DEFINE_enum("method", _COMPLETE.method, config_lib.METHODS,
-                  "Completion settings baked into the complete signatures.")
-flags.DEFINE_integer("steps", _COMPLETE.steps,
+flags.DEFINE_enum("method", _SEARCH.method, config_lib.METHODS,
+                  "Completion settings baked into the complete signatures (as complete.py's "
+                  "--method); bamos and fast set --steps themselves.")
+flags.DEFINE_integer("steps", _SEARCH.steps,
                      "Steps of the complete signature (complete_with_options takes any).")
-flags.DEFINE_integer("restarts", _COMPLETE.restarts, "Starts per image in the served completion.")
-flags.DEFINE_enum("blend", _COMPLETE.blend, config_lib.BLENDS, "Blending in the served graph.")
+flags.DEFINE_integer("restarts", _SEARCH.restarts, "Starts per image in the served completion.")
+flags.DEFINE_enum("blend", _SEARCH.blend, config_lib.BLENDS, "Blending in the served graph.")
+# The search flags of this script; the rest of the settings are the --method preset's.
+_SEARCH_FLAGS = ("steps", "restarts", "blend")
 
 
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    settings = dataclasses.replace(_COMPLETE, method=FLAGS.method, steps=FLAGS.steps,
-                                   restarts=FLAGS.restarts, blend=FLAGS.blend)
     try:
-        settings.validate()
+        settings = config_lib.search_settings(
+            FLAGS.method, **{name: FLAGS[name].value for name in _SEARCH_FLAGS
+                             if FLAGS[name].present})
     except ValueError as error:
         raise app.UsageError(str(error)) from None
     logging.set_verbosity(logging.WARNING)

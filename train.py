@@ -81,7 +81,8 @@ flags.DEFINE_integer("checkpoint_every", _DEFAULTS.checkpoint_every, "Checkpoint
 flags.DEFINE_integer("keep_checkpoints", _DEFAULTS.keep_checkpoints, "Checkpoints to keep.")
 flags.DEFINE_integer("sample_every", _DEFAULTS.sample_every,
                      "Write a sample grid (PNG + TensorBoard) every N steps.")
-flags.DEFINE_integer("log_every", _DEFAULTS.log_every, "Write TensorBoard scalars every N steps.")
+flags.DEFINE_integer("log_every", _DEFAULTS.log_every,
+                     "Write TensorBoard scalars every N steps (and at the last).")
 flags.DEFINE_integer("num_samples", _DEFAULTS.num_samples, "Images in each sample grid.")
 flags.DEFINE_integer("fid_every", _DEFAULTS.fid_every,
                      "> 0: measure FID every N steps (needs --fid_inception) and log it.")
@@ -109,7 +110,7 @@ def build_config(run_dir: str) -> config_lib.TrainConfig:
     fields = [field.name for field in dataclasses.fields(config_lib.TrainConfig)]
     values = {name: FLAGS[name].value for name in fields}
     values["devices"] = tuple(values["devices"])
-    saved = train_lib().load_run_config(run_dir) if run_dir else None
+    saved = runs().load_config(run_dir) if run_dir else None
     if saved is None:
         return config_lib.TrainConfig(**values)
     given = {name: values[name] for name in fields if FLAGS[name].present}
@@ -121,13 +122,19 @@ def resolve_run_dir() -> str:
     if FLAGS.run_dir:
         return FLAGS.run_dir
     if FLAGS.resume:
-        return train_lib().latest_run_dir(FLAGS.runs_dir, FLAGS.run_name)
+        return runs().latest_run_dir(FLAGS.runs_dir, FLAGS.run_name)
     return ""
 
 
 def train_lib():
     """Imports TensorFlow only when needed, so --help and flag errors answer at once."""
     from dcgan_tf import train_lib as library
+    return library
+
+
+def runs():
+    """The run-folder module (imported late, as ``train_lib``)."""
+    from dcgan_tf import runs as library
     return library
 
 

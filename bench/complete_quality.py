@@ -11,7 +11,6 @@ hole L1, seconds per image and the speed-up over bamos (when bamos is among the 
 """
 
 import argparse
-import dataclasses
 import os
 import sys
 import time
@@ -21,24 +20,24 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from dcgan_tf import complete_lib, data, images as image_utils, masks as mask_lib  # noqa: E402
-from dcgan_tf import metrics, train_lib  # noqa: E402
-from dcgan_tf.config import CompleteConfig  # noqa: E402
+from dcgan_tf import data, images as image_utils, inpaint, loading, masks as mask_lib  # noqa: E402
+from dcgan_tf import metrics  # noqa: E402
+from dcgan_tf.config import SearchSettings, search_settings  # noqa: E402
 
 DEFAULT_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data",
                             "celeba_valid.zip")
 
 
-def evaluate(networks, prior, originals, masks, settings: CompleteConfig, batch_size: int):
+def evaluate(model: loading.Model, originals, masks, settings: SearchSettings, batch_size: int):
     """Completes all images with one method; returns (metric means, seconds per image)."""
     targets = image_utils.to_float(originals)
     completed = np.zeros_like(targets)
     start = time.perf_counter()
     for first in range(0, len(targets), batch_size):
         part = np.s_[first:first + batch_size]
-        completed[part] = complete_lib.complete_batch(
-            networks, prior, targets[part], masks[part], settings,
-            seed=settings.seed + first).completed
+        completed[part] = inpaint.complete(
+            model.generator, model.discriminator, targets[part], masks[part], settings,
+            seed=first, encoder=model.encoder).completed
     seconds = (time.perf_counter() - start) / len(targets)
     # Scores on the uint8 images a user would save.
     saved = image_utils.to_float(image_utils.to_uint8(completed))
@@ -54,11 +53,13 @@ def main():
     parser.add_argument("--num_images", type=int, default=256)
     parser.add_argument("--masks", default="center,random,left,thick")
     parser.add_argument("--methods", default="bamos,default,fast")
-    parser.add_argument("--steps", type=int, default=0, help="override every method's steps")
+    parser.add_argument("--steps", type=int, default=0,
+                        help="the default method's steps (bamos and fast set their own)")
     parser.add_argument("--batch_size", type=int, default=64)
     args = parser.parse_args()
 
-    model_config, networks = train_lib.load_networks(args.model)
+    model = loading.load(args.model)
+    model_config = model.config
     originals = data.load_images(args.data, crop=args.crop, image_size=model_config.image_size,
                                  max_images=args.num_images)
     print(f"model {args.model or 'newest run'}, {len(originals)} images of {args.data}, "
@@ -71,11 +72,9 @@ def main():
         masks = mask_lib.make_masks(kind, len(originals), model_config.image_size, seed=0)
         bamos_seconds = None
         for method in args.methods.split(","):
-            settings = CompleteConfig(method=method).effective()
-            if args.steps:
-                settings = dataclasses.replace(settings, steps=args.steps)
-            scores, seconds = evaluate(networks, model_config.latent_prior, originals, masks,
-                                       settings, args.batch_size)
+            flags = {"steps": args.steps} if args.steps else {}
+            settings = search_settings(method, **flags).for_model(model_config.latent_prior)
+            scores, seconds = evaluate(model, originals, masks, settings, args.batch_size)
             bamos_seconds = seconds if method == "bamos" else bamos_seconds
             speedup = f"{bamos_seconds / seconds:7.1f}" if bamos_seconds else f"{'-':>7s}"
             print(f"{kind:8s} {method:8s} {scores['hole_psnr']:9.2f} {scores['hole_ssim']:9.3f} "

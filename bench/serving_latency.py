@@ -1,5 +1,5 @@
 """Latency of one completion call: the exported SavedModel's ``complete`` signature versus the
-in-process library (``complete_lib.complete_batch``), same settings, in one run.
+in-process library (``inpaint.complete``), same settings, in one run.
 
     python bench/serving_latency.py --model=runs/00001-celeba64 [--batch_sizes=1,16] [--repeats=3]
 
@@ -18,9 +18,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import tensorflow as tf  # noqa: E402
 
-from dcgan_tf import complete_lib, export, images as image_utils, masks as mask_lib  # noqa: E402
-from dcgan_tf import synthetic, train_lib  # noqa: E402
-from dcgan_tf.config import CompleteConfig  # noqa: E402
+from dcgan_tf import export, images as image_utils, inpaint, loading, masks as mask_lib  # noqa: E402
+from dcgan_tf import synthetic  # noqa: E402
+from dcgan_tf.config import SearchSettings  # noqa: E402
 
 
 def seconds_per_call(call, repeats: int) -> float:
@@ -38,9 +38,9 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
-    settings = CompleteConfig().effective()
-    model_config, networks = train_lib.load_networks(args.model)
-    size = model_config.image_size
+    model = loading.load(args.model)
+    settings = SearchSettings().for_model(model.config.latent_prior)
+    size = model.config.image_size
     with tempfile.TemporaryDirectory() as base:
         served = tf.saved_model.load(export.export(args.model, export_base=base,
                                                    settings=settings)).signatures["complete"]
@@ -52,8 +52,8 @@ def main():
             masks = mask_lib.make_masks("center", batch, size)
             exported = seconds_per_call(lambda: served(images=tf.constant(faces),
                                                        masks=tf.constant(masks)), args.repeats)
-            local = seconds_per_call(lambda: complete_lib.complete_batch(
-                networks, model_config.latent_prior, image_utils.to_float(faces), masks,
+            local = seconds_per_call(lambda: inpaint.complete(
+                model.generator, model.discriminator, image_utils.to_float(faces), masks,
                 settings, seed=0), args.repeats)
             print(f"{batch:5d} {exported:12.2f} {local:12.2f} {exported / local:6.2f}",
                   flush=True)

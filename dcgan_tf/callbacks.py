@@ -28,14 +28,17 @@ def global_step(model) -> int:
 
 
 class TensorBoardLogger(keras.callbacks.Callback):
-    """Writes the training scalars every ``every`` steps and, with ``graph``, the G -> D graph
-    once."""
+    """Writes the training scalars every ``every`` steps and once more, the last step's, when
+    training ends (so a run shorter than ``every`` still logs them); with ``graph``, also the
+    G -> D graph once."""
 
     def __init__(self, writer: tf.summary.SummaryWriter, every: int, graph: bool = True):
         super().__init__()
         self.writer = writer
         self.every = every
         self.graph_written = not graph
+        self.last_logs = {}  # on_train_end gets no batch logs: the last batch's are kept here
+        self.logged_step = -1
 
     def on_train_begin(self, logs=None):
         if self.graph_written:  # a resumed run calls fit() twice (rest of an epoch, then more)
@@ -49,22 +52,31 @@ class TensorBoardLogger(keras.callbacks.Callback):
             tf.summary.graph(graph)
 
     def on_train_batch_end(self, batch, logs=None):
+        self.last_logs = dict(logs or {})
         step = global_step(self.model)
-        if step % self.every or not logs:
-            return
-        with self.writer.as_default(step=step):
-            for name, value in logs.items():
-                tf.summary.scalar(name, value)
+        if step % self.every == 0:
+            self._write_once(step)
 
     def on_train_end(self, logs=None):
+        self._write_once(global_step(self.model))
         self.writer.flush()
+
+    def _write_once(self, step: int) -> None:
+        """Writes the last batch's scalars at ``step`` unless that step is already written (the
+        end of one fit() of a resumed run can fall on a multiple of ``every``)."""
+        if step == self.logged_step or not self.last_logs:
+            return
+        with self.writer.as_default(step=step):
+            for name, value in self.last_logs.items():
+                tf.summary.scalar(name, value)
+        self.logged_step = step
 
 
 class EveryNSteps(keras.callbacks.Callback):
     """Calls ``act(step)`` every ``every`` global steps and once more when training ends; never
     after ``guard`` (a StopOnNonFinite listed earlier) has seen the losses diverge."""
 
-    def __init__(self, every: int, guard=None):
+    def __init__(self, every: int, guard: "StopOnNonFinite"):
         super().__init__()
         self.every = every
         self.guard = guard
@@ -82,7 +94,7 @@ class EveryNSteps(keras.callbacks.Callback):
         self._act_once(global_step(self.model))
 
     def _act_once(self, step: int) -> None:
-        if self.guard is not None and self.guard.diverged is not None:
+        if self.guard.diverged is not None:
             return
         if step != self.last_step:
             self.act(step)
@@ -95,7 +107,7 @@ class SampleGrid(EveryNSteps):
     a TensorBoard image; at the end also ``samples/progress.gif`` of all grids so far."""
 
     def __init__(self, fixed_latents: tf.Variable, samples_dir: str, every: int,
-                 writer: tf.summary.SummaryWriter | None = None, guard=None):
+                 writer: tf.summary.SummaryWriter, guard: "StopOnNonFinite"):
         super().__init__(every, guard)
         self.fixed_latents = fixed_latents
         self.samples_dir = samples_dir
@@ -106,9 +118,8 @@ class SampleGrid(EveryNSteps):
             generated = image_utils.to_uint8(generator(self.fixed_latents, training=False))
         grid = image_utils.make_grid(generated)
         image_utils.save_png(os.path.join(self.samples_dir, f"step-{step:06d}.png"), grid)
-        if self.writer is not None:
-            with self.writer.as_default(step=step):
-                tf.summary.image("samples", grid[np.newaxis])
+        with self.writer.as_default(step=step):
+            tf.summary.image("samples", grid[np.newaxis])
 
     def on_train_end(self, logs=None):
         super().on_train_end(logs)
@@ -123,7 +134,7 @@ class ReconstructionGrid(EveryNSteps):
     and its mask, as ``samples/encoder-step-NNNNNN.png`` and a TensorBoard image."""
 
     def __init__(self, images: np.ndarray, masks: np.ndarray, samples_dir: str, every: int,
-                 writer: tf.summary.SummaryWriter | None = None, guard=None):
+                 writer: tf.summary.SummaryWriter, guard: "StopOnNonFinite"):
         super().__init__(every, guard)
         self.images, self.masks = images, masks
         self.samples_dir, self.writer = samples_dir, writer
@@ -135,9 +146,8 @@ class ReconstructionGrid(EveryNSteps):
         grid = image_utils.make_grid(image_utils.to_uint8(
             np.concatenate([masked, reconstructed, self.images])), columns=len(self.images))
         image_utils.save_png(os.path.join(self.samples_dir, f"encoder-step-{step:06d}.png"), grid)
-        if self.writer is not None:
-            with self.writer.as_default(step=step):
-                tf.summary.image("encoder_reconstructions", grid[np.newaxis])
+        with self.writer.as_default(step=step):
+            tf.summary.image("encoder_reconstructions", grid[np.newaxis])
 
 
 class StopOnNonFinite(keras.callbacks.Callback):
@@ -163,7 +173,7 @@ class FIDMonitor(EveryNSteps):
     features are computed at the first measurement; the latents are the same each time."""
 
     def __init__(self, extractor, real_images: np.ndarray, num_samples: int, every: int,
-                 writer: tf.summary.SummaryWriter, seed: int, guard=None):
+                 writer: tf.summary.SummaryWriter, seed: int, guard: "StopOnNonFinite"):
         super().__init__(every, guard)
         self.extractor = extractor
         self.real_images = real_images
@@ -192,7 +202,8 @@ class PeriodicCheckpoint(EveryNSteps):
     file last, so a crash mid-save leaves the previous checkpoint loadable.
     """
 
-    def __init__(self, manager: tf.train.CheckpointManager, every: int, guard=None):
+    def __init__(self, manager: tf.train.CheckpointManager, every: int,
+                 guard: "StopOnNonFinite"):
         super().__init__(every, guard)
         self.manager = manager
 

@@ -23,9 +23,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from dcgan_tf import data, images as image_utils, inpaint, masks as mask_lib, metrics, serving
-from dcgan_tf import synthetic, train_lib
-from dcgan_tf.config import CompleteConfig
+from dcgan_tf import data, images as image_utils, inpaint, loading, masks as mask_lib, metrics
+from dcgan_tf import serving, synthetic
+from dcgan_tf.config import PRESETS, CompleteConfig, SearchSettings
 
 log = logging.getLogger(__name__)
 
@@ -63,74 +63,42 @@ def make_masks(config: CompleteConfig, paths: list[str], size: int) -> np.ndarra
     return mask_lib.make_masks(config.mask, count, size, seed=config.seed, **params)
 
 
-def search_settings(settings: CompleteConfig, prior: str,
-                    lowres_factor: int = 0) -> inpaint.SearchSettings:
-    """The z-search settings of an (effective) CompleteConfig for a generator trained with
-    ``prior``. The bamos preset starts from U(-1, 1). With a uniform prior z is clipped to
-    [-1, 1] and the prior term is off (the density is flat); with a normal prior
-    ``settings.clip_latents`` > 0 clips to [-c, c]."""
-    prior = "uniform" if settings.method == "bamos" else prior
-    uniform = prior == "uniform"
-    return inpaint.SearchSettings(
-        steps=settings.steps, learning_rate=settings.learning_rate,
-        perceptual_weight=settings.perceptual_weight, contextual=settings.contextual,
-        window=settings.window, known_weight=settings.known_weight,
-        prior_weight=0.0 if uniform else settings.prior_weight, restarts=settings.restarts,
-        schedule=settings.schedule, prior=prior,
-        clip_latents=1.0 if uniform else (settings.clip_latents or None),
-        select_by=settings.select_by, lowres_factor=lowres_factor, blend=settings.blend,
-        start=settings.start, patience=settings.patience, tolerance=settings.tolerance)
-
-
-def complete_batch(networks: train_lib.Networks, prior: str, targets, masks,
-                   settings: CompleteConfig, *, seed: int, lowres_factor: int = 0,
-                   snapshot_every: int = 0, progress=None) -> inpaint.Completion:
-    """``inpaint.complete`` with the settings of an (effective) CompleteConfig.
-
-    Args:
-        networks: a run's restored networks.
-        prior: the latent prior the generator was trained with ("normal" or "uniform").
-        targets: [N, S, S, 3] in [-1, 1]; masks: [N, S, S, 1], 1 = known.
-        settings: ``CompleteConfig.effective()``.
-    """
-    search = search_settings(settings, prior, lowres_factor)
-    return inpaint.complete(
-        networks.gan.generator, networks.gan.discriminator, targets, masks, seed=seed,
-        encoder=networks.encoder,
-        until_approved=settings.until_approved, max_rounds=settings.max_rounds,
-        snapshot_every=snapshot_every, progress=progress, **dataclasses.asdict(search))
-
-
 def run(config: CompleteConfig, verbose: int = 1) -> dict:
     """Completes the configured images and writes everything to ``config.output_dir``.
 
-    The model is a run (completed here, with every option), or an exported SavedModel folder
-    or a TF Serving endpoint (``config.server``), which run the completion baked in at export
-    with this config's steps and seed.
+    The model is a run or packaged model (completed here, with every option), or an exported
+    SavedModel folder or a TF Serving endpoint (``config.server``), which run the completion
+    baked in at export: there only the steps (when the export's method leaves them free) and
+    the seed travel with a request, and a search flag the user gave that contradicts the baked
+    settings is refused by name.
 
     Returns:
-        The ``metrics.json`` contents.
+        The ``metrics.json`` contents; its ``settings`` are the ones that ran.
     """
     config = config.validate()
     image_utils.check_writable_dir(config.output_dir, "output_dir")
-    settings = config.effective()
-    if settings.method != "default":
-        log.info("--method=%s: %d steps, learning rate %g (%s), start %s, patience %d",
-                 settings.method, settings.steps, settings.learning_rate, settings.schedule,
-                 settings.start, settings.patience)
-    served = bool(config.server) or serving.is_saved_model(config.model)
-    if served:
-        _check_servable(config, settings.steps)
-        completer = (serving.RestCompleter(config.server) if config.server
-                     else serving.SavedModelCompleter(config.model))
+    completer = model = None
+    if config.server:
+        completer = serving.RestCompleter(config.server)
+    elif loading.resolve(config.model, config.runs_dir)[0] == loading.SAVED_MODEL:
+        completer = serving.SavedModelCompleter(config.model)
+    if completer is not None:
+        _check_servable(config)
+        settings = served_settings(config, completer.settings)
         size = completer.image_size
     else:
-        model_config, networks = train_lib.load_networks(config.model, config.runs_dir)
-        if settings.start == "encoder" and networks.encoder is None:
+        model = loading.load(config.model, config.runs_dir)
+        settings = config.search.for_model(model.config.latent_prior)
+        if _uses_lowres(config):
+            settings = dataclasses.replace(settings, lowres_factor=config.lowres_factor)
+        if settings.start == "encoder" and model.encoder is None:
             raise ValueError(f"--method=fast (--start=encoder) needs an encoder, and the model "
-                             f"{config.model or 'newest run'} has none: train one with "
+                             f"{model.source} has none: train one with "
                              f"python train.py --encoder --run_dir=<the run>")
-        size = model_config.image_size
+        size = model.config.image_size
+    log.info("--method=%s: %d steps, learning rate %g (%s), start %s, patience %d",
+             settings.method, settings.steps, settings.learning_rate, settings.schedule,
+             settings.start, settings.patience)
     originals, names = load_inputs(config, size)
     masks = make_masks(config, names, size)
     if not _uses_lowres(config):
@@ -138,13 +106,13 @@ def run(config: CompleteConfig, verbose: int = 1) -> dict:
     os.makedirs(config.output_dir, exist_ok=True)
 
     start = time.perf_counter()
-    if served:
+    if completer is not None:
         completed, generated = _complete_served(completer, originals, masks, config,
                                                settings.steps, verbose)
         per_image_extra, frames = {}, []
     else:
         completed, generated, per_image_extra, frames = _complete_locally(
-            networks, model_config.latent_prior, originals, masks, config, settings, verbose)
+            model, originals, masks, config, settings, verbose)
     seconds = (time.perf_counter() - start) / len(names)
 
     targets = image_utils.to_float(originals)
@@ -167,13 +135,38 @@ def run(config: CompleteConfig, verbose: int = 1) -> dict:
     per_image.update(per_image_extra)
     summary = {key: float(np.nanmean(values)) for key, values in per_image.items()}
     summary["seconds_per_image"] = seconds
-    report = {"settings": dataclasses.asdict(settings),
-              "model": config.server or config.model or "newest run", "summary": summary,
+    report = {"settings": dataclasses.asdict(settings), "seed": config.seed,
+              "model": config.server or (model.source if model else config.model),
+              "summary": summary,
               "images": [{"name": name, **{k: v[i] for k, v in per_image.items()}}
                          for i, name in enumerate(names)]}
     image_utils.atomic_write(os.path.join(config.output_dir, "metrics.json"),
                              lambda path: _write_json(path, report))
     return report
+
+
+def served_settings(config: CompleteConfig, baked: SearchSettings) -> SearchSettings:
+    """The settings a served completion runs: the ones baked in at export, with the steps the
+    user gave when the export's method leaves them free (``complete_with_options``).
+
+    Raises:
+        ValueError: naming every search flag the user gave (``config.search_flags``) that
+            contradicts the baked settings.
+    """
+    search = config.search
+    where = f"--server {config.server}" if config.server else f"the export {config.model}"
+    contradicting = [f"--{name}={getattr(search, name)} (it has {getattr(baked, name)})"
+                     for name in config.search_flags
+                     if name != "steps" and getattr(search, name) != getattr(baked, name)]
+    if "steps" in config.search_flags and "steps" in PRESETS[baked.method]:
+        contradicting.append(f"--steps={search.steps} (its method {baked.method} sets "
+                             f"{baked.steps})")
+    if contradicting:
+        raise ValueError(f"{where} runs the completion settings baked in at export, and "
+                         f"{', '.join(contradicting)} contradict them: leave those flags out, "
+                         f"or export again with the settings you want (export.py)")
+    steps = search.steps if "steps" in config.search_flags else baked.steps
+    return dataclasses.replace(baked, steps=steps)
 
 
 def _report_trivial_masks(names: list[str], masks: np.ndarray) -> None:
@@ -188,15 +181,13 @@ def _report_trivial_masks(names: list[str], masks: np.ndarray) -> None:
                         "generation of the model, unrelated to the input", name)
 
 
-def _check_servable(config: CompleteConfig, steps: int) -> None:
-    """Refuses options that the served graph does not have; ``steps`` are the effective ones."""
+def _check_servable(config: CompleteConfig) -> None:
+    """Refuses options that the served graph does not have."""
     where = "--server" if config.server else "an exported --model"
     if _uses_lowres(config):
         raise ValueError(f"--mask=lowres is not available with {where}; use a run folder")
-    if config.until_approved or config.gif_every:
-        raise ValueError(f"--until_approved and --gif_every are not available with {where}")
-    log.info("Completing with the settings baked in at export; %d steps and --seed=%d are "
-             "sent with each batch", steps, config.seed)
+    if config.gif_every:
+        raise ValueError(f"--gif_every is not available with {where}")
 
 
 def _uses_lowres(config: CompleteConfig) -> bool:
@@ -206,8 +197,8 @@ def _uses_lowres(config: CompleteConfig) -> bool:
 
 def _complete_served(completer, originals, masks, config: CompleteConfig, steps: int,
                      verbose: int):
-    """Completes batch by batch through a served model, sending ``steps`` (the effective
-    settings', e.g. the --method preset's); float [-1, 1] completed, generated."""
+    """Completes batch by batch through a served model, sending ``steps`` (the served
+    settings'); float [-1, 1] completed, generated."""
     completed, generated = np.zeros(originals.shape, np.uint8), np.zeros(originals.shape, np.uint8)
     batches = range(0, len(originals), config.batch_size)
     bar = keras.utils.Progbar(len(batches), verbose=verbose, unit_name="batch")
@@ -219,14 +210,13 @@ def _complete_served(completer, originals, masks, config: CompleteConfig, steps:
     return image_utils.to_float(completed), image_utils.to_float(generated)
 
 
-def _complete_locally(networks, prior, originals, masks, config: CompleteConfig,
-                      settings: CompleteConfig, verbose: int):
-    """Completes batch by batch with a run's networks, with loss curves in TensorBoard.
+def _complete_locally(model: loading.Model, originals, masks, config: CompleteConfig,
+                      settings: SearchSettings, verbose: int):
+    """Completes batch by batch with restored networks, with loss curves in TensorBoard.
 
     Returns completed and generated float [N, S, S, 3], per-image realness and rounds, and the
     optimisation GIF's frames per batch.
     """
-    lowres = _uses_lowres(config)
     writer = tf.summary.create_file_writer(os.path.join(config.output_dir, "logs"))
     targets = image_utils.to_float(originals)
     completed, generated = np.zeros_like(targets), np.zeros_like(targets)
@@ -245,10 +235,10 @@ def _complete_locally(networks, prior, originals, masks, config: CompleteConfig,
             with writer.as_default(step=step):
                 tf.summary.scalar(f"loss/batch_{batch_index}", loss)
 
-        result = complete_batch(networks, prior, targets[part], masks[part], settings,
-                                seed=config.seed + first,
-                                lowres_factor=config.lowres_factor if lowres else 0,
-                                snapshot_every=settings.gif_every, progress=progress)
+        result = inpaint.complete(model.generator, model.discriminator, targets[part],
+                                  masks[part], settings, seed=config.seed + first,
+                                  encoder=model.encoder, snapshot_every=config.gif_every,
+                                  progress=progress)
         completed[part], generated[part] = result.completed, result.generated
         realness[part], rounds[part] = result.realness, result.rounds
         if result.frames is not None:

@@ -7,9 +7,10 @@
     - a zip archive, read without extracting (e.g. CelebA's ``img_align_celeba.zip``);
     - NVIDIA's FFHQ TFRecords (``ffhq-rNN.tfrecords``, features ``shape`` int64[3] CHW and ``data``
       raw uint8), either one file or a folder of them (the file of the wanted resolution is used).
-Files are decoded, turned upright by their EXIF orientation, cropped and resized in parallel by a
-``tf.data`` pipeline; the result is cached as one uint8 array [N, S, S, 3], from which
-``training_dataset`` serves float batches in [-1, 1].
+Files are decoded by ``image_reader.read_rgb`` (the reader completion and evaluation use too, via
+``load_image_files``: EXIF orientation, transparency over white, every Pillow mode), cropped and
+resized in parallel by a ``tf.data`` pipeline; the result is cached as one uint8 array
+[N, S, S, 3], from which ``training_dataset`` serves float batches in [-1, 1].
 
 Unreadable files are skipped with a warning that names them; when more than 1% of the files are
 unreadable, loading stops with a ``ValueError``.
@@ -24,7 +25,7 @@ import zipfile
 import numpy as np
 import tensorflow as tf
 
-from dcgan_tf import image_reader, synthetic
+from dcgan_tf import image_reader, images as image_utils, synthetic
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,8 @@ def expand_image_paths(specs: list[str]) -> list[str]:
 
 def load_image_files(paths: list[str], *, crop: str = "auto",
                      image_size: int = 64) -> tuple[np.ndarray, list[str], list[str]]:
-    """Reads images of any format and mode (``image_reader.read_rgb``), crops and resizes them.
+    """Reads images of any format and mode (``image_reader.read_rgb``), crops and resizes them,
+    giving the same pixels as ``load_images`` gives for the same files.
     Images whose crop is smaller than ``image_size`` are upscaled with a warning.
 
     Returns:
@@ -163,7 +165,7 @@ def training_dataset(images: np.ndarray, batch_size: int, *, seed: int = 0,
     pixels = tf.constant(images)
 
     def to_batch(number, indices):
-        batch = tf.cast(tf.gather(pixels, indices), tf.float32) / 127.5 - 1.0
+        batch = image_utils.to_float(tf.gather(pixels, indices))
         if flip:
             # Stateless, seeded by the batch's number: a stateful random op in a parallel map
             # hands its draws to whichever call runs first, so the flips depended on scheduling.
@@ -231,7 +233,7 @@ def _zip_members(path: str) -> list[str]:
 
 
 def _chunks(source: str, names: list[str]):
-    """Datasets of (encoded bytes, EXIF orientation) of the files of a folder or the members of
+    """Datasets of the encoded bytes (string scalars) of the files of a folder or the members of
     a zip, _CHUNK files at a time (bounded memory).
 
     Bytes are read in Python and handed over as tensors: ``Dataset.from_generator`` would also
@@ -239,16 +241,13 @@ def _chunks(source: str, names: list[str]):
     """
     if os.path.isdir(source):
         for start in range(0, len(names), _CHUNK):
-            yield _chunk([_read_file(name) for name in names[start:start + _CHUNK]])
+            yield tf.data.Dataset.from_tensor_slices(
+                [_read_file(name) for name in names[start:start + _CHUNK]])
         return
     with zipfile.ZipFile(source) as archive:
         for start in range(0, len(names), _CHUNK):
-            yield _chunk([_read_member(archive, name) for name in names[start:start + _CHUNK]])
-
-
-def _chunk(encoded: list[bytes]) -> tf.data.Dataset:
-    orientations = [image_reader.exif_orientation(data) for data in encoded]
-    return tf.data.Dataset.from_tensor_slices((encoded, tf.constant(orientations, tf.int32)))
+            yield tf.data.Dataset.from_tensor_slices(
+                [_read_member(archive, name) for name in names[start:start + _CHUNK]])
 
 
 def _read_file(path: str) -> bytes:
@@ -266,35 +265,15 @@ def _read_member(archive: zipfile.ZipFile, name: str) -> bytes:
         return b""  # fails to decode, so it is counted as unreadable
 
 
-def upright(image: tf.Tensor, orientation: tf.Tensor) -> tf.Tensor:
-    """Turns a decoded image [H, W, C] upright by its EXIF orientation (int32 scalar, 1..8),
-    as Pillow's ``ImageOps.exif_transpose`` does."""
-    transpose = lambda picture: tf.transpose(picture, [1, 0, 2])  # noqa: E731
-    branches = [
-        lambda: image,  # 1: as stored
-        lambda: tf.reverse(image, [1]),  # 2: mirrored left-right
-        lambda: tf.image.rot90(image, 2),  # 3: rotated 180
-        lambda: tf.reverse(image, [0]),  # 4: mirrored top-bottom
-        lambda: transpose(image),  # 5: transposed
-        lambda: tf.image.rot90(image, 3),  # 6: rotated 90 clockwise to be upright
-        lambda: tf.image.rot90(transpose(image), 2),  # 7: transversed
-        lambda: tf.image.rot90(image, 1),  # 8: rotated 90 counter-clockwise to be upright
-    ]
-    return tf.switch_case(tf.clip_by_value(orientation, 1, 8) - 1, branches)
-
-
 def _decode_all(source: str, names: list[str], chunks, crop: str, image_size: int) -> np.ndarray:
     """Decodes (in parallel), crops and resizes every file; skips and counts unreadable ones.
 
     Args:
-        chunks: datasets of (encoded file bytes, EXIF orientation) that together hold ``names``
-            in order.
+        chunks: datasets of encoded file bytes that together hold ``names`` in order.
     """
 
-    def decode(index, encoded_and_orientation):
-        encoded, orientation = encoded_and_orientation
-        image = tf.io.decode_image(encoded, channels=3, dtype=tf.uint8, expand_animations=False)
-        return index, crop_and_resize(upright(image, orientation), crop, image_size)
+    def decode(index, encoded):
+        return index, crop_and_resize(_read_rgb(encoded), crop, image_size)
 
     indices, batches, offset = [], [], 0
     for chunk in chunks:
@@ -313,6 +292,14 @@ def _decode_all(source: str, names: list[str], chunks, crop: str, image_size: in
     images = (np.concatenate(batches) if batches
               else np.zeros([0, image_size, image_size, 3], np.uint8))
     return images[np.argsort(loaded, kind="stable")]
+
+
+def _read_rgb(encoded: tf.Tensor) -> tf.Tensor:
+    """``image_reader.read_rgb`` of an encoded file (string scalar tensor) as a graph op: uint8
+    [H, W, 3], or an error (which the decoding pipeline skips) for an unreadable file."""
+    image = tf.numpy_function(image_reader.read_rgb, [encoded], tf.uint8, stateful=False)
+    image.set_shape([None, None, 3])
+    return image
 
 
 def _report_unreadable(source: str, unreadable: list[str], total: int) -> None:

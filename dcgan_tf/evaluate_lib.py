@@ -15,10 +15,9 @@ import os
 
 import numpy as np
 
-from dcgan_tf import data, gan, images as image_utils, inception, metrics, train_lib
+from dcgan_tf import data, gan, images as image_utils, inception, loading, metrics
 
 log = logging.getLogger(__name__)
-
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,16 +95,16 @@ def evaluate(*, real: str, inception_weights: str | None, model: str = "", image
             raise ValueError("--images: unreadable files: " + "; ".join(problems[:5]))
         fake_name = ", ".join(images)
     else:
-        config, networks = train_lib.load_networks(model, runs_dir)
-        image_size, fake_name = config.image_size, model or "newest run"
+        loaded = loading.load(model, runs_dir)
+        image_size, fake_name = loaded.config.image_size, loaded.source
     real_array = real_features(extractor, real, crop=crop, image_size=image_size,
                                max_images=max_real, weights_path=inception_weights,
                                cache_dir=cache_dir)
     if not images:
         count = num_generated or len(real_array)
         log.info("Generating %d samples of %s", count, fake_name)
-        fake_images = gan.sample_images(networks.gan.generator, count, train_lib.FID_SEED,
-                                        config.latent_prior)
+        fake_images = gan.sample_images(loaded.generator, count, gan.FID_SEED,
+                                        loaded.config.latent_prior)
     log.info("Inception features of %d images of %s", len(fake_images), fake_name)
     fake_array = extractor(fake_images, progress=_progress_logger(len(fake_images)))
     return compare(fake_array, real_array, fake=fake_name, real=real, kid_subsets=kid_subsets,
@@ -120,8 +119,13 @@ def write_report(path: str, report: Report) -> None:
     image_utils.atomic_write(path, write)
 
 
+# Part of the real-feature cache key: raise it when decoding or resizing changes the pixels
+# (2: every file decoded by image_reader, Pillow, instead of TensorFlow's JPEG decoder).
+_PIXELS_VERSION = 2
+
+
 def _cache_key(source, crop, image_size, max_images, weights_path) -> str:
-    parts = [os.path.abspath(source), crop, image_size, max_images]
+    parts = [os.path.abspath(source), crop, image_size, max_images, _PIXELS_VERSION]
     for path in (source, weights_path):
         status = os.stat(path)
         parts += [status.st_size, status.st_mtime_ns]

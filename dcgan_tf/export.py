@@ -13,13 +13,17 @@ Signatures (S = image size, L = latent size; uint8 images in [0, 255], masks 1 =
                            masks float32 [N, S, S, 1]              -> completed uint8, generated
                                                                       uint8, loss float32 [N]
     complete_with_options  as complete, plus steps int32 [] and seed int64 []
+    export_info            format string [] ("json")               -> info string []: the
+                                                                      JSON of export_info.json
     encode                 (when the run has an encoder) images uint8 [N, S, S, 3],
                            masks float32 [N, S, S, 1]              -> latents float32 [N, L]
 With an encoder, ``complete`` starts from E(masked image) when the baked settings say so
-(``export.py --method=fast``); the served loop runs all its steps (no early stop in the graph).
+(``export.py --method=fast``), and stops each start early as ``complete.py`` does.
 TF Serving requires every input of a signature in each request, so the optional steps and seed
-of a completion are a second signature. Only standard TF ops: the completion loop is a
-``tf.while_loop`` (``inpaint.complete_in_graph``) and Poisson blending conjugate gradients.
+of a completion are a second signature, and ``export_info`` (which clients read to learn the
+baked settings; TF Serving's metadata holds only signatures) takes a token input. Only standard
+TF ops: the completion loop is a ``tf.while_loop`` (``inpaint.complete_in_graph``) and Poisson
+blending conjugate gradients.
 Inputs are checked inside the graph (shapes, mask size, counts), so a bad request gets an
 InvalidArgument error that says what is wrong.
 """
@@ -33,13 +37,14 @@ import tempfile
 
 import tensorflow as tf
 
-from dcgan_tf import complete_lib, images as image_utils, inpaint, train_lib
-from dcgan_tf.config import CompleteConfig, TrainConfig
+from dcgan_tf import images as image_utils, inpaint, loading
+from dcgan_tf.config import SearchSettings, TrainConfig
 from dcgan_tf.encoder import encoder_inputs
 from dcgan_tf.gan import sample_latents
 
 SIGNATURES = ("serving_default", "generate_from_seed", "discriminate", "complete",
-              "complete_with_options")
+              "complete_with_options", "export_info")
+INFO_FILE = "export_info.json"
 MAX_COUNT = 1024  # generate_from_seed
 MAX_STEPS = 100_000  # complete_with_options
 _TEMPORARY_PREFIX = ".partial-"
@@ -49,7 +54,7 @@ class ServingModule(tf.Module):
     """The networks and the signature functions of one export."""
 
     def __init__(self, generator, discriminator, model_config: TrainConfig,
-                 search: inpaint.SearchSettings, info_path: str, encoder=None):
+                 search: SearchSettings, info_path: str, encoder=None):
         super().__init__()
         # Track only the tf.Variables under the Keras 3 wrappers (as keras' ExportArchive does):
         # the v1 loader that TF Serving uses does not restore variables tracked via the models.
@@ -60,6 +65,8 @@ class ServingModule(tf.Module):
         self.tf_variables = [variable.value for network in networks
                              for variable in network.variables]
         self.info = tf.saved_model.Asset(info_path)
+        with open(info_path) as handle:
+            self.info_text = handle.read()
         self.search = search
         size, latent = model_config.image_size, model_config.latent_dim
         self.size, self.latent_dim, self.prior = size, latent, model_config.latent_prior
@@ -79,6 +86,8 @@ class ServingModule(tf.Module):
         self.complete = tf.function(self._complete, input_signature=[images, masks])
         self.complete_with_options = tf.function(
             self._complete_with_options, input_signature=[images, masks, steps, seed])
+        self.export_info = tf.function(
+            self._export_info, input_signature=[tf.TensorSpec([], tf.string, name="format")])
         if encoder is not None:
             self.encode = tf.function(self._encode, input_signature=[images, masks])
 
@@ -86,7 +95,8 @@ class ServingModule(tf.Module):
         functions = {"serving_default": self.generate,
                      "generate_from_seed": self.generate_from_seed,
                      "discriminate": self.discriminate, "complete": self.complete,
-                     "complete_with_options": self.complete_with_options}
+                     "complete_with_options": self.complete_with_options,
+                     "export_info": self.export_info}
         if self.encoder is not None:
             functions["encode"] = self.encode
         return functions
@@ -100,7 +110,12 @@ class ServingModule(tf.Module):
                                             message="masks must have one mask per image"),
                   tf.debugging.assert_greater_equal(count, 1, message="no images")]
         with tf.control_dependencies(checks):
-            return _to_float(images), tf.cast(masks >= 0.5, tf.float32)  # 1 = known
+            return image_utils.to_float(images), tf.cast(masks >= 0.5, tf.float32)  # 1 = known
+
+    def _export_info(self, format):  # noqa: A002 - the signature's input name
+        check = tf.debugging.assert_equal(format, "json", message="format must be json")
+        with tf.control_dependencies([check]):
+            return {"info": tf.constant(self.info_text)}
 
     def _encode(self, images, masks):
         images, known = self._checked(images, masks)
@@ -108,7 +123,7 @@ class ServingModule(tf.Module):
 
     def _generate(self, latents):
         latents = tf.ensure_shape(latents, [None, self.latent_dim], name="latents")
-        return {"images": _to_uint8(self.generator(latents, training=False))}
+        return {"images": image_utils.to_uint8(self.generator(latents, training=False))}
 
     def _generate_from_seed(self, seed, count):
         with tf.control_dependencies([tf.debugging.assert_greater_equal(
@@ -121,7 +136,7 @@ class ServingModule(tf.Module):
 
     def _discriminate(self, images):
         images = tf.ensure_shape(images, [None, self.size, self.size, 3], name="images")
-        logits = self.discriminator(_to_float(images), training=False)[:, 0]
+        logits = self.discriminator(image_utils.to_float(images), training=False)[:, 0]
         return {"probability": tf.sigmoid(logits)}
 
     def _complete(self, images, masks):
@@ -138,43 +153,47 @@ class ServingModule(tf.Module):
             completed, generated, loss = inpaint.complete_in_graph(
                 self.generator, self.discriminator, images, known, self.search,
                 steps=steps, seed=seed, encoder=self.encoder)
-        return {"completed": _to_uint8(completed), "generated": _to_uint8(generated),
-                "loss": loss}
+        return {"completed": image_utils.to_uint8(completed),
+                "generated": image_utils.to_uint8(generated), "loss": loss}
 
 
 def export(model: str = "", *, runs_dir: str = "runs", export_base: str = "export",
            model_name: str = "dcgan", version: int = 0, keep: int = 0,
-           settings: CompleteConfig | None = None) -> str:
-    """Exports a run's networks as version ``version`` (0 = next integer) of ``model_name``.
+           settings: SearchSettings = SearchSettings()) -> str:
+    """Exports a model's networks as version ``version`` (0 = next integer) of ``model_name``.
 
     Args:
-        model: run folder or checkpoint prefix ("" = the newest run in ``runs_dir``).
+        model: run folder, checkpoint prefix or packaged model ("" = the newest run in
+            ``runs_dir``, else the packaged default).
         export_base: the folder TF Serving watches (``--model_base_path``'s parent).
         model_name: sub-folder and serving name.
         version: a positive integer not yet used, or 0 for one more than the newest.
         keep: > 0 deletes all but the newest ``keep`` versions after the export.
-        settings: completion settings baked into ``complete`` (default: ``CompleteConfig()``);
-            the until-approved loop and snapshots are not part of the served graph.
+        settings: completion settings baked into ``complete`` (``config.search_settings``);
+            recorded, as they run on the model, in ``assets/export_info.json``.
 
     Returns:
         The version folder.
 
     Raises:
-        ValueError: naming the flag: a bad name, a taken or invalid version, a bad model.
+        ValueError: naming the flag: a bad name, a taken or invalid version, a bad model, or a
+            setting the served graph does not have.
     """
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", model_name) or model_name.startswith("."):
         raise ValueError(f"--model_name must be letters, digits, '_', '-' or '.', "
                          f"got {model_name!r}")
     if version < 0 or keep < 0:
         raise ValueError(f"--version and --keep must be >= 0, got {version} and {keep}")
-    settings = (settings or CompleteConfig()).validate().effective()
+    settings.validate()
+    if settings.until_approved or settings.lowres_factor:
+        raise ValueError("--until_approved and lowres masks are not part of the served graph")
     model_dir = os.path.join(export_base, model_name)
     image_utils.check_writable_dir(model_dir, "export_base")
-    model_config, networks = train_lib.load_networks(model, runs_dir)
-    search = complete_lib.search_settings(settings, model_config.latent_prior)
-    if search.start == "encoder" and networks.encoder is None:
+    loaded = loading.load(model, runs_dir)
+    search = settings.for_model(loaded.config.latent_prior)
+    if search.start == "encoder" and loaded.encoder is None:
         raise ValueError(f"--method=fast (--start=encoder) needs an encoder, and the model "
-                         f"{model or 'newest run'} has none: train one with train.py --encoder")
+                         f"{loaded.source} has none: train one with train.py --encoder")
     os.makedirs(model_dir, exist_ok=True)
     _remove_partial_exports(model_dir)
     existing = versions(model_dir)
@@ -187,15 +206,16 @@ def export(model: str = "", *, runs_dir: str = "runs", export_base: str = "expor
     temporary = tempfile.mkdtemp(prefix=f"{_TEMPORARY_PREFIX}{version}-", dir=model_dir)
     try:
         with tempfile.TemporaryDirectory() as scratch:
-            info_path = os.path.join(scratch, "export_info.json")
+            info_path = os.path.join(scratch, INFO_FILE)
             with open(info_path, "w") as handle:
-                json.dump({"model": model or "newest run", "train_config":
-                           dataclasses.asdict(model_config), "completion":
-                           dataclasses.asdict(search), "signatures": list(SIGNATURES)
-                           + (["encode"] if networks.encoder is not None else [])},
+                json.dump({"model": loaded.source, "step": loaded.step,
+                           "train_config": dataclasses.asdict(loaded.config),
+                           "completion": dataclasses.asdict(search),
+                           "signatures": list(SIGNATURES)
+                           + (["encode"] if loaded.encoder is not None else [])},
                           handle, indent=2, default=str)
-            module = ServingModule(networks.gan.generator, networks.gan.discriminator,
-                                   model_config, search, info_path, networks.encoder)
+            module = ServingModule(loaded.generator, loaded.discriminator, loaded.config,
+                                   search, info_path, loaded.encoder)
             tf.saved_model.save(module, temporary, signatures=module.signatures())
         os.rename(temporary, final)
     except BaseException:
@@ -240,11 +260,3 @@ def _remove_partial_exports(model_dir: str) -> None:
     for name in os.listdir(model_dir):
         if name.startswith(_TEMPORARY_PREFIX):
             shutil.rmtree(os.path.join(model_dir, name), ignore_errors=True)
-
-
-def _to_float(images):
-    return tf.cast(images, tf.float32) / 127.5 - 1.0
-
-
-def _to_uint8(images):
-    return tf.cast(tf.clip_by_value(tf.round((images + 1.0) * 127.5), 0.0, 255.0), tf.uint8)

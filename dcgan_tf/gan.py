@@ -16,6 +16,8 @@ from dcgan_tf import losses
 from dcgan_tf.images import to_uint8
 from dcgan_tf.config import LATENT_PRIORS
 
+FID_SEED = 2_000_003  # first seed word of the latents FID is measured on (training, evaluate)
+
 
 def sample_latents(shape, seed, prior: str = "normal") -> tf.Tensor:
     """Draws latents z from the prior, deterministically from ``seed``.

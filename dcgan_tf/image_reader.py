@@ -12,10 +12,15 @@
   before decoding;
 - images with a side below ``MIN_SIDE`` pixels are refused (nothing to complete);
 - zero-byte, truncated, corrupt and non-image files.
+
+It is the one decoder of the package: training (``data.load_images``), completion and evaluation
+(``data.load_image_files``) all read files through it, so a file gives the same pixels in each.
+Safe to call from several threads.
 """
 
 import io
 import os
+import threading
 import warnings
 
 import numpy as np
@@ -32,8 +37,10 @@ class UnreadableImage(ValueError):
     """The file is not an image this tool can use; the message names the file and why."""
 
 
-_ORIENTATION_TAG = 0x0112
-_EXIF_MARKERS = (b"Exif", b"eXIf", b"EXIF")  # JPEG APP1, PNG chunk, WebP chunk
+# ``warnings.catch_warnings`` swaps process-wide state, so reads in parallel threads (training
+# decodes in a tf.data parallel map) would undo each other's filters: one read at a time (Pillow
+# decodes fast; the threads still crop and resize in parallel).
+_LOCK = threading.Lock()
 
 
 def read_rgb(source, name: str = "") -> np.ndarray:
@@ -59,7 +66,7 @@ def read(source, convert, name: str = ""):
     name = name or (source if isinstance(source, (str, os.PathLike)) else "<bytes>")
     try:
         handle = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
-        with warnings.catch_warnings():
+        with _LOCK, warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(handle) as picture:
                 _check_size(picture, name)
@@ -76,19 +83,6 @@ def read(source, convert, name: str = ""):
         # Pillow's plugins raise a variety of errors on corrupt data.
         reason = str(error) or type(error).__name__
         raise UnreadableImage(f"{name}: not a readable image ({reason})") from error
-
-
-def exif_orientation(encoded: bytes) -> int:
-    """The EXIF orientation (1..8; 1 = as stored) of an encoded image, read from its header
-    only; 1 when it has none or cannot be parsed (decoding reports those files)."""
-    if not any(marker in encoded for marker in _EXIF_MARKERS):
-        return 1  # no EXIF block: skip Pillow, which may decode a whole PNG to look for one
-    try:
-        with Image.open(io.BytesIO(encoded)) as picture:
-            value = int(picture.getexif().get(_ORIENTATION_TAG, 1))
-    except Exception:  # noqa: BLE001 - any parse failure means "no usable orientation"
-        return 1
-    return value if 1 <= value <= 8 else 1
 
 
 def _check_size(picture: Image.Image, name: str) -> None:

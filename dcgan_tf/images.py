@@ -1,22 +1,57 @@
-"""Image helpers at the edges of the library: uint8 <-> [-1, 1], grids, atomic PNG/GIF writes."""
+"""Image helpers at the edges of the library: the one uint8 <-> [-1, 1] pair, grids, atomic
+PNG/GIF writes.
+
+``to_float`` and ``to_uint8`` take numpy arrays (and return numpy) or TensorFlow tensors, also
+symbolic ones inside ``tf.function`` or ``tf.data`` (and return tensors); both paths give
+bit-identical results (float32 arithmetic, rounding half to even).
+"""
 
 import math
 import os
 import tempfile
 
 import numpy as np
+import tensorflow as tf
 from PIL import Image
 
-
-def to_uint8(images) -> np.ndarray:
-    """Maps floats in [-1, 1] (any array-like, e.g. a tensor) to uint8 in [0, 255], rounding."""
-    array = np.asarray(images, dtype=np.float32)
-    return np.clip(np.rint((array + 1.0) * 127.5), 0, 255).astype(np.uint8)
+_HALF_RANGE = np.float32(127.5)
+_INVERSE_HALF_RANGE = np.float32(1 / 127.5)
 
 
-def to_float(images) -> np.ndarray:
-    """Maps uint8 in [0, 255] to float32 in [-1, 1]."""
-    return np.asarray(images, dtype=np.float32) / 127.5 - 1.0
+def to_uint8(images):
+    """Maps floats in [-1, 1] to uint8 in [0, 255]: round((x + 1) * 127.5), clipped.
+
+    Args:
+        images: floats of any shape, a numpy array (or array-like) or a tensor; computed in
+            float32, rounding half to even; values outside [-1, 1] clip to 0 or 255.
+
+    Returns:
+        uint8 of the same shape: a tensor for a tensor, else a numpy array.
+    """
+    if tf.is_tensor(images):
+        scaled = (tf.cast(images, tf.float32) + 1.0) * _HALF_RANGE
+        return tf.cast(tf.clip_by_value(tf.round(scaled), 0.0, 255.0), tf.uint8)
+    scaled = (np.asarray(images, np.float32) + np.float32(1.0)) * _HALF_RANGE
+    return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+
+
+def to_float(images):
+    """Maps uint8 in [0, 255] to float32 in [-1, 1]: (x - 127.5) * float32(1 / 127.5).
+
+    A multiplication, not ``x / 127.5 - 1``: inside ``tf.function`` TensorFlow's graph optimizer
+    turns a division by a constant into a multiplication by its reciprocal, so a division would
+    give a tensor result differing from numpy's in the last bit. 0 -> -1 and 255 -> 1 exactly,
+    and 255 - x -> -to_float(x).
+
+    Args:
+        images: uint8 of any shape, a numpy array (or array-like) or a tensor.
+
+    Returns:
+        float32 of the same shape: a tensor for a tensor, else a numpy array.
+    """
+    if tf.is_tensor(images):
+        return (tf.cast(images, tf.float32) - _HALF_RANGE) * _INVERSE_HALF_RANGE
+    return (np.asarray(images, np.float32) - _HALF_RANGE) * _INVERSE_HALF_RANGE
 
 
 def load_png(path: str) -> np.ndarray:

@@ -24,8 +24,7 @@ import tensorflow as tf
 
 from dcgan_tf import blend as blending
 from dcgan_tf import encoder as encoder_lib
-from dcgan_tf.config import BLENDS, CONTEXTUAL_LOSSES, SCHEDULES, SELECTIONS, STARTS
-from dcgan_tf.config import check_choice
+from dcgan_tf.config import SearchSettings
 from dcgan_tf.gan import sample_latents
 
 # Keras' Adam constants: the search's update rule is Keras' Adam, written out so that it runs on
@@ -92,62 +91,21 @@ class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
                 "rampdown": self.rampdown}
 
 
-@dataclasses.dataclass(frozen=True)
-class SearchSettings:
-    """How z is searched for (see ``complete`` for the meaning of every field)."""
-
-    steps: int = 1000
-    learning_rate: float = 0.01
-    perceptual_weight: float = 0.1
-    contextual: str = "weighted"
-    window: int = 7
-    known_weight: float = 0.0
-    prior_weight: float = 0.0
-    restarts: int = 1
-    schedule: str = "constant"
-    prior: str = "normal"
-    clip_latents: float | None = None
-    select_by: str = "loss"
-    lowres_factor: int = 0
-    blend: str = "poisson"
-    start: str = "random"
-    patience: int = 0
-    tolerance: float = 1e-3
-
-    def validate(self) -> "SearchSettings":
-        """Raises ValueError naming the setting at fault; returns self."""
-        check_choice("start", self.start, STARTS)
-        check_choice("contextual", self.contextual, CONTEXTUAL_LOSSES)
-        check_choice("schedule", self.schedule, SCHEDULES)
-        check_choice("blend", self.blend, BLENDS)
-        check_choice("select_by", self.select_by, SELECTIONS)
-        if self.steps < 1 or self.restarts < 1:
-            raise ValueError(f"steps and restarts must be >= 1, got {self.steps} and "
-                             f"{self.restarts}")
-        if self.patience < 0 or not 0.0 <= self.tolerance < 1.0:
-            raise ValueError(f"patience must be >= 0 and tolerance in [0, 1), got "
-                             f"{self.patience} and {self.tolerance}")
-        return self
-
-    def learning_rate_at(self, steps):
-        """Adam's learning rate: a float, or a schedule of the step index over ``steps``."""
-        if self.schedule == "warmup_cosine":
-            return WarmupCosine(self.learning_rate, steps)
-        return self.learning_rate
-
-    def blend_fn(self):
-        return blending.poisson if self.blend == "poisson" else blending.paste
+def _learning_rate(settings: SearchSettings, steps):
+    """Adam's learning rate: a float, or a schedule of the step index over ``steps``."""
+    if settings.schedule == "warmup_cosine":
+        return WarmupCosine(settings.learning_rate, steps)
+    return settings.learning_rate
 
 
-def complete(generator: keras.Model, discriminator: keras.Model, images, masks, *,
-             steps: int = 1000, learning_rate: float = 0.01, perceptual_weight: float = 0.1,
-             contextual: str = "weighted", window: int = 7, known_weight: float = 0.0,
-             prior_weight: float = 0.0, restarts: int = 1,
-             schedule: str = "constant", seed: int = 0, prior: str = "normal",
-             clip_latents: float | None = None, select_by: str = "loss",
-             until_approved: bool = False, max_rounds: int = 4, lowres_factor: int = 0,
-             blend: str = "poisson", start: str = "random", encoder: keras.Model | None = None,
-             patience: int = 0, tolerance: float = 1e-3, snapshot_every: int = 0,
+def _blend(settings: SearchSettings):
+    """The blending function: (images, generated, masks) -> completed."""
+    return blending.poisson if settings.blend == "poisson" else blending.paste
+
+
+def complete(generator: keras.Model, discriminator: keras.Model, images, masks,
+             settings: SearchSettings = SearchSettings(), *, seed: int = 0,
+             encoder: keras.Model | None = None, snapshot_every: int = 0,
              progress=None) -> Completion:
     """Completes N images.
 
@@ -156,35 +114,37 @@ def complete(generator: keras.Model, discriminator: keras.Model, images, masks, 
         discriminator: images -> logits [n, 1].
         images: [N, H, W, 3] float32 in [-1, 1]; values in the hole are ignored.
         masks: [N, H, W, 1], 1 = known pixel.
-        steps: Adam steps on z per round.
-        learning_rate: Adam's (peak) learning rate.
-        perceptual_weight: lambda, the weight of -log D(G(z)).
-        contextual: "weighted" (Yeh) or "binary" (bamos).
-        window: neighbourhood side of the weighted contextual loss.
-        known_weight: added to the weighted loss's weight of every known pixel.
-        prior_weight: weight of ||z||^2 / 2.
-        restarts: starts per image, optimised together in one batch; the best is kept.
-        schedule: "constant" or "warmup_cosine" (StyleGAN2 projector).
+        settings: the search (``config.SearchSettings``; ``config.search_settings(method)``
+            for a preset, then ``.for_model(latent_prior)``). Its fields:
+            steps: Adam steps on z per round.
+            learning_rate: Adam's (peak) learning rate.
+            perceptual_weight: lambda, the weight of -log D(G(z)).
+            contextual: "weighted" (Yeh) or "binary" (bamos).
+            window: neighbourhood side of the weighted contextual loss.
+            known_weight: added to the weighted loss's weight of every known pixel.
+            prior_weight: weight of ||z||^2 / 2.
+            clip_latents: > 0 clips z to [-c, c] after every step.
+            restarts: starts per image, optimised together in one batch; the best is kept.
+            schedule: "constant" or "warmup_cosine" (StyleGAN2 projector).
+            blend: "poisson" or "paste".
+            select_by: choose among restarts (and rounds) by lowest "loss" or by highest
+                D(G(z)) ("discriminator").
+            start: "random" (every start from the prior) or "encoder": each image's first
+                start is E(masked image) (``encoder`` required), the other ``restarts - 1``
+                are random.
+            patience: > 0 stops a start once its loss has not gone below (1 - ``tolerance``)
+                times its last reference loss for that many steps (the reference being the
+                loss of its last such improvement); it keeps its best iterate and leaves the
+                batch, so later steps are cheaper. 0 runs every start for ``steps`` steps.
+            tolerance: the relative improvement that counts for ``patience``.
+            until_approved: after the first round, give every image whose completion the
+                discriminator does not accept as real (D(completed) < 0.5) a new round of
+                random starts, up to ``max_rounds`` rounds in all; an image keeps a new
+                result when it is approved or better by ``select_by``.
+            prior: "normal" or "uniform"; the random starts come from it.
+            lowres_factor: > 0 for the lowres kind: match block means instead of pixels.
         seed: seed of the starting latents (round r draws with the stateless seed [seed, r]).
-        prior: "normal" or "uniform"; the starting latents come from it.
-        clip_latents: clip z to [-c, c] after every step (1 for the uniform prior); None = off.
-        select_by: choose among restarts (and rounds) by lowest "loss" or by highest D(G(z))
-            ("discriminator").
-        until_approved: after the first round, give every image whose completion the
-            discriminator does not accept as real (D(completed) < 0.5) a new round of starts,
-            up to ``max_rounds`` rounds in all; an image keeps a new result when it is approved
-            or better by ``select_by``.
-        max_rounds: cap on rounds when ``until_approved``.
-        lowres_factor: > 0 for the lowres kind: match block means instead of pixels.
-        blend: "poisson" or "paste".
-        start: "random" (every start from the prior) or "encoder": each image's first start is
-            E(masked image) (``encoder`` required), the other ``restarts - 1`` are random.
         encoder: the run's encoder, masked images [n, S, S, 4] -> z [n, latent_dim].
-        patience: > 0 stops a start once its loss has not gone below (1 - ``tolerance``) times
-            its last reference loss for that many steps (the reference being the loss of its last
-            such improvement); it keeps its best iterate and leaves the batch, so later steps
-            are cheaper. 0 runs every start for ``steps`` steps.
-        tolerance: the relative improvement that counts for ``patience``.
         snapshot_every: > 0 records the first round's best-so-far pasted completion every that
             many steps (and at the end) in ``Completion.frames``.
         progress: optional callable(step, mean_loss) called after every step, the step counted
@@ -193,28 +153,21 @@ def complete(generator: keras.Model, discriminator: keras.Model, images, masks, 
     Returns:
         A ``Completion``; for every start the best iterate seen (lowest loss) is kept.
     """
-    settings = SearchSettings(
-        steps=steps, learning_rate=learning_rate, perceptual_weight=perceptual_weight,
-        contextual=contextual, window=window, known_weight=known_weight,
-        prior_weight=prior_weight, restarts=restarts, schedule=schedule, prior=prior,
-        clip_latents=clip_latents, select_by=select_by, lowres_factor=lowres_factor,
-        blend=blend, start=start, patience=patience, tolerance=tolerance).validate()
-    if start == "encoder" and encoder is None:
+    settings.validate()
+    if settings.start == "encoder" and encoder is None:
         raise ValueError("start='encoder' needs the run's encoder: train one with "
                          "train.py --encoder")
-    if max_rounds < 1:
-        raise ValueError(f"max_rounds must be >= 1, got {max_rounds}")
     images = np.asarray(images, np.float32)
     masks = np.asarray(masks, np.float32)
     result, score = _search(generator, discriminator, images, masks, settings, seed=(seed, 0),
                             encoder=encoder, snapshot_every=snapshot_every, progress=progress)
-    for round_index in range(1, max_rounds if until_approved else 1):
+    for round_index in range(1, settings.max_rounds if settings.until_approved else 1):
         todo = np.flatnonzero(result.realness < 0.5)
         if todo.size == 0:
             break
         round_progress = None
         if progress is not None:
-            def round_progress(step, loss, offset=round_index * steps):
+            def round_progress(step, loss, offset=round_index * settings.steps):
                 progress(offset + step, loss)
         retry, retry_score = _search(generator, discriminator, images[todo], masks[todo],
                                      dataclasses.replace(settings, start="random"),
@@ -236,8 +189,8 @@ def complete_in_graph(generator: keras.Model, discriminator: keras.Model, images
 
     No variables: z, Adam's moments and the best iterate are ``tf.while_loop`` state, so
     concurrent calls share nothing. A call matches ``complete`` with the same settings and seed
-    up to float rounding, except that ``settings.patience`` is ignored (every start runs all
-    ``steps``).
+    up to float rounding: a start that stops early (``settings.patience``) keeps its z while
+    the others go on, and the loop ends when every start has stopped.
 
     Args:
         images: [N, H, W, 3] float32 in [-1, 1]; masks: [N, H, W, 1] float32, 1 = known.
@@ -255,26 +208,34 @@ def complete_in_graph(generator: keras.Model, discriminator: keras.Model, images
     targets, weights = objective.inputs(images, masks)
     starts = _starts(generator, encoder, images, masks, settings,
                      tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)]))
-    rate = settings.learning_rate_at(steps)
+    rate = _learning_rate(settings, steps)
 
-    def body(step, z, first_moment, second_moment, best_z, best_loss):
+    def running(stale):
+        return stale < settings.patience if settings.patience else tf.ones_like(stale, tf.bool)
+
+    def body(step, z, first_moment, second_moment, best_z, best_loss, reference, stale):
         loss, moved, first_moment, second_moment = _adam_step(
             objective, settings, rate, step, z, first_moment, second_moment, targets, weights)
         best_z, best_loss = _keep_best(z, loss, best_z, best_loss)
-        return step + 1, moved, first_moment, second_moment, best_z, best_loss
+        if settings.patience:  # stopped starts keep their z, reference and count
+            was_running = running(stale)
+            new_reference, new_stale = _patience_update(loss, reference, stale, settings)
+            reference = tf.where(was_running, new_reference, reference)
+            stale = tf.where(was_running, new_stale, stale)
+            moved = tf.where(running(stale)[:, tf.newaxis], moved, z)
+        return (step + 1, moved, first_moment, second_moment, best_z, best_loss, reference,
+                stale)
 
     zeros = tf.zeros_like(starts)
     infinite = tf.fill([settings.restarts * count], np.float32(np.inf))
-    _, z, _, _, best_z, best_loss = tf.while_loop(
-        lambda step, *_: step < steps, body, [tf.constant(0), starts, zeros, zeros, starts,
-                                                infinite])
+    _, z, _, _, best_z, best_loss, _, _ = tf.while_loop(
+        lambda step, *state: tf.logical_and(step < steps, tf.reduce_any(running(state[-1]))),
+        body, [tf.constant(0), starts, zeros, zeros, starts, infinite, infinite,
+               tf.zeros_like(infinite, tf.int32)])
     best_z, best_loss = _keep_best(z, objective(z, targets, weights)[0], best_z, best_loss)
-    score = (best_loss if settings.select_by == "loss"
-             else -objective(best_z, targets, weights)[1])
-    chosen = (tf.argmin(tf.reshape(score, [settings.restarts, count]), axis=0,
-                        output_type=tf.int32) * count + tf.range(count))
+    chosen, _ = _choose(objective, best_z, best_loss, targets, weights, count)
     generated = generator(tf.gather(best_z, chosen), training=False)
-    return (settings.blend_fn()(images, generated, masks), generated,
+    return (_blend(settings)(images, generated, masks), generated,
             tf.gather(best_loss, chosen))
 
 
@@ -329,7 +290,7 @@ def _starts(generator, encoder, images, masks, settings: SearchSettings, seed) -
         raise ValueError("start='encoder' needs the run's encoder: train one with "
                          "train.py --encoder")
     encoded = encoder(encoder_lib.encoder_inputs(images, masks), training=False)
-    if settings.clip_latents is not None:
+    if settings.clip_latents:
         encoded = tf.clip_by_value(encoded, -settings.clip_latents, settings.clip_latents)
     return tf.concat([encoded, starts[count:]], axis=0)
 
@@ -353,14 +314,49 @@ def _adam_step(objective: _Objective, settings: SearchSettings, rate, step, z, f
     first_moment += (gradient - first_moment) * (1.0 - BETA_1)
     second_moment += (tf.square(gradient) - second_moment) * (1.0 - BETA_2)
     moved = z - first_moment * alpha / (tf.sqrt(second_moment) + EPSILON)
-    if settings.clip_latents is not None:
+    if settings.clip_latents:
         moved = tf.clip_by_value(moved, -settings.clip_latents, settings.clip_latents)
     return loss, moved, first_moment, second_moment
 
 
-def _keep_best(z, loss, best_z, best_loss):
+def _patience_update(loss, reference, stale, settings: SearchSettings
+                     ) -> tuple[tf.Tensor, tf.Tensor]:
+    """Early stopping as Keras' EarlyStopping: a start's loss [n] that is below (1 -
+    ``settings.tolerance``) times its ``reference`` [n] becomes the new reference and resets its
+    ``stale`` count [n] (int32) of steps without such an improvement; else the count grows, so
+    many small improvements still end in a stop. Returns the new reference and counts."""
+    significant = loss < reference * (1.0 - settings.tolerance)
+    return tf.where(significant, loss, reference), tf.where(significant, 0, stale + 1)
+
+
+def _keep_best(z, loss, best_z, best_loss) -> tuple[tf.Tensor, tf.Tensor]:
+    """Each start's best iterate so far: ``z`` [n, L] and its ``loss`` [n] where the loss is
+    below ``best_loss`` [n], else ``best_z`` [n, L] and ``best_loss``."""
     improved = loss < best_loss
     return tf.where(improved[:, tf.newaxis], z, best_z), tf.where(improved, loss, best_loss)
+
+
+def _choose(objective: "_Objective", best_z, best_loss, targets, weights,
+            count) -> tuple[tf.Tensor, tf.Tensor]:
+    """Each image's chosen start among its ``restarts`` (rows r * N + i of ``best_z`` [R * N, L]
+    and ``best_loss`` [R * N]): the lowest loss, or with ``select_by="discriminator"`` the
+    highest D(G(z)).
+
+    Returns:
+        The chosen rows [N] (int32) and their selection scores [N] (lower is better).
+    """
+    score = best_loss
+    if objective.settings.select_by == "discriminator":
+        score = -objective(best_z, targets, weights)[1]
+    return _lowest(score, objective.settings.restarts, count)
+
+
+def _lowest(score, restarts: int, count) -> tuple[tf.Tensor, tf.Tensor]:
+    """The row r * N + i of each image i with the lowest ``score`` [R * N] among its
+    ``restarts`` rows: rows [N] (int32) and their scores [N]."""
+    score = tf.reshape(score, [restarts, count])
+    return (tf.argmin(score, axis=0, output_type=tf.int32) * count + tf.range(count),
+            tf.reduce_min(score, axis=0))
 
 
 def _traced_fields(settings: SearchSettings) -> SearchSettings:
@@ -380,7 +376,7 @@ def _compiled_step(generator, discriminator, settings: SearchSettings):
     same networks and traced settings (``_traced_fields``): tracing costs about as much as 5
     steps of a batch of 64."""
     objective = _Objective(generator, discriminator, settings)
-    rate = settings.learning_rate_at(settings.steps)
+    rate = _learning_rate(settings, settings.steps)
     latents = tf.TensorSpec([None, int(generator.input_shape[-1])], tf.float32)
     pictures = tf.TensorSpec([None, None, None, 3], tf.float32)
     weights = tf.TensorSpec([None, None, None, 1], tf.float32)
@@ -403,29 +399,27 @@ def _search(generator, discriminator, images: np.ndarray, masks: np.ndarray,
     Returns the round's ``Completion`` and each image's selection score (lower is better).
     """
     restarts, count = settings.restarts, len(images)
-    step, objective = _compiled_step(generator, discriminator, _traced_fields(settings))
-    all_targets, all_weights = _Objective(generator, discriminator, settings).inputs(images,
-                                                                                     masks)
+    step, traced_objective = _compiled_step(generator, discriminator, _traced_fields(settings))
+    objective = _Objective(generator, discriminator, settings)
+    all_targets, all_weights = objective.inputs(images, masks)
     targets, weights = all_targets, all_weights  # the rows of the starts still running
     starts = _starts(generator, encoder, images, masks, settings, tf.constant(seed, tf.int64))
 
     best_z, best_loss = starts.numpy(), np.full([len(starts)], np.inf, np.float32)
-    # Early stopping as Keras' EarlyStopping: the reference moves only on a significant
-    # improvement, so many small ones still end in a stop.
-    reference = np.full([len(starts)], np.inf, np.float32)
+    reference = np.full([len(starts)], np.inf, np.float32)  # for early stopping
     stale = np.zeros([len(starts)], np.int32)
     rows = np.arange(len(starts), dtype=np.int32)  # the starts still being optimised
     z = starts
     first_moment = second_moment = tf.zeros_like(starts)
 
     def keep_best(z, loss):
-        improved = loss < best_loss[rows]
-        best_z[rows[improved]] = z.numpy()[improved]
-        best_loss[rows[improved]] = loss[improved]
+        kept_z, kept_loss = _keep_best(z, loss, best_z[rows], best_loss[rows])
+        best_z[rows], best_loss[rows] = kept_z.numpy(), kept_loss.numpy()
 
     def snapshot():
-        chosen = np.argmin(best_loss.reshape(restarts, count), axis=0) * count + np.arange(count)
-        return blending.paste(images, generator(best_z[chosen], training=False), masks).numpy()
+        chosen, _ = _lowest(best_loss, restarts, count)
+        return blending.paste(images, generator(best_z[chosen.numpy()], training=False),
+                              masks).numpy()
 
     history, frames = [], []
     for index in range(settings.steps):
@@ -439,9 +433,8 @@ def _search(generator, discriminator, images: np.ndarray, masks: np.ndarray,
         keep_best(z, loss)
         z = moved
         if settings.patience:
-            significant = loss < reference[rows] * (1.0 - settings.tolerance)
-            reference[rows[significant]] = loss[significant]
-            stale[rows] = np.where(significant, 0, stale[rows] + 1)
+            updated = _patience_update(loss, reference[rows], stale[rows], settings)
+            reference[rows], stale[rows] = (tensor.numpy() for tensor in updated)
             running = stale[rows] < settings.patience
             if not running.all():
                 rows = rows[running]
@@ -453,19 +446,17 @@ def _search(generator, discriminator, images: np.ndarray, masks: np.ndarray,
         if rows.size == 0:
             break
     if rows.size:
-        keep_best(z, objective(z, targets, weights)[0].numpy())  # the last update counts too
+        keep_best(z, traced_objective(z, targets, weights)[0].numpy())  # the last update counts
     if snapshot_every:
         frames.append(snapshot())
 
-    score = best_loss.reshape(restarts, count)
-    if settings.select_by == "discriminator":
-        score = -objective(tf.constant(best_z), all_targets, all_weights)[1].numpy().reshape(
-            restarts, count)
-    chosen = np.argmin(score, axis=0) * count + np.arange(count)
+    chosen, score = _choose(objective, tf.constant(best_z), best_loss, all_targets, all_weights,
+                            count)
+    chosen = chosen.numpy()
     generated = generator(best_z[chosen], training=False)
-    completed = settings.blend_fn()(images, generated, masks)
+    completed = _blend(settings)(images, generated, masks)
     realness = tf.sigmoid(discriminator(completed, training=False)[:, 0])
     completion = Completion(completed.numpy(), generated.numpy(), best_z[chosen],
                             best_loss[chosen], realness.numpy(), np.ones([count], np.int32),
                             np.asarray(history, np.float32), np.stack(frames) if frames else None)
-    return completion, score.reshape(-1)[chosen]
+    return completion, score.numpy()

@@ -31,7 +31,6 @@ log = logging.getLogger(__name__)
 
 MASK_KINDS = ("center", "random", "left", "right", "top", "bottom", "grid", "lowres", "box",
               "thin", "medium", "thick")
-RANDOM_KINDS = ("random", "box", "thin", "medium", "thick")
 MAX_STROKE_HOLE = 0.5  # LaMa caps the hole area of stroke masks at half the image
 
 # LaMa's stroke generators at 256 px: (min strokes, max strokes, max width, max length, boxes).
@@ -93,7 +92,7 @@ def boxes(size: int, rng: np.random.Generator, max_boxes: int = 3) -> np.ndarray
     return mask
 
 
-def strokes(size: int, rng: np.random.Generator, kind: str = "medium") -> np.ndarray:
+def strokes(size: int, rng: np.random.Generator, kind: str) -> np.ndarray:
     """LaMa-style irregular brush strokes ("thin", "medium" or "thick"), hole area <= 50%."""
     if kind not in _STROKES_256:
         raise ValueError(f"stroke kind must be one of {sorted(_STROKES_256)}, got {kind!r}")

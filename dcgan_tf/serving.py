@@ -1,9 +1,10 @@
 """Completion through an exported SavedModel: loaded in this process, or behind a TF Serving REST
 endpoint (``http://HOST:8501/v1/models/NAME``, predict API, ``complete_with_options``).
 
-Both run the whole completion in the served graph with the settings baked in at export; only
-the number of steps and the seed travel with a request. Request and response bodies follow TF
-Serving's documented REST format ("inputs" / "outputs", columnar).
+Both run the whole completion in the served graph with the settings baked in at export, which
+they read from the export's ``export_info`` signature (``settings``); only the number of steps
+and the seed travel with a request. Request and response bodies follow TF Serving's documented
+REST format ("inputs" / "outputs", columnar).
 """
 
 import json
@@ -13,20 +14,43 @@ import urllib.request
 
 import numpy as np
 
+from dcgan_tf.config import SearchSettings
+
 SIGNATURE = "complete_with_options"
+INFO_SIGNATURE = "export_info"
 
 
 def is_saved_model(path: str) -> bool:
     return bool(path) and os.path.isfile(os.path.join(path, "saved_model.pb"))
 
 
+def baked_settings(info: dict, where: str) -> SearchSettings:
+    """The completion settings recorded in an export's info (``export_info.json``).
+
+    Raises:
+        ValueError: naming ``where`` when the info holds no valid settings.
+    """
+    try:
+        return SearchSettings(**info["completion"]).validate()
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"{where}: the export's settings cannot be read ({error}); export it "
+                         f"again with this version's export.py") from None
+
+
 class SavedModelCompleter:
-    """Runs ``complete_with_options`` of a SavedModel folder in this process."""
+    """Runs ``complete_with_options`` of a SavedModel folder in this process; ``settings`` are
+    the ones baked in at export."""
 
     def __init__(self, path: str):
         import tensorflow as tf
         self._tf = tf
-        self._function = tf.saved_model.load(path).signatures[SIGNATURE]
+        signatures = tf.saved_model.load(path).signatures
+        if INFO_SIGNATURE not in signatures:
+            raise ValueError(f"--model {path} has no {INFO_SIGNATURE} signature (an export of "
+                             f"an older version): export it again with export.py")
+        info = signatures[INFO_SIGNATURE](format=tf.constant("json"))["info"]
+        self.settings = baked_settings(json.loads(info.numpy()), f"--model {path}")
+        self._function = signatures[SIGNATURE]
         self.image_size = int(self._function.structured_outputs["completed"].shape[1])
 
     def __call__(self, images: np.ndarray, masks: np.ndarray, steps: int, seed: int) -> dict:
@@ -41,18 +65,27 @@ class SavedModelCompleter:
 
 
 class RestCompleter:
-    """Sends ``complete_with_options`` requests to a TF Serving REST endpoint."""
+    """Sends ``complete_with_options`` requests to a TF Serving REST endpoint; ``settings`` are
+    the ones baked in at export."""
 
     def __init__(self, url: str, timeout: float = 3600.0):
         self.url, self.timeout = url.rstrip("/"), timeout
         metadata = self._request(f"{self.url}/metadata")
         try:
-            signature = metadata["metadata"]["signature_def"]["signature_def"][SIGNATURE]
-            dims = signature["outputs"]["completed"]["tensor_shape"]["dim"]
+            signatures = metadata["metadata"]["signature_def"]["signature_def"]
+            dims = signatures[SIGNATURE]["outputs"]["completed"]["tensor_shape"]["dim"]
             self.image_size = int(dims[1]["size"])
         except (KeyError, IndexError, TypeError, ValueError):
             raise ValueError(f"--server {url}: the model has no {SIGNATURE} signature; export "
                              f"it with export.py") from None
+        if INFO_SIGNATURE not in signatures:
+            raise ValueError(f"--server {url}: the model has no {INFO_SIGNATURE} signature (an "
+                             f"export of an older version): export it again with export.py")
+        outputs = self._request(f"{self.url}:predict", {"signature_name": INFO_SIGNATURE,
+                                                        "inputs": {"format": "json"}})["outputs"]
+        # TF Serving leaves out the name of a signature's only output.
+        info = outputs["info"] if isinstance(outputs, dict) else outputs
+        self.settings = baked_settings(json.loads(info), f"--server {url}")
 
     def __call__(self, images: np.ndarray, masks: np.ndarray, steps: int, seed: int) -> dict:
         """As ``SavedModelCompleter.__call__``, over HTTP."""

@@ -38,7 +38,7 @@ def main(strategy_name: str, run_dir: str, out_dir: str, steps: str = "4") -> No
     faces = synthetic.faces(32, seed=1, image_size=32)
     config = dataclasses.replace(CONFIG, steps_per_epoch=int(steps))
     result = train_lib.run(config, run_dir=run_dir, images=faces, strategy=strategy, verbose=0)
-    model = result.networks.gan
+    model = result.trained.gan
     weights = [np.asarray(w) for w in model.generator.weights + model.discriminator.weights]
     task = json.loads(os.environ.get("TF_CONFIG", "{}")).get("task", {}).get("index", 0)
     os.makedirs(out_dir, exist_ok=True)

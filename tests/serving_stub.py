@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 _DTYPES = {tf.uint8: "DT_UINT8", tf.float32: "DT_FLOAT", tf.int32: "DT_INT32",
-           tf.int64: "DT_INT64"}
+           tf.int64: "DT_INT64", tf.string: "DT_STRING"}
 
 
 class ServingStub:
@@ -49,7 +49,9 @@ class ServingStub:
                              f"!= {sorted(specs)}")
         inputs = {key: tf.constant(np.asarray(value), specs[key].dtype)
                   for key, value in body["inputs"].items()}
-        return {"outputs": {k: v.numpy().tolist() for k, v in function(**inputs).items()}}
+        outputs = {key: _to_json(value) for key, value in function(**inputs).items()}
+        # As TF Serving, the only output of a signature goes without its name.
+        return {"outputs": next(iter(outputs.values())) if len(outputs) == 1 else outputs}
 
     def _handler(self):
         stub = self
@@ -84,3 +86,11 @@ class ServingStub:
                     self._reply(400, {"error": message})
 
         return Handler
+
+
+def _to_json(tensor: tf.Tensor):
+    """A tensor as TF Serving writes it in JSON: strings as UTF-8 text."""
+    if tensor.dtype == tf.string:
+        return tf.nest.map_structure(bytes.decode, tensor.numpy().tolist()) \
+            if tensor.shape.rank else tensor.numpy().decode()
+    return tensor.numpy().tolist()

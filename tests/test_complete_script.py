@@ -1,6 +1,5 @@
 """complete.py end to end on the tiny shared run: synthetic default, mask file, mask folder."""
 
-import dataclasses
 import json
 import os
 import subprocess
@@ -11,7 +10,7 @@ from PIL import Image
 
 from conftest import REPO_ROOT, gif_duration_ms
 from dcgan_tf import export
-from dcgan_tf.config import CompleteConfig
+from dcgan_tf.config import SearchSettings
 from serving_stub import ServingStub
 
 
@@ -93,8 +92,8 @@ def test_exported_model_here_and_behind_a_rest_server(tiny_run, tmp_path):
     """--model=<SavedModel> runs the served graph in-process; --server sends TF Serving REST
     predict requests (to a stand-in server on 127.0.0.1); both give the same pictures."""
     _, result = tiny_run
-    settings = dataclasses.replace(CompleteConfig(), steps=3, restarts=1)
-    path = export.export(result.run_dir, export_base=str(tmp_path / "export"), settings=settings)
+    path = export.export(result.run_dir, export_base=str(tmp_path / "export"),
+                         settings=SearchSettings(steps=3, restarts=1))
     local = _complete(f"--model={path}", "--num_images=3", "--steps=2", "--batch_size=2",
                       f"--output_dir={tmp_path / 'local'}")
     assert local.returncode == 0, local.stderr
@@ -103,16 +102,29 @@ def test_exported_model_here_and_behind_a_rest_server(tiny_run, tmp_path):
         remote = _complete(f"--server={stub.url}", "--num_images=3", "--steps=2",
                            "--batch_size=2", f"--output_dir={tmp_path / 'remote'}")
         assert remote.returncode == 0, remote.stderr
-        assert len(stub.requests) == 2  # two batches
-        request = stub.requests[0]
+        # The baked settings, then two batches.
+        assert [r["signature_name"] for r in stub.requests] == [
+            "export_info", "complete_with_options", "complete_with_options"]
+        request = stub.requests[1]
         assert request["signature_name"] == "complete_with_options"
         assert set(request["inputs"]) == {"images", "masks", "steps", "seed"}
         assert request["inputs"]["steps"] == 2 and np.shape(request["inputs"]["masks"]) == (
             2, 32, 32, 1)
         bad = _complete(f"--server={stub.url}", "--mask=lowres", "--steps=1")
         assert bad.returncode == 1 and "--mask=lowres" in bad.stderr
+        # Flags that contradict the baked settings are refused by name, before any request.
+        before = len(stub.requests)
+        bad = _complete(f"--server={stub.url}", "--restarts=3", "--learning_rate=0.2",
+                        f"--output_dir={tmp_path / 'refused'}")
+        assert bad.returncode == 1 and "--restarts=3 (it has 1)" in bad.stderr
+        assert "--learning_rate=0.2 (it has 0.05)" in bad.stderr
+        assert len(stub.requests) == before + 1  # only the export_info request
+        assert not (tmp_path / "refused").exists()
     finally:
         stub.close()
+    for folder in ("local", "remote"):  # metrics.json records the settings that ran
+        ran = json.load(open(tmp_path / folder / "metrics.json"))["settings"]
+        assert (ran["method"], ran["steps"], ran["restarts"]) == ("default", 2, 1)
     for name in ("synthetic-0002_completed.png", "grid.png"):
         np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "local" / name)),
                                       np.asarray(Image.open(tmp_path / "remote" / name)))

@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from dcgan_tf import data
+from dcgan_tf import data, images as images_lib
 
 
 def _picture(height, width, seed):
@@ -173,7 +173,7 @@ def test_training_dataset_batches_in_range_and_flips():
 def test_training_dataset_reshuffles_each_pass():
     images = np.arange(8, dtype=np.uint8).reshape(8, 1, 1, 1).repeat(3, axis=3)
     stream = iter(data.training_dataset(images, 8, seed=0, flip=False))
-    first, second = (np.rint((next(stream).numpy()[:, 0, 0, 0] + 1) * 127.5) for _ in range(2))
+    first, second = (images_lib.to_uint8(next(stream).numpy()[:, 0, 0, 0]) for _ in range(2))
     assert sorted(first) == sorted(second) == list(range(8))
     assert list(first) != list(second)
 
@@ -183,34 +183,57 @@ def test_batch_larger_than_data_is_refused():
         data.training_dataset(np.zeros((3, 8, 8, 3), np.uint8), 4)
 
 
-@pytest.mark.parametrize("file_format", ["PNG", "JPEG"])
-def test_training_images_are_turned_upright_by_their_exif_orientation(tmp_path, file_format):
-    """Every EXIF orientation, in a folder and in a zip: the training pipeline gives what
-    Pillow's exif_transpose gives (the completion reader), on a non-square image."""
-    from dcgan_tf import image_reader
+def _awkward_files(folder) -> dict[str, str]:
+    """Writes files that decoders disagree on (24x40, so crops matter); name -> Pillow mode."""
     rng = np.random.default_rng(0)
-    stored = rng.integers(0, 256, (24, 40, 3), np.uint8)
-    stored[:6, :10] = [255, 0, 0]  # a red corner shows any turn or mirror
-    folder = tmp_path / "folder"
-    folder.mkdir()
-    for orientation in range(1, 9):
+    rgb = rng.integers(0, 256, (24, 40, 3), np.uint8)
+    rgb[:8, :12] = [255, 0, 0]  # a red corner shows any turn
+    alpha = np.full((24, 40), 255, np.uint8)
+    alpha[:, :10], alpha[:, 10:20] = 0, 128  # transparent, half transparent, opaque
+    grey = Image.fromarray(rgb).convert("L")
+    palette = Image.fromarray(rgb).quantize(16)
+    pictures = {
+        "a_rgba.png": (Image.fromarray(np.dstack([rgb, alpha]), "RGBA"), {}),
+        "b_palette.png": (palette, {"transparency": 3}),
+        "c_grey16.png": (Image.fromarray(rng.integers(0, 65536, (24, 40), np.uint16)), {}),
+        "d_cmyk.jpg": (Image.fromarray(rgb).convert("CMYK"), {}),
+        "g_la.png": (Image.merge("LA", [grey, Image.fromarray(alpha)]), {}),
+    }
+    for orientation, name in ((6, "e_turned6.jpg"), (3, "f_turned3.png")):
         exif = Image.Exif()
         exif[0x0112] = orientation
-        Image.fromarray(stored).save(folder / f"{orientation}.{file_format.lower()}",
-                                     format=file_format, exif=exif, quality=100)
+        pictures[name] = (Image.fromarray(rgb), {"exif": exif})
+    for name, (picture, options) in pictures.items():
+        picture.save(folder / name, **options)
+    return {name: picture.mode for name, (picture, _) in pictures.items()}
+
+
+@pytest.mark.parametrize("crop", ["center", "none", "auto"])
+def test_training_and_completion_loaders_give_identical_pixels(tmp_path, crop):
+    """Awkward files (transparency, palette, 16-bit grey, CMYK, EXIF turns) give the same uint8
+    bits from a folder and a zip (training) and from load_image_files (completion, FID)."""
+    folder = tmp_path / "faces"
+    folder.mkdir()
+    modes = _awkward_files(folder)
+    for name, mode in modes.items():  # the files really are what they claim
+        with Image.open(folder / name) as picture:
+            assert picture.mode == mode, name
+    with Image.open(folder / "b_palette.png") as palette:
+        assert palette.info["transparency"] == 3 and (np.asarray(palette) == 3).any()
+    assert sorted(modes.values()) == ["CMYK", "I;16", "LA", "P", "RGB", "RGB", "RGBA"]
     with zipfile.ZipFile(tmp_path / "faces.zip", "w") as archive:
-        for path in sorted(folder.iterdir()):
-            archive.write(path, path.name)
-    expected = np.stack([data.crop_and_resize(tf.constant(image_reader.read_rgb(
-        str(folder / f"{o}.{file_format.lower()}"))), "none", 16).numpy() for o in range(1, 9)])
-    assert image_reader.exif_orientation((folder / f"6.{file_format.lower()}").read_bytes()) == 6
+        for name in modes:
+            archive.write(folder / name, name)
+    paths = [str(folder / name) for name in sorted(modes)]
+    completion, kept, problems = data.load_image_files(paths, crop=crop, image_size=16)
+    assert kept == paths and problems == []
+    assert completion.shape == (7, 16, 16, 3) and completion.dtype == np.uint8
     for source in (folder, tmp_path / "faces.zip"):
-        loaded = data.load_images(str(source), crop="none", image_size=16)
-        assert loaded.shape == (8, 16, 16, 3)
-        difference = np.abs(loaded.astype(int) - expected.astype(int))
-        if file_format == "PNG":
-            assert difference.max() == 0
-        else:  # Pillow's and TF's JPEG decoders differ by a few levels on noise
-            assert difference.reshape(8, -1).mean(axis=1).max() < 3
-    # Turned images differ from the stored one (so the check above can fail).
-    assert np.abs(expected[5].astype(int) - expected[0].astype(int)).mean() > 20
+        training = data.load_images(str(source), crop=crop, image_size=16)
+        np.testing.assert_array_equal(training, completion, err_msg=f"{source}, crop={crop}")
+    if crop == "none":  # the awkward parts were honoured, not only decoded alike
+        rgba, turned6, turned3 = (completion[sorted(modes).index(name)]
+                                  for name in ("a_rgba.png", "e_turned6.jpg", "f_turned3.png"))
+        assert (rgba[:, 0] == 255).all()  # transparent over white
+        assert turned6[0, -1, 0] > 200 > turned6[0, -1, 1]  # red corner turned to the top right
+        assert turned3[-1, -1, 0] > 200 > turned3[-1, -1, 1]  # and to the bottom right

@@ -13,10 +13,16 @@ import pytest
 import tensorflow as tf
 
 from conftest import FACES, REPO_ROOT, TINY, scaled_generator
-from dcgan_tf import encoder as encoder_lib, inpaint, masks, models, pretrained, train_lib
-from dcgan_tf.config import FAST_SETTINGS
+from dcgan_tf import encoder as encoder_lib, inpaint, loading, masks, models, pretrained
+from dcgan_tf.config import PRESETS, SearchSettings
 
 SIZE, LATENT = 32, 8
+PLAIN = SearchSettings(learning_rate=0.02, known_weight=0.0, prior_weight=0.0,
+                       schedule="constant")
+
+
+def search(**changes) -> SearchSettings:
+    return dataclasses.replace(PLAIN, **changes)
 
 
 def _held_out(generator, count=16):
@@ -68,10 +74,10 @@ def test_encoder_start_beats_a_random_start_in_the_same_steps(trained):
     generator, encoder, _, _ = trained
     images, _, mask = _held_out(generator)
     discriminator = models.build_discriminator(SIZE, 4)
-    common = dict(steps=15, learning_rate=0.02, seed=4)
-    from_encoder = inpaint.complete(generator, discriminator, images, mask, start="encoder",
-                                    encoder=encoder, **common)
-    from_random = inpaint.complete(generator, discriminator, images, mask, **common)
+    from_encoder = inpaint.complete(generator, discriminator, images, mask,
+                                    search(steps=15, start="encoder"), encoder=encoder, seed=4)
+    from_random = inpaint.complete(generator, discriminator, images, mask, search(steps=15),
+                                   seed=4)
     assert from_encoder.losses.mean() < 0.7 * from_random.losses.mean()
     assert from_encoder.history[0] < from_random.history[0]
     hole = 1.0 - mask
@@ -85,26 +91,27 @@ def test_encoder_start_needs_an_encoder(trained):
     images, _, mask = _held_out(generator, 2)
     with pytest.raises(ValueError, match="train.py --encoder"):
         inpaint.complete(generator, models.build_discriminator(SIZE, 4), images, mask,
-                         steps=2, start="encoder")
+                         search(steps=2, start="encoder"))
 
 
 def test_early_stopping_drops_converged_starts_and_keeps_their_best(trained):
     generator, encoder, _, _ = trained
     images, _, mask = _held_out(generator, 4)
     discriminator = models.build_discriminator(SIZE, 4)
-    common = dict(learning_rate=0.02, seed=4, start="encoder", encoder=encoder, restarts=2)
-    full = inpaint.complete(generator, discriminator, images, mask, steps=60, **common)
+    def run(**changes):
+        return inpaint.complete(generator, discriminator, images, mask,
+                                search(start="encoder", restarts=2, **changes), seed=4,
+                                encoder=encoder)
+    full = run(steps=60)
     # A tolerance no step can meet: every start stops `patience` steps after its first.
-    stopped = inpaint.complete(generator, discriminator, images, mask, steps=60, patience=3,
-                               tolerance=0.99, **common)
+    stopped = run(steps=60, patience=3, tolerance=0.99)
     assert len(stopped.history) == 4 and len(full.history) == 60
     # It evaluated z_0 .. z_3, as a 3-step search does (z_3 being its last update).
-    short = inpaint.complete(generator, discriminator, images, mask, steps=3, **common)
+    short = run(steps=3)
     np.testing.assert_allclose(stopped.losses, short.losses, rtol=1e-5)
     assert np.all(stopped.losses >= full.losses - 1e-4)
     # A real tolerance stops between the two.
-    patient = inpaint.complete(generator, discriminator, images, mask, steps=60, patience=3,
-                               tolerance=0.05, **common)
+    patient = run(steps=60, patience=3, tolerance=0.05)
     assert 4 < len(patient.history) < 60
     assert full.losses.mean() <= patient.losses.mean() < stopped.losses.mean()
 
@@ -113,9 +120,9 @@ def test_graph_completion_from_the_encoder_matches_eager(trained):
     generator, encoder, _, _ = trained
     images, _, mask = _held_out(generator, 3)
     discriminator = models.build_discriminator(SIZE, 4)
-    settings = inpaint.SearchSettings(steps=8, learning_rate=0.02, restarts=2, start="encoder")
-    eager = inpaint.complete(generator, discriminator, images, mask, encoder=encoder,
-                             seed=6, **dataclasses.asdict(settings))
+    settings = search(steps=8, restarts=2, start="encoder")
+    eager = inpaint.complete(generator, discriminator, images, mask, settings, encoder=encoder,
+                             seed=6)
     graph = tf.function(lambda: inpaint.complete_in_graph(
         generator, discriminator, tf.constant(images), tf.constant(mask), settings,
         steps=tf.constant(8), seed=tf.constant(6, tf.int64), encoder=encoder))
@@ -127,12 +134,11 @@ def test_graph_completion_from_the_encoder_matches_eager(trained):
 def test_packaged_model_keeps_its_encoder(trained, tmp_path, monkeypatch):
     config = dataclasses.replace(TINY, latent_dim=LATENT, g_filters=4, d_filters=4,
                                  encoder_filters=8)
-    networks = train_lib.build_networks(config)
+    generator, discriminator = loading.build_networks(config)
     _, encoder, _, _ = trained
     monkeypatch.setattr(pretrained, "PACKAGE_DIR", str(tmp_path))
-    pretrained.save(str(tmp_path / "tiny"), config.to_json(), networks.gan.generator,
-                    networks.gan.discriminator, encoder)
-    _, loaded = train_lib.load_networks("tiny")
+    pretrained.save(str(tmp_path / "tiny"), config.to_json(), generator, discriminator, encoder)
+    loaded = loading.load("tiny")
     probe = encoder_lib.encoder_inputs(np.zeros([1, SIZE, SIZE, 3]), np.ones([1, SIZE, SIZE, 1]))
     np.testing.assert_allclose(loaded.encoder(probe).numpy(), encoder(probe).numpy(), atol=1e-6)
 
@@ -191,9 +197,14 @@ def test_train_encoder_complete_fast_and_export_through_the_clis(tmp_path):
     assert latents["latents"].shape == (2, 8)
     completed = loaded.signatures["complete"](images=tf.constant(images), masks=tf.constant(mask))
     assert completed["completed"].shape == (2, 32, 32, 3)
-    # complete.py on the export sends the fast preset's steps, not --steps' default.
-    result = _cli("complete.py", "--model=export/dcgan/1", "--method=fast", "--num_images=2",
+    # complete.py on the export runs the baked fast settings, and says so in metrics.json.
+    result = _cli("complete.py", "--model=export/dcgan/1", "--num_images=2",
                   "--output_dir=served", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
-    steps = FAST_SETTINGS["steps"]
-    assert f"{steps} steps and --seed=0 are sent with each batch" in result.stderr
+    ran = json.load(open(tmp_path / "served" / "metrics.json"))["settings"]
+    assert ran["method"] == "fast" and ran["steps"] == PRESETS["fast"]["steps"]
+    # Flags that contradict the export are refused by name.
+    result = _cli("complete.py", "--model=export/dcgan/1", "--method=default",
+                  "--num_images=2", "--output_dir=wrong", cwd=tmp_path)
+    assert result.returncode == 1 and "--method=default (it has fast)" in result.stderr
+    assert not os.path.exists(tmp_path / "wrong" / "metrics.json")

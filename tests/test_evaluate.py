@@ -13,7 +13,8 @@ import pytest
 import tensorflow as tf
 
 from conftest import FACES, REPO_ROOT, TINY
-from dcgan_tf import evaluate_lib, images as image_utils, inception, pretrained, train_lib
+from dcgan_tf import evaluate_lib, images as image_utils, inception, loading, pretrained
+from dcgan_tf import train_lib
 
 
 @pytest.fixture(scope="module")
@@ -122,32 +123,13 @@ def package_dir(tmp_path, monkeypatch):
     return tmp_path / "pretrained"
 
 
-def test_packaged_model_loads_by_name_and_is_the_default_without_runs(tiny_run, package_dir,
-                                                                      tmp_path):
-    config, result = tiny_run
-    run_config, networks = train_lib.load_networks(result.run_dir)
-    pretrained.save(str(package_dir / pretrained.DEFAULT_MODEL), run_config.to_json(),
-                    networks.gan.generator, networks.gan.discriminator)
-    assert pretrained.available() == [pretrained.DEFAULT_MODEL]
-    latents = tf.random.stateless_normal([2, config.latent_dim], [3, 4])
-    expected = networks.gan.generator(latents).numpy()
-    for model, runs_dir in [(pretrained.DEFAULT_MODEL, "runs"), ("", str(tmp_path / "empty"))]:
-        loaded_config, loaded = train_lib.load_networks(model, runs_dir)
-        assert loaded_config == run_config
-        np.testing.assert_allclose(loaded.gan.generator(latents).numpy(), expected, atol=1e-6)
-    with pytest.raises(ValueError, match=f"packaged: {pretrained.DEFAULT_MODEL}\\); got nope"):
-        train_lib.load_networks("nope")
-
-
 def test_repackaging_replaces_the_weights_and_keeps_the_model_card(tiny_run, package_dir):
     _, result = tiny_run
-    run_config, networks = train_lib.load_networks(result.run_dir)
+    model = loading.load(result.run_dir)
     target = package_dir / "faces"
-    pretrained.save(str(target), run_config.to_json(), networks.gan.generator,
-                    networks.gan.discriminator)
+    pretrained.save(str(target), model.config.to_json(), model.generator, model.discriminator)
     (target / "MODEL_CARD.md").write_text("# card\n")
-    pretrained.save(str(target), run_config.to_json(), networks.gan.generator,
-                    networks.gan.discriminator)
+    pretrained.save(str(target), model.config.to_json(), model.generator, model.discriminator)
     assert sorted(os.listdir(target)) == sorted(
         ["MODEL_CARD.md", "config.json", pretrained.GENERATOR_FILE,
          pretrained.DISCRIMINATOR_FILE])

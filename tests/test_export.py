@@ -14,11 +14,12 @@ import pytest
 import tensorflow as tf
 
 from conftest import REPO_ROOT
-from dcgan_tf import complete_lib, export, images as image_utils, masks as mask_lib, train_lib
-from dcgan_tf.config import CompleteConfig
+from dcgan_tf import export, gan, images as image_utils, inpaint, loading, masks as mask_lib
+from dcgan_tf import serving
+from dcgan_tf.config import SearchSettings
 
 STEPS = 4  # baked into the tiny export's complete signature
-SETTINGS = dataclasses.replace(CompleteConfig(), steps=STEPS, restarts=2)
+SETTINGS = SearchSettings(steps=STEPS, restarts=2)
 
 # Runs in a fresh interpreter with dcgan_tf made unimportable, like TF Serving's C++ server,
 # which only has the SavedModel. Loads it with tf.saved_model.load and with the v1 session
@@ -62,12 +63,13 @@ print(json.dumps(results))
 
 @pytest.fixture(scope="module")
 def exported(tiny_run, tmp_path_factory):
-    """(version folder, restored networks, run config) of one export of the tiny run."""
+    """(version folder, the model as inference loads it, run config) of one export of the tiny
+    run."""
     _, result = tiny_run
     base = tmp_path_factory.mktemp("export")
     path = export.export(result.run_dir, export_base=str(base), settings=SETTINGS)
-    config, networks = train_lib.load_networks(result.run_dir)
-    return path, networks, config
+    model = loading.load(result.run_dir)
+    return path, model, model.config
 
 
 def _requests(config):
@@ -85,23 +87,24 @@ def _requests(config):
     }
 
 
-def _in_process(networks, config, requests):
+def _in_process(model, config, requests):
     """What the library gives for the same requests."""
-    generator, discriminator = networks.gan.generator, networks.gan.discriminator
+    generator, discriminator = model.generator, model.discriminator
     latents = requests["serving_default"]["latents"]
-    seeded = train_lib.gan.sample_latents([3, config.latent_dim], tf.constant([5, 0], tf.int64),
-                                          config.latent_prior)
+    seeded = gan.sample_latents([3, config.latent_dim], tf.constant([5, 0], tf.int64),
+                                config.latent_prior)
     images = image_utils.to_float(requests["discriminate"]["images"])
     results = {
-        "serving_default": {"images": image_utils.to_uint8(generator(latents, training=False))},
-        "generate_from_seed": {"images": image_utils.to_uint8(generator(seeded,
-                                                                        training=False))},
+        "serving_default": {"images": image_utils.to_uint8(
+            generator(latents, training=False).numpy())},
+        "generate_from_seed": {"images": image_utils.to_uint8(
+            generator(seeded, training=False).numpy())},
         "discriminate": {"probability": tf.sigmoid(discriminator(images)[:, 0]).numpy()},
     }
     for name, steps, seed in (("complete", STEPS, 0), ("complete_with_options", 3, 9)):
-        settings = dataclasses.replace(SETTINGS, steps=steps).effective()
-        completion = complete_lib.complete_batch(networks, config.latent_prior, images,
-                                                 requests[name]["masks"], settings, seed=seed)
+        settings = dataclasses.replace(SETTINGS, steps=steps).for_model(config.latent_prior)
+        completion = inpaint.complete(generator, discriminator, images, requests[name]["masks"],
+                                      settings, seed=seed)
         results[name] = {"completed": image_utils.to_uint8(completion.completed),
                          "generated": image_utils.to_uint8(completion.generated),
                          "loss": completion.losses}
@@ -109,7 +112,7 @@ def _in_process(networks, config, requests):
 
 
 def test_every_signature_matches_in_process_from_a_fresh_process(exported, tmp_path):
-    path, networks, config = exported
+    path, model, config = exported
     requests = _requests(config)
     with open(tmp_path / "inputs.json", "w") as handle:
         json.dump({name: {key: (np.asarray(value).tolist(), np.asarray(value).dtype.name)
@@ -121,7 +124,7 @@ def test_every_signature_matches_in_process_from_a_fresh_process(exported, tmp_p
                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert run.returncode == 0, run.stderr[-3000:]
     loaded = json.loads(run.stdout.strip().splitlines()[-1])
-    expected = _in_process(networks, config, requests)
+    expected = _in_process(model, config, requests)
     for loader in ("v2", "v1"):
         for name, outputs in expected.items():
             assert set(loaded[loader][name]) == set(outputs), (loader, name)
@@ -154,6 +157,7 @@ def test_bad_requests_get_clear_errors(exported):
         ("generate_from_seed", {"seed": tf.constant(1, tf.int64), "count": tf.constant(0)},
          "count must be >= 1"),
         ("serving_default", {"latents": tf.zeros([1, config.latent_dim + 1])}, "latents"),
+        ("export_info", {"format": tf.constant("xml")}, "format must be json"),
     ]
     for name, request, message in bad:
         with pytest.raises(tf.errors.InvalidArgumentError, match=message):
@@ -209,9 +213,10 @@ def test_a_killed_export_leaves_no_version_folder(tiny_run, tmp_path):
                                           for path in model_dir.iterdir())
     while time.monotonic() < deadline and not writing():
         time.sleep(0.05)
+    killed_while_writing = writing()
     process.send_signal(signal.SIGKILL)
     process.wait()
-    assert model_dir.is_dir(), "the export never started writing"
+    assert killed_while_writing, "the export was not killed while a .partial- folder existed"
     assert export.versions(str(model_dir)) == []  # a partial export is never a version
     cheap = dataclasses.replace(SETTINGS, steps=1, restarts=1, blend="paste")
     path = export.export(result.run_dir, export_base=str(base), settings=cheap)
@@ -224,3 +229,24 @@ def test_unwritable_export_base_fails_before_loading_the_model(tmp_path):
     blocker.write_text("x")
     with pytest.raises(ValueError, match="--export_base .*file/base/dcgan is not writable"):
         export.export("/no/such/run", export_base=str(blocker / "base"))
+
+
+def test_export_info_holds_the_settings_that_run(exported):
+    """The baked settings, as they run on the model, are readable through the export_info
+    signature (what complete.py reads from a SavedModel or TF Serving)."""
+    path, _, config = exported
+    completer = serving.SavedModelCompleter(path)
+    assert completer.settings == SETTINGS.for_model(config.latent_prior)
+    with open(os.path.join(path, "assets", export.INFO_FILE)) as handle:
+        assert json.load(handle)["completion"] == dataclasses.asdict(completer.settings)
+
+
+def test_export_refuses_flags_its_method_sets(tmp_path):
+    """export.py refuses, by name, the flags --method sets itself (through the same function
+    as complete.py), before loading anything."""
+    result = subprocess.run([sys.executable, os.path.join(REPO_ROOT, "export.py"),
+                             "--method=bamos", "--steps=50", f"--export_base={tmp_path}"],
+                            capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert result.returncode != 0
+    assert "--method=bamos sets --steps itself" in result.stderr
+    assert not os.listdir(tmp_path)

@@ -1,9 +1,12 @@
 """Reading user images: every Pillow mode, EXIF orientation, animations, bombs, tiny and broken
-files; and a property test that the reader only ever raises its documented error."""
+files, reads from parallel threads; and a property test that the reader only ever raises its
+documented error."""
 
 import io
 import struct
+import warnings
 import zlib
+from concurrent import futures
 
 import numpy as np
 import pytest
@@ -104,6 +107,16 @@ def test_truncated_file_and_missing_path_are_named(tmp_path):
         read_rgb(str(path))
     with pytest.raises(UnreadableImage, match="nowhere.png: no such file"):
         read_rgb(str(tmp_path / "nowhere.png"))
+
+
+def test_parallel_reads_leave_the_warning_filters_alone():
+    """Training reads in parallel threads; each read swaps the process's warning filters, which
+    unguarded threads would leave changed (bomb warnings then raising everywhere)."""
+    encoded = _encode(Image.new("RGB", (32, 32)), "PNG")
+    before = list(warnings.filters)
+    with futures.ThreadPoolExecutor(8) as pool:
+        assert all(rgb.shape == (32, 32, 3) for rgb in pool.map(read_rgb, [encoded] * 500))
+    assert warnings.filters == before
 
 
 def test_the_pixel_limit_is_deliberate():

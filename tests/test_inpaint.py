@@ -9,8 +9,16 @@ import tensorflow as tf
 
 from conftest import scaled_generator
 from dcgan_tf import inpaint, masks, models
+from dcgan_tf.config import SearchSettings
 
 SIZE, LATENT = 32, 8
+# A plain search: constant learning rate, no prior term, every known pixel weighted by Yeh only.
+PLAIN = SearchSettings(steps=40, learning_rate=0.01, known_weight=0.0, prior_weight=0.0,
+                       schedule="constant")
+
+
+def search(**changes) -> SearchSettings:
+    return dataclasses.replace(PLAIN, **changes)
 
 
 @pytest.fixture(scope="module")
@@ -48,9 +56,9 @@ def test_warmup_cosine_schedule():
 def test_completion_lowers_the_loss_and_keeps_known_pixels(networks, target, contextual, blend):
     generator, discriminator = networks
     mask = masks.make_masks("center", 2, SIZE)
-    result = inpaint.complete(generator, discriminator, target, mask, steps=40,
-                              learning_rate=0.05, contextual=contextual, blend=blend,
-                              restarts=2, seed=5)
+    result = inpaint.complete(generator, discriminator, target, mask,
+                              search(learning_rate=0.05, contextual=contextual, blend=blend,
+                                     restarts=2), seed=5)
     assert result.history.shape == (40,)
     assert result.history[-1] < 0.7 * result.history[0]
     assert result.completed.shape == target.shape and result.latents.shape == (2, LATENT)
@@ -61,29 +69,77 @@ def test_completion_lowers_the_loss_and_keeps_known_pixels(networks, target, con
 
 def test_uniform_prior_is_clipped(networks, target):
     generator, discriminator = networks
+    settings = search(steps=10, learning_rate=0.5).for_model("uniform")
     result = inpaint.complete(generator, discriminator, target, masks.make_masks("left", 2, SIZE),
-                              steps=10, learning_rate=0.5, prior="uniform", clip_latents=1.0)
+                              settings)
     assert np.abs(result.latents).max() <= 1.0
 
 
 def test_lowres_matches_block_means(networks, target):
     generator, discriminator = networks
     result = inpaint.complete(generator, discriminator, target, masks.make_masks("lowres", 2, SIZE),
-                              steps=30, learning_rate=0.05, lowres_factor=8)
+                              search(steps=30, learning_rate=0.05, lowres_factor=8))
     before = np.abs(inpaint.block_mean(generator(tf.random.normal([2, LATENT]), training=False),
                                        8) - inpaint.block_mean(target, 8)).mean()
     after = np.abs(inpaint.block_mean(result.completed, 8) - inpaint.block_mean(target, 8)).mean()
     assert after < before
 
 
-def test_select_by_discriminator_and_bad_choices(networks, target):
+class BrightnessJudge(keras.Model):
+    """A discriminator that finds brighter images more real: logit = 10 * mean pixel."""
+
+    def call(self, images, training=False):
+        return 10.0 * tf.reduce_mean(images, axis=[1, 2, 3])[:, tf.newaxis]
+
+
+def test_select_by_discriminator_picks_the_start_the_discriminator_prefers(networks):
+    """With no perceptual term the discriminator plays no part in the search, only in the
+    choice among restarts: by "loss" the lowest loss wins, by "discriminator" the brightest."""
+    generator, _ = networks
+    judge = BrightnessJudge()
+    target = generator(tf.random.normal([4, LATENT], seed=2), training=False).numpy()
+    mask = masks.make_masks("left", 4, SIZE)
+    settings = search(steps=5, restarts=6, perceptual_weight=0.0)
+    by_loss = inpaint.complete(generator, judge, target, mask, settings, seed=3)
+    by_judge = inpaint.complete(generator, judge, target, mask,
+                                dataclasses.replace(settings, select_by="discriminator"), seed=3)
+    judged = {name: judge(generator(result.latents, training=False)).numpy()[:, 0]
+              for name, result in (("loss", by_loss), ("judge", by_judge))}
+    assert np.all(judged["judge"] >= judged["loss"]) and np.any(judged["judge"] > judged["loss"])
+    assert np.all(by_loss.losses <= by_judge.losses)
+    assert np.any(by_loss.losses < by_judge.losses)
+
+
+def test_bad_settings_are_refused(networks, target):
     generator, discriminator = networks
     mask = masks.make_masks("center", 2, SIZE)
-    result = inpaint.complete(generator, discriminator, target, mask, steps=5, restarts=3,
-                              select_by="discriminator")
-    assert result.completed.shape == target.shape
     with pytest.raises(ValueError, match="--contextual"):
-        inpaint.complete(generator, discriminator, target, mask, contextual="l2")
+        inpaint.complete(generator, discriminator, target, mask, search(contextual="l2"))
+    with pytest.raises(ValueError, match="--method=fast contradicts --steps=40"):
+        inpaint.complete(generator, discriminator, target, mask,
+                         search(method="fast", start="encoder", learning_rate=0.01,
+                                patience=5))
+
+
+def test_search_steps_are_keras_adam(networks, target):
+    """The hand-written Adam update of the search moves z exactly as keras.optimizers.Adam."""
+    generator, discriminator = networks
+    settings = search(learning_rate=0.05)
+    objective = inpaint._Objective(generator, discriminator, settings)
+    targets, weights = objective.inputs(target, masks.make_masks("center", 2, SIZE))
+    start = tf.random.normal([2, LATENT], seed=4)
+    z, first_moment, second_moment = start, tf.zeros_like(start), tf.zeros_like(start)
+    variable = tf.Variable(start)
+    optimizer = keras.optimizers.Adam(settings.learning_rate)
+    for step in range(10):
+        _, z, first_moment, second_moment = inpaint._adam_step(
+            objective, settings, settings.learning_rate, tf.constant(step), z, first_moment,
+            second_moment, targets, weights)
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(objective(variable, targets, weights)[0])
+        optimizer.apply_gradients([(tape.gradient(loss, variable), variable)])
+        np.testing.assert_allclose(z.numpy(), variable.numpy(), rtol=1e-5, atol=1e-6)
+    assert np.abs(z.numpy() - start.numpy()).max() > 0.1  # it did move
 
 
 class ConstantJudge(keras.Model):
@@ -102,8 +158,9 @@ def test_until_approved_retries_only_rejected_completions(networks, target, logi
     generator, _ = networks
     seen = []
     result = inpaint.complete(generator, ConstantJudge(logit), target,
-                              masks.make_masks("center", 2, SIZE), steps=4, until_approved=True,
-                              max_rounds=3, progress=lambda step, loss: seen.append(step))
+                              masks.make_masks("center", 2, SIZE),
+                              search(steps=4, until_approved=True, max_rounds=3),
+                              progress=lambda step, loss: seen.append(step))
     np.testing.assert_array_equal(result.rounds, [rounds, rounds])
     assert result.history.shape == (4 * rounds,) and seen == list(range(1, 4 * rounds + 1))
     np.testing.assert_allclose(result.realness, 1.0 / (1.0 + np.exp(-logit)), rtol=1e-5)
@@ -113,17 +170,19 @@ def test_retry_rounds_keep_the_better_result(networks, target):
     """A rejected image keeps its first-round result unless a new start lowers the loss."""
     generator, _ = networks
     mask = masks.make_masks("center", 2, SIZE)
-    options = dict(steps=6, learning_rate=0.05, seed=2)
-    first = inpaint.complete(generator, ConstantJudge(-10.0), target, mask, **options)
-    retried = inpaint.complete(generator, ConstantJudge(-10.0), target, mask, **options,
-                               until_approved=True, max_rounds=3)
+    settings = search(steps=6, learning_rate=0.05)
+    first = inpaint.complete(generator, ConstantJudge(-10.0), target, mask, settings, seed=2)
+    retried = inpaint.complete(generator, ConstantJudge(-10.0), target, mask,
+                               dataclasses.replace(settings, until_approved=True, max_rounds=3),
+                               seed=2)
     assert np.all(retried.losses <= first.losses + 1e-6)
 
 
 def test_snapshots_show_the_search_with_known_pixels_pasted(networks, target):
     generator, discriminator = networks
     mask = masks.make_masks("center", 2, SIZE)
-    result = inpaint.complete(generator, discriminator, target, mask, steps=5, snapshot_every=2)
+    result = inpaint.complete(generator, discriminator, target, mask, search(steps=5),
+                              snapshot_every=2)
     assert result.frames.shape == (4, 2, SIZE, SIZE, 3)  # steps 1, 3, 5 and the final choice
     known = np.broadcast_to(mask == 1, result.frames.shape[1:])
     for frame in result.frames:
@@ -131,15 +190,17 @@ def test_snapshots_show_the_search_with_known_pixels_pasted(networks, target):
     assert not np.allclose(result.frames[0], result.frames[-1])
 
 
-@pytest.mark.parametrize("schedule, clip", [("warmup_cosine", None), ("constant", 1.0)])
-def test_in_graph_completion_matches_the_keras_adam_loop(networks, target, schedule, clip):
+@pytest.mark.parametrize("schedule, prior, patience", [
+    ("warmup_cosine", "normal", 0), ("constant", "uniform", 0), ("constant", "normal", 2)])
+def test_in_graph_completion_matches_the_eager_search(networks, target, schedule, prior,
+                                                     patience):
     generator, discriminator = networks
     mask = masks.make_masks("thick", 2, SIZE, seed=4)
-    settings = inpaint.SearchSettings(steps=15, learning_rate=0.05, known_weight=0.1,
-                                      prior_weight=0.3, restarts=2, schedule=schedule,
-                                      clip_latents=clip, prior="uniform" if clip else "normal")
-    eager = inpaint.complete(generator, discriminator, target, mask, seed=7,
-                             **dataclasses.asdict(settings))
+    settings = SearchSettings(steps=15, learning_rate=0.05, restarts=2, schedule=schedule,
+                              patience=patience, tolerance=0.05).for_model(prior)
+    eager = inpaint.complete(generator, discriminator, target, mask, settings, seed=7)
+    if patience:
+        assert len(eager.history) < 15  # every start stopped early
     graph = tf.function(lambda: inpaint.complete_in_graph(
         generator, discriminator, tf.constant(target), tf.constant(mask), settings,
         steps=tf.constant(15), seed=tf.constant(7, tf.int64)))

@@ -4,9 +4,8 @@ import os
 
 import numpy as np
 
-from dcgan_tf import complete_lib, gan, images as image_utils, masks as mask_lib, pretrained
-from dcgan_tf import train_lib
-from dcgan_tf.config import CompleteConfig
+from dcgan_tf import gan, images as image_utils, inpaint, loading, masks as mask_lib, pretrained
+from dcgan_tf.config import SearchSettings, search_settings
 
 NAME = "celeba64"
 
@@ -22,9 +21,9 @@ def test_shipped_model_is_complete_small_and_documented():
 
 
 def test_shipped_generator_makes_varied_faces_and_completes_one():
-    config, networks = train_lib.load_networks(NAME)
+    model = loading.load(NAME)
+    config, generator = model.config, model.generator
     assert (config.image_size, config.crop) == (64, "celeba")
-    generator = networks.gan.generator
     raw = generator(gan.sample_latents([16, config.latent_dim], [5, 6], config.latent_prior))
     raw = np.asarray(raw)
     assert raw.shape == (16, 64, 64, 3) and np.isfinite(raw).all()
@@ -35,9 +34,8 @@ def test_shipped_generator_makes_varied_faces_and_completes_one():
     face = gan.sample_images(generator, 1, 77, config.latent_prior)
     target = image_utils.to_float(face)
     mask = mask_lib.make_masks("center", 1, 64)
-    settings = CompleteConfig(steps=30).effective()
-    result = complete_lib.complete_batch(networks, config.latent_prior, target, mask, settings,
-                                         seed=0)
+    settings = SearchSettings(steps=30).for_model(config.latent_prior)
+    result = inpaint.complete(generator, model.discriminator, target, mask, settings, seed=0)
     completed = np.asarray(result.completed)
     assert completed.shape == (1, 64, 64, 3) and np.isfinite(completed).all()
     known = mask[..., 0] == 1
@@ -49,16 +47,18 @@ def test_shipped_generator_makes_varied_faces_and_completes_one():
 def test_shipped_encoder_starts_fast_completion_near_the_face():
     """The shipped encoder inverts the shipped generator: from E's start, fast completion of a
     generated face's hole beats 20 steps from a random start."""
-    config, networks = train_lib.load_networks(NAME)
-    assert networks.encoder is not None
-    faces = gan.sample_images(networks.gan.generator, 4, 78, config.latent_prior)
+    model = loading.load(NAME)
+    config = model.config
+    assert model.encoder is not None
+    faces = gan.sample_images(model.generator, 4, 78, config.latent_prior)
     targets = image_utils.to_float(faces)
     mask = mask_lib.make_masks("center", 4, 64)
     hole = 1.0 - mask
     errors = {}
     for method in ("fast", "default"):
-        settings = CompleteConfig(method=method, steps=20).effective()
-        result = complete_lib.complete_batch(networks, config.latent_prior, targets, mask,
-                                             settings, seed=0)
+        flags = {} if method == "fast" else {"steps": 20}  # fast runs its own 20 at most
+        settings = search_settings(method, **flags).for_model(config.latent_prior)
+        result = inpaint.complete(model.generator, model.discriminator, targets, mask, settings,
+                                  seed=0, encoder=model.encoder)
         errors[method] = np.abs((result.completed - targets) * hole).sum() / (3 * hole.sum())
     assert errors["fast"] < errors["default"]

@@ -72,7 +72,7 @@ def test_resume_continues_step_optimizers_and_fixed_latents(finished_run):
     saved = tf.train.load_checkpoint(tf.train.latest_checkpoint(checkpoint_dir))
     networks = train_lib.build_networks(config)
     assert int(networks.gan.d_optimizer.iterations) == 0
-    train_lib.restore_latest(networks, checkpoint_dir)
+    networks.checkpoint.restore(tf.train.latest_checkpoint(checkpoint_dir))
     assert int(networks.gan.d_optimizer.iterations) == 3
     assert int(networks.gan.g_optimizer.iterations) == 3
     for optimizer in (networks.gan.d_optimizer, networks.gan.g_optimizer):
@@ -104,16 +104,6 @@ def test_resume_with_another_architecture_is_refused(finished_run):
     with pytest.raises(ValueError, match="--g_filters 4 -> 8"):
         train_lib.run(dataclasses.replace(config, g_filters=8), run_dir=result.run_dir,
                       images=FACES, verbose=0)
-
-
-def test_new_runs_are_numbered_and_latest_is_found(tmp_path):
-    first = train_lib.new_run_dir(str(tmp_path), "a")
-    second = train_lib.new_run_dir(str(tmp_path), "b")
-    assert os.path.basename(first) == "00000-a" and os.path.basename(second) == "00001-b"
-    assert train_lib.latest_run_dir(str(tmp_path)) == second
-    assert train_lib.latest_run_dir(str(tmp_path), "a") == first
-    with pytest.raises(ValueError, match="--resume"):
-        train_lib.latest_run_dir(str(tmp_path), "missing")
 
 
 def test_config_validation_names_the_flag():
@@ -156,5 +146,5 @@ def test_learning_rate_given_on_resume_replaces_the_checkpointed_one(finished_ru
     config, result = finished_run
     resumed = train_lib.run(dataclasses.replace(config, epochs=2, learning_rate=1e-5),
                             run_dir=result.run_dir, images=FACES, verbose=0)
-    for optimizer in (resumed.networks.gan.d_optimizer, resumed.networks.gan.g_optimizer):
+    for optimizer in (resumed.trained.gan.d_optimizer, resumed.trained.gan.g_optimizer):
         assert float(optimizer.learning_rate) == pytest.approx(1e-5)

@@ -13,9 +13,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from dcgan_tf import complete_lib, gan, images as image_utils, masks as mask_lib  # noqa: E402
-from dcgan_tf import train_lib  # noqa: E402
-from dcgan_tf.config import CompleteConfig  # noqa: E402
+from dcgan_tf import gan, images as image_utils, inpaint, loading, masks as mask_lib  # noqa: E402
+from dcgan_tf.config import SearchSettings  # noqa: E402
 
 FACE_SEED = 4_000_037  # latents never used in training, FID or the sample grids
 
@@ -27,15 +26,16 @@ def main():
     parser.add_argument("--masks", default="center,left,thick")
     parser.add_argument("--output", required=True)
     args = parser.parse_args()
-    config, networks = train_lib.load_networks(args.model)
-    faces = gan.sample_images(networks.gan.generator, args.faces, FACE_SEED, config.latent_prior)
+    model = loading.load(args.model)
+    config = model.config
+    faces = gan.sample_images(model.generator, args.faces, FACE_SEED, config.latent_prior)
     targets = image_utils.to_float(faces)
     columns = [faces]
-    settings = CompleteConfig().effective()
+    settings = SearchSettings().for_model(config.latent_prior)
     for kind in args.masks.split(","):
         masks = mask_lib.make_masks(kind, args.faces, config.image_size, seed=1)
-        result = complete_lib.complete_batch(networks, config.latent_prior, targets, masks,
-                                             settings, seed=0)
+        result = inpaint.complete(model.generator, model.discriminator, targets, masks,
+                                  settings, seed=0)
         columns += [image_utils.to_uint8(targets * masks),
                     image_utils.to_uint8(result.completed)]
     rows = np.stack(columns, axis=1)

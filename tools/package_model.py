@@ -13,7 +13,7 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from dcgan_tf import pretrained, train_lib  # noqa: E402
+from dcgan_tf import loading, pretrained  # noqa: E402
 
 
 def main():
@@ -23,20 +23,18 @@ def main():
     args = parser.parse_args()
     if not args.name.isidentifier():
         parser.error(f"--name must be a plain identifier, got {args.name!r}")
-    config, networks = train_lib.load_networks(args.model)
-    step = int(networks.gan.d_optimizer.iterations.numpy())
+    model = loading.load(args.model)
+    config, step = model.config, model.step
     # Paths of the training machine mean nothing to users: keep the data set's file name only.
     shipped = dataclasses.replace(config, data=os.path.basename(config.data), runs_dir="runs",
                                   fid_inception="", fid_real="")
     directory = os.path.join(pretrained.PACKAGE_DIR, args.name)
-    encoder = networks.encoder
-    if encoder is not None and networks.encoder_generator_step != step:
+    encoder = model.encoder
+    if encoder is not None and model.encoder_step != step:
         print(f"Leaving out the encoder: it was trained against the generator at step "
-              f"{networks.encoder_generator_step}, not {step} (retrain it with train.py "
-              f"--encoder)")
+              f"{model.encoder_step}, not {step} (retrain it with train.py --encoder)")
         encoder = None
-    pretrained.save(directory, shipped.to_json(), networks.gan.generator,
-                    networks.gan.discriminator, encoder)
+    pretrained.save(directory, shipped.to_json(), model.generator, model.discriminator, encoder)
     files = (pretrained.GENERATOR_FILE, pretrained.DISCRIMINATOR_FILE, pretrained.ENCODER_FILE)
     sizes = {file: os.path.getsize(os.path.join(directory, file)) / 1e6 for file in files
              if os.path.isfile(os.path.join(directory, file))}

@@ -1,0 +1,193 @@
+"""Trained models for inference: a model spec -> the networks, with no optimizer and nothing of
+training (completion, export, evaluation and the tools never import the training module).
+
+A model spec (``--model``) is one of
+    - a run folder (its newest checkpoint), or a checkpoint prefix inside a run
+      (``runs/00001-x/checkpoints/ckpt-1200``);
+    - the name of a packaged model (``celeba64``, see ``dcgan_tf.pretrained``);
+    - an exported SavedModel folder (``export/dcgan/1``), which completes through its own
+      signatures (``dcgan_tf.serving``) instead of being restored into networks;
+    - "" for the newest run in ``runs_dir``, else the packaged default model.
+"""
+
+import dataclasses
+import logging
+import os
+
+import keras
+import tensorflow as tf
+
+from dcgan_tf import models, pretrained, runs, serving
+from dcgan_tf.config import TrainConfig
+
+log = logging.getLogger(__name__)
+
+RUN, CHECKPOINT, PACKAGED, SAVED_MODEL = "run", "checkpoint", "packaged", "saved_model"
+
+
+@dataclasses.dataclass
+class Model:
+    """A trained model, for inference: networks with BatchNorm used in inference mode.
+
+    Attributes:
+        config: the TrainConfig it was trained with.
+        generator: z [n, latent_dim] -> images [n, S, S, 3] in [-1, 1] (the weights' moving
+            average when the run kept one, --g_ema).
+        discriminator: images [n, S, S, 3] in [-1, 1] -> logits [n, 1].
+        encoder: masked images [n, S, S, 4] -> z [n, latent_dim], or None when the run trained
+            none (``train.py --encoder``).
+        step: the generator's training step; -1 when unknown (packaged models).
+        encoder_step: the generator step the encoder was trained against (-1: unknown or no
+            encoder).
+        source: the model spec as resolved (a path or a packaged name).
+    """
+
+    config: TrainConfig
+    generator: keras.Model
+    discriminator: keras.Model
+    encoder: keras.Model | None
+    step: int
+    encoder_step: int
+    source: str
+
+
+def resolve(model: str = "", runs_dir: str = "runs") -> tuple[str, str]:
+    """The kind (``RUN``, ``CHECKPOINT``, ``PACKAGED`` or ``SAVED_MODEL``) and path (or
+    packaged name) of a model spec.
+
+    Raises:
+        ValueError: naming --model when it is none of these.
+    """
+    if not model:
+        try:
+            return RUN, runs.latest_run_dir(runs_dir)
+        except ValueError:
+            if not pretrained.model_dir(pretrained.DEFAULT_MODEL):
+                raise
+            log.info("No run in %s: using the packaged model %s", runs_dir,
+                     pretrained.DEFAULT_MODEL)
+            return PACKAGED, pretrained.DEFAULT_MODEL
+    if serving.is_saved_model(model):
+        return SAVED_MODEL, model
+    if os.path.exists(model + ".index"):
+        return CHECKPOINT, model
+    if os.path.isdir(model):
+        return RUN, model
+    if pretrained.model_dir(model):
+        return PACKAGED, model
+    names = ", ".join(pretrained.available()) or "none"
+    raise ValueError(f"--model must be a run folder, a checkpoint prefix, an exported SavedModel "
+                     f"folder or a packaged model name (packaged: {names}); got {model}")
+
+
+def load(model: str = "", runs_dir: str = "runs") -> Model:
+    """Restores a model's networks for inference (see the module docstring for ``model``).
+
+    Raises:
+        ValueError: naming --model when it is no model, has no checkpoint or config, or is an
+            exported SavedModel (those complete through ``dcgan_tf.serving``).
+    """
+    kind, path = resolve(model, runs_dir)
+    if kind == SAVED_MODEL:
+        raise ValueError(f"--model {path} is an exported SavedModel: it completes through its "
+                         f"signatures, but its networks cannot be restored for this; give the "
+                         f"run folder it was exported from")
+    if kind == PACKAGED:
+        return _load_packaged(path)
+    if kind == CHECKPOINT:
+        checkpoint = path
+        run_dir = os.path.dirname(os.path.dirname(os.path.abspath(path)))
+    else:
+        run_dir = path
+        checkpoint = tf.train.latest_checkpoint(os.path.join(run_dir, runs.CHECKPOINTS_DIR))
+        if checkpoint is None:
+            raise ValueError(f"--model {path} has no checkpoint in {runs.CHECKPOINTS_DIR}/")
+    config = runs.load_config(run_dir)
+    if config is None:
+        raise ValueError(f"--model {path}: {os.path.join(run_dir, runs.CONFIG_FILE)} is missing")
+    generator, discriminator = build_networks(config)
+    step = restore_gan(checkpoint, config, generator, discriminator)
+    encoder, encoder_step = _restore_encoder(config, os.path.join(run_dir, runs.ENCODER_DIR),
+                                             step)
+    return Model(config, generator, discriminator, encoder, step, encoder_step, path)
+
+
+def build_networks(config: TrainConfig,
+                   synchronized_bn: bool = False) -> tuple[keras.Model, keras.Model]:
+    """A new generator and discriminator of ``config``'s architecture."""
+    generator = models.build_generator(config.latent_dim, config.image_size, config.g_filters,
+                                       config.kernel_size, synchronized_bn=synchronized_bn)
+    discriminator = models.build_discriminator(config.image_size, config.d_filters,
+                                               config.kernel_size,
+                                               synchronized_bn=synchronized_bn)
+    return generator, discriminator
+
+
+def encoder_checkpoint(config: TrainConfig) -> tuple[keras.Model, tf.train.Checkpoint]:
+    """A new encoder of ``config``'s architecture and the checkpoint it is saved in, with the
+    generator step it was trained against (``generator_step``, -1 until set)."""
+    encoder = models.build_encoder(config.image_size, config.latent_dim, config.encoder_filters,
+                                   config.kernel_size, config.latent_prior)
+    generator_step = tf.Variable(-1, dtype=tf.int64, trainable=False, name="generator_step")
+    return encoder, tf.train.Checkpoint(encoder=encoder, generator_step=generator_step)
+
+
+def restore_gan(checkpoint: str, config: TrainConfig, generator: keras.Model,
+                discriminator: keras.Model | None = None) -> int:
+    """Restores G (and D, when given) from a training checkpoint without its optimizers; when
+    the run kept a moving average of G's weights (--g_ema), G gets the average. Returns the
+    training step.
+
+    The optimizers' state is read through stand-ins with the attribute names Keras' optimizers
+    save under (``_iterations``, ``_model_variables_moving_average``, in ``build`` order)."""
+    step = tf.Variable(-1, dtype=tf.int64)
+    averages = ([tf.Variable(tf.zeros_like(weight)) for weight in generator.trainable_variables]
+                if config.g_ema else [])
+    g_optimizer = tf.train.Checkpoint(_model_variables_moving_average=averages)
+    networks = {"generator": generator}
+    if discriminator is not None:
+        networks["discriminator"] = discriminator
+    tf.train.Checkpoint(**networks, d_optimizer=tf.train.Checkpoint(_iterations=step),
+                        g_optimizer=g_optimizer).restore(checkpoint).expect_partial() \
+        .assert_existing_objects_matched()
+    for weight, average in zip(generator.trainable_variables, averages):
+        weight.assign(average)
+    return int(step.numpy())
+
+
+def _restore_encoder(config: TrainConfig, directory: str,
+                     gan_step: int) -> tuple[keras.Model | None, int]:
+    """The run's newest encoder and the generator step it was trained against, or (None, -1)
+    when it has none or it does not fit the config (a warning says so); warns when it was
+    trained against another generator checkpoint than the one loaded (it then starts
+    completions less well)."""
+    path = tf.train.latest_checkpoint(directory)
+    if path is None:
+        return None, -1
+    encoder, checkpoint = encoder_checkpoint(config)
+    try:
+        checkpoint.restore(path).expect_partial().assert_existing_objects_matched()
+    except (AssertionError, ValueError) as error:
+        log.warning("Ignoring the encoder %s: it does not fit --encoder_filters=%d (%s)", path,
+                    config.encoder_filters, str(error).splitlines()[0])
+        return None, -1
+    trained_against = int(checkpoint.generator_step.numpy())
+    if trained_against != gan_step:
+        log.warning("The encoder %s was trained against the generator at step %d, but the "
+                    "generator loaded is at step %d; retrain it with train.py --encoder",
+                    path, trained_against, gan_step)
+    return encoder, trained_against
+
+
+def _load_packaged(name: str) -> Model:
+    """A packaged model's networks (its generator weights are already the averaged ones)."""
+    directory = pretrained.model_dir(name)
+    config = runs.load_config(directory)
+    generator, discriminator = build_networks(config)
+    generator.load_weights(os.path.join(directory, pretrained.GENERATOR_FILE))
+    discriminator.load_weights(os.path.join(directory, pretrained.DISCRIMINATOR_FILE))
+    encoder = None
+    if os.path.isfile(os.path.join(directory, pretrained.ENCODER_FILE)):
+        encoder, _ = encoder_checkpoint(config)
+        encoder.load_weights(os.path.join(directory, pretrained.ENCODER_FILE))
+    return Model(config, generator, discriminator, encoder, -1, -1, name)
