@@ -15,12 +15,11 @@
 
 It is the one decoder of the package: training (``data.load_images``), completion and evaluation
 (``data.load_image_files``) all read files through it, so a file gives the same pixels in each.
-Safe to call from several threads.
+Safe to call from several threads at once.
 """
 
 import io
 import os
-import threading
 import warnings
 
 import numpy as np
@@ -28,19 +27,16 @@ from PIL import Image, ImageOps
 
 MAX_PIXELS = 64_000_000  # about 8000 x 8000; a 64x64 model needs far less
 MIN_SIDE = 8
-# Pillow warns above its limit and refuses twice above it; the warning is an error here, so
-# Pillow refuses anything over MAX_PIXELS when it reads the header, before decoding.
+# Pillow warns above its limit and refuses twice above it. The warning is an error in this
+# process, so Pillow refuses anything over MAX_PIXELS when it reads the header, before decoding.
+# The filter is installed once, here: a ``warnings.catch_warnings`` block per read would swap
+# process-wide state under the training pipeline's parallel reads.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
 
 
 class UnreadableImage(ValueError):
     """The file is not an image this tool can use; the message names the file and why."""
-
-
-# ``warnings.catch_warnings`` swaps process-wide state, so reads in parallel threads (training
-# decodes in a tf.data parallel map) would undo each other's filters: one read at a time (Pillow
-# decodes fast; the threads still crop and resize in parallel).
-_LOCK = threading.Lock()
 
 
 def read_rgb(source, name: str = "") -> np.ndarray:
@@ -66,12 +62,10 @@ def read(source, convert, name: str = ""):
     name = name or (source if isinstance(source, (str, os.PathLike)) else "<bytes>")
     try:
         handle = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
-        with _LOCK, warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(handle) as picture:
-                _check_size(picture, name)
-                picture.seek(0)  # the first frame of an animation
-                return convert(ImageOps.exif_transpose(picture))
+        with Image.open(handle) as picture:
+            _check_size(picture, name)
+            picture.seek(0)  # the first frame of an animation
+            return convert(ImageOps.exif_transpose(picture))
     except UnreadableImage:
         raise
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as error:

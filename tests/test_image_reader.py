@@ -110,8 +110,8 @@ def test_truncated_file_and_missing_path_are_named(tmp_path):
 
 
 def test_parallel_reads_leave_the_warning_filters_alone():
-    """Training reads in parallel threads; each read swaps the process's warning filters, which
-    unguarded threads would leave changed (bomb warnings then raising everywhere)."""
+    """Training reads in parallel threads: reads must not swap the process's warning filters,
+    which parallel threads would leave changed."""
     encoded = _encode(Image.new("RGB", (32, 32)), "PNG")
     before = list(warnings.filters)
     with futures.ThreadPoolExecutor(8) as pool:
