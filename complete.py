@@ -6,8 +6,11 @@ discriminator finds real, then blends it into the hole. Masks: 1 = known, 0 = to
 Examples:
   # Right after `python train.py`: held-out synthetic faces, central hole, newest run:
   python complete.py
-  # Your own photos (files, folders or globs), left half missing, 8 faces per batch:
-  python complete.py --images='photos/*.jpg' --crop=center --mask=left --batch_size=8
+  # Your own photos at their own size: faces found, aligned, completed and put back:
+  python complete.py --align --images='photos/*.jpg' --mask_dir=holes/
+  python complete.py --align --images=group.jpg --mask=center   # a hole in every face
+  # Face crops framed like the training crops, left half missing, 8 faces per batch:
+  python complete.py --images='crops/*.jpg' --crop=center --mask=left --batch_size=8
   # CelebA-style crops with LaMa thick strokes, a given run, Poisson blending:
   python complete.py --model=runs/00001-celeba_train-64 --images=faces/ --mask=thick
   # A mask drawn by hand (black = missing) for every image, or one mask per image by name:
@@ -60,6 +63,10 @@ flags.DEFINE_integer("lowres_factor", _DEFAULTS.lowres_factor, "lowres: block si
 flags.DEFINE_string("mask_file", _DEFAULTS.mask_file, "One mask image for every image.")
 flags.DEFINE_string("mask_dir", _DEFAULTS.mask_dir, "Folder of masks named like the images.")
 flags.DEFINE_bool("invert_mask", _DEFAULTS.invert_mask, "Mask files: light = missing.")
+flags.DEFINE_bool("align", _DEFAULTS.align,
+                  "Photos at their own size: find each face, align it to the model's framing, "
+                  "complete the faces the hole meets and blend them back into the photo. Mask "
+                  "files are drawn on the photo; --mask kinds are made in each face's crop.")
 flags.DEFINE_enum("method", _SEARCH.method, config_lib.METHODS,
                   "default; bamos (classic settings); fast (from the run's encoder, few steps, "
                   "early stop). bamos and fast set the optimisation flags themselves.")

@@ -34,9 +34,10 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string("data", _DEFAULTS.data,
                     "'synthetic' (embedded procedural faces), a folder of images (searched "
                     "recursively), a zip archive, or FFHQ TFRecords (file or folder).")
-flags.DEFINE_enum("crop", _DEFAULTS.crop, config_lib.CROPS,
+flags.DEFINE_enum("crop", _DEFAULTS.crop, config_lib.TRAIN_CROPS,
                   "auto | celeba (central 108x108 of 178x218) | ffhq (whole frame) | center "
-                  "(largest central square) | none.")
+                  "(largest central square) | none | align (each photo's face, detected and "
+                  "aligned to a CelebA-like framing; the run keeps it for complete.py --align).")
 flags.DEFINE_integer("image_size", _DEFAULTS.image_size, "Image side: 32, 64 or 128.")
 flags.DEFINE_integer("max_images", _DEFAULTS.max_images,
                      "Use at most this many images (first in file order); 0 = all.")
@@ -107,7 +108,10 @@ flags.DEFINE_float("encoder_learning_rate", _DEFAULTS.encoder_learning_rate,
 def build_config(run_dir: str) -> config_lib.TrainConfig:
     """Config from the flags; when resuming, the run's saved config with only the flags given
     on this command line changed."""
-    fields = [field.name for field in dataclasses.fields(config_lib.TrainConfig)]
+    # Every field is a flag but face_template, which runs record (--crop=align) and
+    # tools/measure_template.py measures.
+    fields = [field.name for field in dataclasses.fields(config_lib.TrainConfig)
+              if field.name in FLAGS]
     values = {name: FLAGS[name].value for name in fields}
     values["devices"] = tuple(values["devices"])
     saved = runs().load_config(run_dir) if run_dir else None

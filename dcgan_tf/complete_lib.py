@@ -23,8 +23,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from dcgan_tf import data, images as image_utils, inpaint, loading, masks as mask_lib, metrics
-from dcgan_tf import serving, synthetic
+from dcgan_tf import align, data, image_reader, images as image_utils, inpaint, loading
+from dcgan_tf import masks as mask_lib, metrics, photo as photo_lib, serving, synthetic
 from dcgan_tf.config import PRESETS, CompleteConfig, SearchSettings
 
 log = logging.getLogger(__name__)
@@ -58,9 +58,14 @@ def make_masks(config: CompleteConfig, paths: list[str], size: int) -> np.ndarra
     if config.mask_dir:
         return mask_lib.load_mask_dir(config.mask_dir, paths, size, config.invert_mask,
                                       config.crop)
+    return _kind_masks(config, count, size, config.seed)
+
+
+def _kind_masks(config: CompleteConfig, count: int, size: int, seed: int) -> np.ndarray:
+    """float32 [N, S, S, 1] masks of the --mask kind with its parameters' flags."""
     params = {"center": {"scale": config.mask_scale}, "random": {"fraction": config.mask_fraction},
               "grid": {"spacing": config.grid_spacing}}.get(config.mask, {})
-    return mask_lib.make_masks(config.mask, count, size, seed=config.seed, **params)
+    return mask_lib.make_masks(config.mask, count, size, seed=seed, **params)
 
 
 def run(config: CompleteConfig, verbose: int = 1) -> dict:
@@ -82,6 +87,9 @@ def run(config: CompleteConfig, verbose: int = 1) -> dict:
         completer = serving.RestCompleter(config.server)
     elif loading.resolve(config.model, config.runs_dir)[0] == loading.SAVED_MODEL:
         completer = serving.SavedModelCompleter(config.model)
+    if config.align and completer is not None:
+        raise ValueError("--align completes with a run or packaged model (its face template); "
+                         "not with an export or --server")
     if completer is not None:
         _check_servable(config)
         settings = served_settings(config, completer.settings)
@@ -99,6 +107,8 @@ def run(config: CompleteConfig, verbose: int = 1) -> dict:
     log.info("--method=%s: %d steps, learning rate %g (%s), start %s, patience %d",
              settings.method, settings.steps, settings.learning_rate, settings.schedule,
              settings.start, settings.patience)
+    if config.align:
+        return _run_aligned(config, model, settings)
     originals, names = load_inputs(config, size)
     masks = make_masks(config, names, size)
     if not _uses_lowres(config):
@@ -143,6 +153,76 @@ def run(config: CompleteConfig, verbose: int = 1) -> dict:
     image_utils.atomic_write(os.path.join(config.output_dir, "metrics.json"),
                              lambda path: _write_json(path, report))
     return report
+
+
+def _run_aligned(config: CompleteConfig, model: loading.Model,
+                 settings: SearchSettings) -> dict:
+    """``--align``: every photo at its own size; faces detected, aligned to the model's
+    framing, completed where the hole meets them and blended back. Writes, per photo,
+    ``<name>_completed.png`` at the photo's size and ``<name>_face<k>_masked.png`` /
+    ``_completed.png`` (the aligned views), and ``metrics.json`` (hole PSNR at the photo's
+    resolution against the original, which is ground truth when the hole was made by --mask).
+
+    Raises:
+        ValueError: when no photo could be completed (each failure names its file).
+    """
+    paths = data.expand_image_paths(list(config.images))
+    mask_files = (mask_lib.mask_paths(config.mask_dir, paths) if config.mask_dir
+                  else [config.mask_file] * len(paths) if config.mask_file else None)
+    os.makedirs(config.output_dir, exist_ok=True)
+    images, failures = [], []
+    start = time.perf_counter()
+    for index, path in enumerate(paths):
+        try:
+            photo = image_reader.read_rgb(path)
+            masks = _photo_masks(config, photo, mask_files[index] if mask_files else None,
+                                 model.config.image_size, seed=config.seed + index)
+            result = photo_lib.complete_photo(model, photo, settings, seed=config.seed + index,
+                                              **masks)
+        except (align.AlignmentError, image_reader.UnreadableImage, ValueError) as error:
+            log.error("%s: %s", path, error)
+            failures.append(f"{path}: {error}")
+            continue
+        stem = os.path.splitext(os.path.basename(path))[0]
+        image_utils.save_png(os.path.join(config.output_dir, f"{stem}_completed.png"),
+                             result.completed)
+        for number, face in enumerate(result.faces):
+            shown = np.where(face.crop_mask[..., np.newaxis] > 0.5, face.crop, 128).astype(
+                np.uint8)
+            for kind, picture in (("masked", shown), ("completed", face.completed)):
+                image_utils.save_png(os.path.join(config.output_dir,
+                                                  f"{stem}_face{number}_{kind}.png"), picture)
+        scores = metrics.completion_metrics(
+            image_utils.to_float(result.completed)[np.newaxis],
+            image_utils.to_float(photo)[np.newaxis], result.mask[np.newaxis, ..., np.newaxis])
+        images.append({"name": path, "faces": len(result.faces),
+                       "size": list(photo.shape[:2]), "uncovered_hole": result.uncovered,
+                       **{key: float(values[0]) for key, values in scores.items()}})
+    if not images:
+        raise ValueError("no photo could be completed: " + "; ".join(failures))
+    summary = {key: float(np.nanmean([image[key] for image in images]))
+               for key in ("hole_psnr", "hole_ssim", "psnr", "l1")}
+    summary["seconds_per_image"] = (time.perf_counter() - start) / len(paths)
+    report = {"settings": dataclasses.asdict(settings), "seed": config.seed, "align": True,
+              "model": model.source, "summary": summary, "images": images,
+              "failures": failures}
+    image_utils.atomic_write(os.path.join(config.output_dir, "metrics.json"),
+                             lambda path: _write_json(path, report))
+    return report
+
+
+def _photo_masks(config: CompleteConfig, photo: np.ndarray, mask_file: str | None,
+                 size: int, seed: int) -> dict:
+    """The mask of one photo for ``photo.complete_photo``: a mask file drawn on the photo (same
+    size), else --mask made in the model's framing of every face."""
+    if mask_file:
+        mask = mask_lib.read_mask(mask_file, config.invert_mask)
+        if mask.shape != photo.shape[:2]:
+            raise ValueError(f"the mask {mask_file} is {mask.shape[1]}x{mask.shape[0]}, the "
+                             f"photo {photo.shape[1]}x{photo.shape[0]}: with --align, masks "
+                             f"are drawn on the photo, at its size")
+        return {"mask": mask}
+    return {"crop_mask": _kind_masks(config, 1, size, seed)[0, ..., 0]}
 
 
 def served_settings(config: CompleteConfig, baked: SearchSettings) -> SearchSettings:

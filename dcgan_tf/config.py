@@ -12,6 +12,7 @@ import os
 from dcgan_tf.masks import MASK_KINDS
 
 CROPS = ("auto", "celeba", "ffhq", "center", "none")
+TRAIN_CROPS = CROPS + ("align",)  # align: the faces of photos, detected and aligned
 G_LOSSES = ("non_saturating", "minimax")
 LATENT_PRIORS = ("normal", "uniform")
 STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker")
@@ -66,6 +67,9 @@ class TrainConfig:
     encoder_filters: int = 32  # width of the encoder's first layer (train.py --encoder)
     encoder_steps: int = 3000  # encoder training steps, in total across resumes
     encoder_learning_rate: float = 1e-3
+    # Where the five face landmarks (align.LANDMARKS) sit in the training crops, as (x, y) pairs
+    # relative to the crop's side (tools/measure_template.py); () = not measured.
+    face_template: tuple = ()
 
     def validate(self) -> "TrainConfig":
         """Checks every field; returns self so calls chain.
@@ -73,7 +77,7 @@ class TrainConfig:
         Raises:
             ValueError: naming the flag whose value is out of range or unknown.
         """
-        check_choice("crop", self.crop, CROPS)
+        check_choice("crop", self.crop, TRAIN_CROPS)
         check_choice("image_size", self.image_size, IMAGE_SIZES)
         check_choice("g_loss", self.g_loss, G_LOSSES)
         check_choice("latent_prior", self.latent_prior, LATENT_PRIORS)
@@ -113,6 +117,10 @@ class TrainConfig:
             raise ValueError(f"--beta1 must be in [0, 1), got {self.beta1}")
         if not self.data:
             raise ValueError("--data must be 'synthetic' or a path, got an empty string")
+        if self.face_template and (len(self.face_template) != 10 or
+                                   not all(0.0 < value < 1.0 for value in self.face_template)):
+            raise ValueError(f"face_template must be 5 (x, y) pairs inside the crop, in (0, 1); "
+                             f"got {self.face_template}")
         if self.run_name and (os.sep in self.run_name or self.run_name.startswith(".")):
             raise ValueError(f"--run_name must be a plain name, got {self.run_name!r}")
         return self
@@ -125,8 +133,9 @@ class TrainConfig:
         """Builds a config from a ``config.json`` dict, ignoring keys this version does not know."""
         known = {f.name for f in dataclasses.fields(cls)}
         kept = {k: v for k, v in values.items() if k in known}
-        if "devices" in kept:
-            kept["devices"] = tuple(kept["devices"])
+        for name in ("devices", "face_template"):
+            if name in kept:
+                kept[name] = tuple(kept[name])
         return cls(**kept)
 
 
@@ -295,6 +304,7 @@ class CompleteConfig:
     mask_file: str = ""
     mask_dir: str = ""
     invert_mask: bool = False
+    align: bool = False  # photos at their own size: detect, align, complete, paste back
     search: SearchSettings = dataclasses.field(default_factory=SearchSettings)
     search_flags: tuple = ()
     gif_every: int = 0
@@ -322,4 +332,10 @@ class CompleteConfig:
             raise ValueError("give --mask_file or --mask_dir, not both")
         if self.mask_dir and not self.images:
             raise ValueError("--mask_dir matches masks to --images by file name; give --images")
+        if self.align and not self.images:
+            raise ValueError("--align completes photos: give --images")
+        if self.align and self.mask == "lowres":
+            raise ValueError("--mask=lowres is not available with --align")
+        if self.align and self.gif_every:
+            raise ValueError("--gif_every is not available with --align")
         return self

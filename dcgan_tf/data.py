@@ -39,7 +39,8 @@ _CHUNK = 1024  # files read into memory at a time
 
 
 def load_images(source: str, *, crop: str = "auto", image_size: int = 64, max_images: int = 0,
-                synthetic_images: int = 20000, seed: int = 0) -> np.ndarray:
+                synthetic_images: int = 20000, seed: int = 0, face_template=(),
+                landmarks_cache: str = "") -> np.ndarray:
     """Loads a whole data set as uint8 [N, image_size, image_size, 3].
 
     Args:
@@ -47,15 +48,25 @@ def load_images(source: str, *, crop: str = "auto", image_size: int = 64, max_im
             FFHQ TFRecords.
         crop: "auto" (CelebA's 178x218 frame -> "celeba", square -> whole frame, else "center"),
             "celeba" (central 108x108 of the 178x218 frame, scaled for other widths),
-            "ffhq" or "none" (the whole frame), "center" (the largest central square).
+            "ffhq" or "none" (the whole frame), "center" (the largest central square),
+            "align" (each photo's most confident face, aligned to ``face_template``; photos
+            without a face are skipped with a warning).
         image_size: output side in pixels.
         max_images: keep at most this many (the first in sorted file order); 0 = all.
         synthetic_images: how many synthetic faces to draw when max_images is 0.
         seed: stream of the synthetic faces.
+        face_template: "align": the landmark template, 10 crop-relative numbers (x, y pairs).
+        landmarks_cache: "align": an .npz file keeping the detected landmarks per file, so
+            the detection (~0.1-0.3 s a photo) runs once per data set.
 
     Raises:
         ValueError: the path is missing, holds no images, or too many of them are unreadable.
     """
+    if crop == "align":
+        if source == "synthetic" or not os.path.exists(source) or source.endswith(".tfrecords"):
+            raise ValueError(f"--crop=align aligns the faces of photos in a folder or zip; "
+                             f"got --data {source}")
+        return _load_aligned(source, image_size, max_images, face_template, landmarks_cache)
     if source == "synthetic":
         return synthetic.faces(max_images or synthetic_images, seed=seed, image_size=image_size)
     if not os.path.exists(source):
@@ -76,6 +87,24 @@ def load_images(source: str, *, crop: str = "auto", image_size: int = 64, max_im
         raise ValueError(f"--data {source} holds no images ({', '.join(IMAGE_EXTENSIONS)})")
     names = names[:max_images] if max_images else names
     return _decode_all(source, names, _chunks(source, names), crop, image_size)
+
+
+def read_encoded(source: str, max_images: int = 0):
+    """The encoded bytes of the images of a folder or zip archive, in sorted order, without
+    decoding them: yields (name, bytes) for the first ``max_images`` (0 = all).
+
+    Raises:
+        ValueError: when ``source`` is neither a folder nor a readable zip archive.
+    """
+    if os.path.isdir(source):
+        for path in _image_files(source)[:max_images or None]:
+            yield path, _read_file(path)
+        return
+    if not zipfile.is_zipfile(source):
+        raise ValueError(f"{source} is neither a folder of images nor a zip archive")
+    with zipfile.ZipFile(source) as archive:
+        for name in _zip_members(source)[:max_images or None]:
+            yield name, _read_member(archive, name)
 
 
 def expand_image_paths(specs: list[str]) -> list[str]:
@@ -190,7 +219,15 @@ def crop_square(image, crop: str) -> tf.Tensor:
     """The crop preset's region of an image [H, W, C] (see ``load_images``), any dtype."""
     image = tf.convert_to_tensor(image)
     shape = tf.shape(image)
-    height, width = shape[0], shape[1]
+    top, left, height, width = crop_box(shape[0], shape[1], crop)
+    return tf.image.crop_to_bounding_box(image, top, left, height, width)
+
+
+def crop_box(height, width, crop: str) -> tuple:
+    """The region (top, left, height, width) of the crop preset ``crop`` in an image of
+    ``height`` x ``width`` pixels (ints or int32 tensors): a centred square, or the whole frame
+    for "ffhq" and "none"."""
+    height, width = tf.convert_to_tensor(height), tf.convert_to_tensor(width)
     if crop == "auto":
         is_celeba = tf.logical_and(tf.equal(height, CELEBA_SIZE[0]),
                                    tf.equal(width, CELEBA_SIZE[1]))
@@ -202,11 +239,10 @@ def crop_square(image, crop: str) -> tf.Tensor:
     elif crop == "center":
         side = tf.minimum(height, width)
     elif crop in ("ffhq", "none"):
-        return image
+        return 0, 0, height, width
     else:
         raise ValueError(f"--crop must be one of auto, celeba, ffhq, center, none; got {crop!r}")
-    return tf.image.crop_to_bounding_box(image, (height - side) // 2, (width - side) // 2,
-                                         side, side)
+    return (height - side) // 2, (width - side) // 2, side, side
 
 
 def _celeba_side(width):
@@ -292,6 +328,43 @@ def _decode_all(source: str, names: list[str], chunks, crop: str, image_size: in
     images = (np.concatenate(batches) if batches
               else np.zeros([0, image_size, image_size, 3], np.uint8))
     return images[np.argsort(loaded, kind="stable")]
+
+
+def _load_aligned(source: str, image_size: int, max_images: int, face_template,
+                  landmarks_cache: str) -> np.ndarray:
+    """The aligned face of every photo of a folder or zip (see ``load_images``)."""
+    from dcgan_tf import align  # the face detector: only for --crop=align
+    template = np.asarray(face_template, np.float64).reshape(-1, 2)
+    cached = {}
+    if landmarks_cache and os.path.exists(landmarks_cache):
+        with np.load(landmarks_cache) as stored:
+            cached = dict(zip(stored["names"].tolist(), stored["landmarks"]))
+    crops, skipped = [], []
+    for name, encoded in read_encoded(source, max_images):
+        try:
+            photo = image_reader.read_rgb(encoded, name)
+            if name not in cached:
+                faces = align.detect_faces(photo)
+                cached[name] = faces[0].landmarks if faces else np.full([5, 2], np.nan)
+            if np.isnan(cached[name]).any():
+                raise align.AlignmentError("no face found")
+            face = align.Face(cached[name], (), 1.0)
+            crop, _ = align.warp_to_crop(photo, align.align(face, template, image_size))
+        except (image_reader.UnreadableImage, align.AlignmentError) as error:
+            skipped.append(f"{name} ({error})")
+            continue
+        crops.append(np.clip(np.rint(crop), 0, 255).astype(np.uint8))
+    if landmarks_cache:
+        names = sorted(cached)
+        image_utils.atomic_write(landmarks_cache, lambda path: np.savez(
+            path, names=np.array(names), landmarks=np.stack([cached[n] for n in names])))
+    if skipped:
+        log.warning("--crop=align skipped %d of %d photos: %s%s", len(skipped),
+                    len(skipped) + len(crops), "; ".join(skipped[:5]),
+                    " ..." if len(skipped) > 5 else "")
+    if not crops:
+        raise ValueError(f"--crop=align found no face to align in --data {source}")
+    return np.stack(crops)
 
 
 def _read_rgb(encoded: tf.Tensor) -> tf.Tensor:

@@ -83,6 +83,16 @@ def make_grid(images: np.ndarray, columns: int = 0, padding: int = 2) -> np.ndar
     return grid
 
 
+def _file_mode() -> int:
+    """The mode a plain ``open(path, "w")`` gives a new file: 0o666 less the umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+_FILE_MODE = _file_mode()
+
+
 def atomic_write(path: str, write) -> None:
     """Calls ``write(temporary_path)`` and renames the result to ``path`` only if it succeeded.
 
@@ -94,6 +104,7 @@ def atomic_write(path: str, write) -> None:
     os.close(handle)
     try:
         write(temporary)
+        os.chmod(temporary, _FILE_MODE)  # mkstemp makes it private to the user
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):

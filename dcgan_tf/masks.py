@@ -154,13 +154,41 @@ def is_lowres(kind: str) -> bool:
     return kind == "lowres"
 
 
+def read_mask(path: str, invert: bool = False) -> np.ndarray:
+    """Reads a mask image of any size and mode at its own size: dark (< 50% grey, i.e. below
+    128) = missing, light = known. A mask with transparency uses its alpha instead:
+    transparent = missing. Grey values between black and white are thresholded at 128, with a
+    warning saying how many there were.
+
+    Args:
+        path: image file.
+        invert: treat light (or opaque) pixels as missing instead.
+
+    Returns:
+        float32 [H, W] of 0 and 1.
+
+    Raises:
+        ValueError: naming the file if it cannot be read as an image.
+    """
+    try:
+        values = _mask_values(path)
+    except image_reader.UnreadableImage as error:
+        raise ValueError(f"mask file {error}") from error
+    grey = np.count_nonzero((values > 25) & (values < 230))
+    if grey:
+        log.warning("Mask %s has %d pixels neither black nor white: below 128 is missing, "
+                    "128 and above is known", path, grey)
+    known = values >= 128
+    if invert:
+        known = ~known
+    return known.astype(np.float32)
+
+
 def load_mask_file(path: str, size: int, invert: bool = False, crop: str = "none") -> np.ndarray:
-    """Reads a mask image of any size and mode: dark (< 50% grey, i.e. below 128) = missing,
-    light = known. A mask with transparency uses its alpha instead: transparent = missing.
+    """A mask file (``read_mask``) for S x S images.
 
     A mask of another size than S x S is taken to be drawn on the original photo: it is cropped
-    like the images (``crop``) and resized by nearest neighbour, with a warning. Grey values
-    between black and white are thresholded at 128, with a warning saying how many there were.
+    like the images (``crop``) and resized by nearest neighbour, with a warning.
 
     Args:
         path: image file.
@@ -174,22 +202,12 @@ def load_mask_file(path: str, size: int, invert: bool = False, crop: str = "none
     Raises:
         ValueError: naming the file if it cannot be read as an image.
     """
-    try:
-        values = _mask_values(path)
-    except image_reader.UnreadableImage as error:
-        raise ValueError(f"mask file {error}") from error
-    height, width = values.shape
+    known = read_mask(path, invert)
+    height, width = known.shape
     if (height, width) != (size, size):
         log.warning("Mask %s is %dx%d: cropped (--crop=%s) and resized to %dx%d", path, width,
                     height, crop, size, size)
-        values = _crop_like_images(values, crop, size)
-    grey = np.count_nonzero((values > 25) & (values < 230))
-    if grey:
-        log.warning("Mask %s has %d pixels neither black nor white: below 128 is missing, "
-                    "128 and above is known", path, grey)
-    known = values >= 128
-    if invert:
-        known = ~known
+        known = _crop_like_images((known * 255).astype(np.uint8), crop, size) / 255.0
     return known.astype(np.float32)[..., np.newaxis]
 
 
@@ -214,9 +232,8 @@ def _crop_like_images(values: np.ndarray, crop: str, size: int) -> np.ndarray:
     return np.asarray(Image.fromarray(square).resize((size, size), Image.NEAREST))
 
 
-def load_mask_dir(folder: str, image_paths: list[str], size: int,
-                  invert: bool = False, crop: str = "none") -> np.ndarray:
-    """Per-image masks: for each image, the file in ``folder`` with the same name stem.
+def mask_paths(folder: str, image_paths: list[str]) -> list[str]:
+    """For each image, the file in ``folder`` with the same name stem.
 
     Raises:
         ValueError: naming the images that have no mask file.
@@ -228,7 +245,14 @@ def load_mask_dir(folder: str, image_paths: list[str], size: int,
     missing = [stem for stem in wanted if stem not in stems]
     if missing:
         raise ValueError(f"--mask_dir {folder} has no mask for: {', '.join(missing[:10])}")
-    return np.stack([load_mask_file(stems[stem], size, invert, crop) for stem in wanted])
+    return [stems[stem] for stem in wanted]
+
+
+def load_mask_dir(folder: str, image_paths: list[str], size: int,
+                  invert: bool = False, crop: str = "none") -> np.ndarray:
+    """Per-image masks (``mask_paths``) for S x S images: float32 [N, S, S, 1]."""
+    return np.stack([load_mask_file(path, size, invert, crop)
+                     for path in mask_paths(folder, image_paths)])
 
 
 def _check_fraction(name: str, value: float) -> None:

@@ -8,6 +8,8 @@ A run lives in ``<runs_dir>/NNNNN-<name>/``:
     encoder/           with ``train.py --encoder``: checkpoints of the encoder (and of the
                        generator step it was trained against); logs/encoder/ and
                        samples/encoder-step-NNNNNN.png hold its curves and reconstructions
+    landmarks.npz      with ``--crop=align``: the face landmarks detected in each photo of the
+                       data, so a resumed run does not detect them again
 """
 
 import json
@@ -22,6 +24,7 @@ CHECKPOINTS_DIR = "checkpoints"
 LOGS_DIR = "logs"
 SAMPLES_DIR = "samples"
 ENCODER_DIR = "encoder"
+LANDMARKS_FILE = "landmarks.npz"
 _RUN_DIR = re.compile(r"^(\d{5})-(.+)$")
 
 

@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from dcgan_tf import callbacks as run_callbacks
 from dcgan_tf import data, distribute, encoder as encoder_lib, gan, images as image_utils
-from dcgan_tf import inception, loading, masks as mask_lib, runs
+from dcgan_tf import align, inception, loading, masks as mask_lib, runs
 from dcgan_tf.config import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -91,6 +91,8 @@ def run(config: TrainConfig, *, run_dir: str = "", images: np.ndarray | None = N
         ``Networks``.
     """
     config.validate()
+    if config.crop == "align" and not config.face_template:
+        config = dataclasses.replace(config, face_template=align.DEFAULT_TEMPLATE)
     multi_worker = (config.strategy == "multi_worker" if strategy is None
                     else distribute.worker_count(strategy) > 1)
     if multi_worker and not run_dir:
@@ -113,7 +115,7 @@ def run(config: TrainConfig, *, run_dir: str = "", images: np.ndarray | None = N
         runs.save_config(run_dir, config)
     log.info("Run folder: %s", run_dir)
     log.info("TensorBoard: tensorboard --logdir %s", os.path.join(run_dir, runs.LOGS_DIR))
-    images, dataset, steps_per_epoch = _training_data(config, images)
+    images, dataset, steps_per_epoch = _training_data(config, images, run_dir)
 
     # Under MultiWorkerMirroredStrategy every worker saves (saving may need collective reads),
     # but only the chief into the run; the others write to a private folder deleted at the end.
@@ -194,7 +196,7 @@ def train_encoder(config: TrainConfig, run_dir: str, *, images: np.ndarray | Non
     runs.save_config(run_dir, dataclasses.replace(
         saved or config, encoder_filters=config.encoder_filters,
         encoder_steps=config.encoder_steps, encoder_learning_rate=config.encoder_learning_rate))
-    images, dataset, steps_per_epoch = _training_data(config, images)
+    images, dataset, steps_per_epoch = _training_data(config, images, run_dir)
 
     with strategy.scope():
         generator, _ = loading.build_networks(config)
@@ -242,13 +244,16 @@ def train_encoder(config: TrainConfig, run_dir: str, *, images: np.ndarray | Non
     return TrainResult(run_dir, run_callbacks.global_step(trainer), history, trainer)
 
 
-def _training_data(config: TrainConfig, images: np.ndarray | None):
-    """The run's images (uint8 [N, S, S, 3], loaded from ``config.data`` unless given), its
-    ``tf.data`` pipeline of global batches and the steps of one epoch."""
+def _training_data(config: TrainConfig, images: np.ndarray | None, run_dir: str):
+    """The run's images (uint8 [N, S, S, 3], loaded from ``config.data`` unless given; with
+    --crop=align the detected landmarks are kept in ``<run>/landmarks.npz``), its ``tf.data``
+    pipeline of global batches and the steps of one epoch."""
     if images is None:
         images = data.load_images(config.data, crop=config.crop, image_size=config.image_size,
                                   max_images=config.max_images,
-                                  synthetic_images=config.synthetic_images, seed=config.seed)
+                                  synthetic_images=config.synthetic_images, seed=config.seed,
+                                  face_template=config.face_template,
+                                  landmarks_cache=os.path.join(run_dir, runs.LANDMARKS_FILE))
     steps_per_epoch = config.steps_per_epoch or max(1, len(images) // config.batch_size)
     dataset = data.training_dataset(images, config.batch_size, seed=config.seed, flip=config.flip)
     return images, dataset, steps_per_epoch
@@ -305,7 +310,8 @@ def _fid_monitor(config: TrainConfig, training_images: np.ndarray,
     """The --fid_every callback: real images from --fid_real, else the first training images."""
     if config.fid_real:
         real = data.load_images(config.fid_real, crop=config.crop, image_size=config.image_size,
-                                max_images=config.fid_samples)
+                                max_images=config.fid_samples,
+                                face_template=config.face_template)
     else:
         real = training_images[:config.fid_samples]
     extractor = inception.FeatureExtractor(config.fid_inception)

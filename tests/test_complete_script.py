@@ -158,3 +158,43 @@ def test_unwritable_output_dir_fails_before_loading_anything(tmp_path):
     assert run.returncode == 1
     assert f"--output_dir {blocker}/out is not writable" in run.stderr
     assert "/no/such/run" not in run.stderr  # refused before the model was looked at
+
+
+def test_align_completes_a_photo_at_its_size_through_the_cli(tmp_path):
+    """complete.py --align on a sideways phone-style JPEG (EXIF orientation 6) with a mask
+    drawn on the upright photo: the result is the upright photo at full size, changed only in
+    the hole; a photo without a face and a mask of the wrong size are named."""
+    from test_align import FACE_SEED, scene
+    from dcgan_tf import gan, image_reader, loading
+    model = loading.load("celeba64")
+    face = gan.sample_images(model.generator, 1, FACE_SEED, model.config.latent_prior)[0]
+    upright = scene(face)
+    stored = Image.fromarray(np.rot90(upright, 1))  # as a camera held sideways stores it
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to view
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    stored.save(photos / "phone.jpg", quality=95, exif=exif)
+    Image.fromarray(np.full((50, 60, 3), 90, np.uint8)).save(photos / "wall.png")
+    photo = image_reader.read_rgb(str(photos / "phone.jpg"))
+    assert photo.shape == upright.shape  # EXIF respected
+    mask = np.full(photo.shape[:2], 255, np.uint8)
+    mask[140:180, 150:210] = 0
+    Image.fromarray(mask).save(tmp_path / "hole.png")
+    out = tmp_path / "out"
+    run = _complete("--align", f"--images={photos / 'phone.jpg'},{photos / 'wall.png'}",
+                    f"--mask_file={tmp_path / 'hole.png'}", "--method=fast",
+                    f"--output_dir={out}")
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "wall.png: the mask" in run.stderr  # 60x50 photo, mask of another size: named
+    completed = np.asarray(Image.open(out / "phone_completed.png"))
+    assert completed.shape == photo.shape
+    known = mask == 255
+    np.testing.assert_array_equal(completed[known], photo[known])
+    assert np.abs(completed[~known].astype(int) - photo[~known]).mean() > 1
+    assert {"phone_face0_masked.png", "phone_face0_completed.png"} <= set(os.listdir(out))
+    report = json.load(open(out / "metrics.json"))
+    assert report["images"][0]["faces"] == 1 and len(report["failures"]) == 1
+    nothing = _complete("--align", f"--images={photos / 'wall.png'}", "--mask=center",
+                        f"--output_dir={tmp_path / 'none'}")
+    assert nothing.returncode == 1 and "wall.png: no face found" in nothing.stderr

@@ -1,0 +1,131 @@
+"""Completing faces in photos framed unlike the training crops: detected alignment (``--align``)
+against the best crop without alignment and against alignment by the true transform.
+
+Each of the first N faces of a data set (CelebA's validation zip by default: held-out faces) is
+placed into a canvas by a random similarity: rotation up to +-25 degrees, the model's crop
+shown at 0.5-3x the model's size, a random shift, the rest of the canvas filled by reflecting
+the image. The hole is the model's central square (--mask_scale of its crop) carried into the
+canvas by the true transform. Each method completes the canvas and blends back at the canvas's
+resolution; hole PSNR and SSIM are measured there against the canvas itself:
+
+    (a) align   faces detected by MTCNN, aligned to the model's landmark template
+    (b) center  the canvas's central square taken as the crop (the best crop without a face
+                detector: the face is placed around the centre)
+    (c) oracle  the true transform (the crop the model was trained on)
+
+    python bench/align_quality.py --model=celeba64 [--num_images=128] [--method=fast]
+"""
+
+import argparse
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from dcgan_tf import align, data, image_reader, images as image_utils, loading  # noqa: E402
+from dcgan_tf import masks as mask_lib, metrics, photo as photo_lib  # noqa: E402
+from dcgan_tf.config import search_settings  # noqa: E402
+
+DEFAULT_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data",
+                            "celeba_valid.zip")
+CANVAS = 320
+SCENE_SEED = 9_000_011
+
+
+def random_placement(rng, crop_side: float, size: int) -> np.ndarray:
+    """The transform [3, 3] from the model's crop (index coordinates, ``size`` px) to the
+    canvas: rotation, scale so the crop shows at 0.5-3x ``size`` px, shift inside the canvas."""
+    angle = np.deg2rad(rng.uniform(-25, 25))
+    shown = size * rng.uniform(0.5, 3.0)
+    scale = shown / size
+    rotation = scale * np.array([[np.cos(angle), -np.sin(angle)],
+                                 [np.sin(angle), np.cos(angle)]])
+    reach = shown * 0.71  # half the crop's diagonal: the rotated crop stays inside
+    centre = rng.uniform(reach, CANVAS - reach, 2) if reach < CANVAS / 2 else [CANVAS / 2] * 2
+    matrix = np.eye(3)
+    matrix[:2, :2] = rotation
+    matrix[:2, 2] = np.asarray(centre) - rotation @ np.full(2, (size - 1) / 2)
+    return matrix
+
+
+def make_scene(photo: np.ndarray, crop: str, size: int, rng) -> tuple:
+    """A canvas uint8 [CANVAS, CANVAS, 3] holding ``photo`` placed at random, its hole mask and
+    the true alignment (canvas -> the model's crop)."""
+    top, left, side, _ = (float(v) for v in data.crop_box(*photo.shape[:2], crop))
+    crop_to_canvas = random_placement(rng, side, size)
+    # Photo index coordinates -> crop index coordinates (the training crop, scaled to size).
+    photo_to_crop = np.diag([size / side, size / side, 1.0])
+    photo_to_crop[:2, 2] = (0.5 - np.array([left, top])) * size / side - 0.5
+    canvas_to_photo = np.linalg.inv(crop_to_canvas @ photo_to_crop)
+    canvas = align._sample(tf.constant(photo), canvas_to_photo, CANVAS, CANVAS, "REFLECT")
+    truth = align.Alignment(np.linalg.inv(crop_to_canvas), size)
+    return np.clip(np.rint(canvas.numpy()), 0, 255).astype(np.uint8), truth
+
+
+def centre_alignment(size: int) -> align.Alignment:
+    """The canvas's central square as the crop: a pure scale."""
+    matrix = np.diag([size / CANVAS, size / CANVAS, 1.0])
+    matrix[:2, 2] = 0.5 * size / CANVAS - 0.5
+    return align.Alignment(matrix, size)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default="celeba64")
+    parser.add_argument("--data", default=DEFAULT_DATA)
+    parser.add_argument("--crop", default="celeba")
+    parser.add_argument("--num_images", type=int, default=128)
+    parser.add_argument("--method", default="fast")
+    parser.add_argument("--mask_scale", type=float, default=0.25)
+    args = parser.parse_args()
+
+    model = loading.load(args.model)
+    size = model.config.image_size
+    settings = search_settings(args.method).for_model(model.config.latent_prior)
+    crop_hole = mask_lib.make_masks("center", 1, size, scale=args.mask_scale)[0, ..., 0]
+    rng = np.random.default_rng(SCENE_SEED)
+    methods = ("align", "center", "oracle")
+    scores, seconds, aligned = {name: [] for name in methods}, dict.fromkeys(methods, 0.0), []
+    for index, (name, encoded) in enumerate(data.read_encoded(args.data, args.num_images)):
+        canvas, truth = make_scene(image_reader.read_rgb(encoded, name), args.crop, size, rng)
+        mask = align.mask_from_crop(crop_hole, truth, canvas.shape[:2])
+        runs = {"center": lambda: photo_lib.complete_aligned(
+                    model, canvas, mask, [centre_alignment(size)], settings, seed=index),
+                "oracle": lambda: photo_lib.complete_aligned(
+                    model, canvas, mask, [truth], settings, seed=index),
+                "align": lambda: photo_lib.complete_photo(
+                    model, canvas, settings, mask=mask, seed=index)}
+        target = image_utils.to_float(canvas)[np.newaxis]
+        for method, run in runs.items():
+            start = time.perf_counter()
+            try:
+                completed = run().completed
+            except align.AlignmentError:  # no face found: the hole stays mid-grey
+                completed = np.where(mask[..., np.newaxis] > 0.5, canvas, 128).astype(np.uint8)
+            seconds[method] += time.perf_counter() - start
+            score = metrics.completion_metrics(image_utils.to_float(completed)[np.newaxis],
+                                               target, mask[np.newaxis, ..., np.newaxis])
+            scores[method].append([score["hole_psnr"][0], score["hole_ssim"][0]])
+            if method == "align":
+                aligned.append(not np.array_equal(completed[mask < 0.5], np.full_like(
+                    completed[mask < 0.5], 128)))
+    count, aligned = len(aligned), np.array(aligned)
+    print(f"model {args.model}, {count} faces of {args.data} in {CANVAS}x{CANVAS} canvases, "
+          f"--method={args.method}; faces detected and aligned: {aligned.sum()} of {count} "
+          f"(a missed face leaves a mid-grey hole)")
+    print(f"{'method':8s} {'hole PSNR':>9s} {'hole SSIM':>9s} {'PSNR found':>10s} {'s/image':>8s}")
+    for method in methods:
+        values = np.array(scores[method])
+        psnr, ssim = np.nanmean(values, axis=0)
+        found = np.nanmean(values[aligned, 0]) if aligned.any() else float("nan")
+        print(f"{method:8s} {psnr:9.2f} {ssim:9.3f} {found:10.2f} "
+              f"{seconds[method] / count:8.3f}")
+
+
+if __name__ == "__main__":
+    main()

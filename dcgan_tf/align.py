@@ -1,0 +1,246 @@
+"""Faces in photos: detection with five landmarks, alignment to a model's framing, and the way
+back to the photo.
+
+A model learns faces framed like its training crops. ``FaceTemplate`` holds where the five
+landmarks (eyes, nose, mouth corners, as seen in the image) sit in those crops, relative to the
+crop's side, so it serves every image size. A photo's face is aligned by the similarity
+transform (rotation, scale, shift) that carries its detected landmarks onto the template
+(least squares, Umeyama 1991); the crop is resampled from the photo with antialiasing when it
+shrinks, and a completed crop goes back through the inverse transform into the photo, blended
+into the hole only (``paste_back``).
+
+Coordinates: (x, y) in pixels with pixel centres at integers (index coordinates), as TensorFlow's
+image transforms use them. Photos are uint8 [H, W, 3]; masks are [H, W] with 1 = known.
+Detection uses MTCNN (the ``mtcnn`` package, MIT, weights inside its wheel: nothing downloads).
+"""
+
+import dataclasses
+import functools
+import logging
+
+import numpy as np
+import tensorflow as tf
+
+from dcgan_tf import blend, images as image_utils
+
+log = logging.getLogger(__name__)
+
+LANDMARKS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
+MIN_CONFIDENCE = 0.9  # MTCNN's face probability below which a detection is not a face
+MIN_EYE_DISTANCE = 8.0  # pixels between the eyes below which a face is too small to align
+# The framing of train.py --crop=align: the template of celeba64 (tools/measure_template.py on
+# 1,000 faces of CelebA's training split with the celeba crop), as (x, y) pairs.
+DEFAULT_TEMPLATE = (0.32311, 0.52613, 0.67827, 0.52612, 0.49272, 0.74456, 0.33983, 0.90621,
+                    0.65934, 0.90571)
+
+
+class AlignmentError(ValueError):
+    """A photo cannot be aligned: no face, a face too small, a hole that meets no face."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Face:
+    """One detected face: landmarks [5, 2] (x, y) in the photo's index coordinates, in the
+    order of ``LANDMARKS``; box (x, y, width, height); the detector's confidence in [0, 1]."""
+
+    landmarks: np.ndarray
+    box: tuple
+    confidence: float
+
+    @property
+    def eye_distance(self) -> float:
+        return float(np.linalg.norm(self.landmarks[1] - self.landmarks[0]))
+
+
+@dataclasses.dataclass(frozen=True)
+class Alignment:
+    """The similarity transform of one face: ``matrix`` [3, 3] maps photo index coordinates to
+    the index coordinates of a ``size`` x ``size`` crop."""
+
+    matrix: np.ndarray
+    size: int
+
+    @property
+    def scale(self) -> float:
+        """Crop pixels per photo pixel."""
+        return float(np.sqrt(abs(np.linalg.det(self.matrix[:2, :2]))))
+
+    def to_crop(self, points: np.ndarray) -> np.ndarray:
+        """Photo points [n, 2] -> crop points [n, 2]."""
+        return points @ self.matrix[:2, :2].T + self.matrix[:2, 2]
+
+
+def template_from_landmarks(landmarks: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """The mean landmark positions relative to their crops: [5, 2] in [0, 1].
+
+    Args:
+        landmarks: [N, 5, 2] in index coordinates of the N images.
+        boxes: [N, 3] the crop of each image as (left, top, side) in pixels.
+    """
+    corner = boxes[:, np.newaxis, :2]
+    side = boxes[:, np.newaxis, 2:3]
+    return ((landmarks + 0.5 - corner) / side).mean(axis=0)
+
+
+def similarity(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """The similarity transform [3, 3] (rotation, uniform scale, shift; no reflection) that maps
+    ``source`` points [n, 2] onto ``target`` points [n, 2] with the least squared error."""
+    source_mean, target_mean = source.mean(axis=0), target.mean(axis=0)
+    centred_source, centred_target = source - source_mean, target - target_mean
+    covariance = centred_target.T @ centred_source / len(source)
+    u, singular, vt = np.linalg.svd(covariance)
+    sign = np.diag([1.0, np.sign(np.linalg.det(u @ vt)) or 1.0])
+    rotation = u @ sign @ vt
+    scale = np.trace(np.diag(singular) @ sign) / centred_source.var(axis=0).sum()
+    matrix = np.eye(3)
+    matrix[:2, :2] = scale * rotation
+    matrix[:2, 2] = target_mean - matrix[:2, :2] @ source_mean
+    return matrix
+
+
+def align(face: Face, template: np.ndarray, size: int) -> Alignment:
+    """The alignment of ``face`` to a ``size`` x ``size`` crop framed by ``template`` [5, 2]
+    (crop-relative landmark positions).
+
+    Raises:
+        AlignmentError: when the face is too small (eye distance below ``MIN_EYE_DISTANCE``).
+    """
+    if face.eye_distance < MIN_EYE_DISTANCE:
+        raise AlignmentError(f"a face is too small to align: its eyes are "
+                             f"{face.eye_distance:.1f} px apart, the minimum is "
+                             f"{MIN_EYE_DISTANCE:.0f} px")
+    return Alignment(similarity(face.landmarks, template * size - 0.5), size)
+
+
+def warp_to_crop(photo: np.ndarray, alignment: Alignment) -> tuple[np.ndarray, np.ndarray]:
+    """The aligned crop of a photo and where it lies inside the photo.
+
+    When the crop is smaller than the face in the photo, the photo is first shrunk with an
+    antialiasing filter to about the crop's scale, so the bilinear resampling does not alias.
+
+    Args:
+        photo: uint8 [H, W, 3] (or float [H, W, C]).
+        alignment: the face's alignment.
+
+    Returns:
+        The crop float32 [S, S, C] in the photo's value range (outside the photo: the nearest
+        edge pixel), and its coverage [S, S] (1 where the crop shows the photo, else 0).
+    """
+    matrix = alignment.matrix
+    pixels = tf.cast(tf.convert_to_tensor(photo), tf.float32)
+    shrink = 1.0 / alignment.scale  # photo pixels per crop pixel
+    if shrink > 1.0:
+        height, width = pixels.shape[:2]
+        small = [max(1, round(height / shrink)), max(1, round(width / shrink))]
+        pixels = tf.image.resize(pixels, small, method="bilinear", antialias=True)
+        # Index coordinates of the small photo: x_small = (x + 0.5) * factor - 0.5.
+        factor = np.array([small[1] / width, small[0] / height])
+        to_small = np.diag([factor[0], factor[1], 1.0])
+        to_small[:2, 2] = 0.5 * factor - 0.5
+        matrix = matrix @ np.linalg.inv(to_small)
+    crop = _sample(pixels, np.linalg.inv(matrix), alignment.size, alignment.size, "NEAREST")
+    coverage = _sample(tf.ones_like(pixels[..., :1]), np.linalg.inv(matrix), alignment.size,
+                       alignment.size, "CONSTANT")
+    return crop.numpy(), (coverage.numpy()[..., 0] > 0.5).astype(np.float32)
+
+
+def mask_to_crop(mask: np.ndarray, alignment: Alignment) -> np.ndarray:
+    """A photo's mask [H, W] (1 = known) seen through the face's crop: [S, S], 1 where the crop
+    pixel's source is a known photo pixel, 0 in the hole and outside the photo."""
+    known = mask.astype(np.float32)[..., np.newaxis]
+    sampled = _sample(tf.constant(known), np.linalg.inv(alignment.matrix), alignment.size,
+                      alignment.size, "CONSTANT", interpolation="NEAREST")
+    return (sampled.numpy()[..., 0] > 0.5).astype(np.float32)
+
+
+def mask_from_crop(crop_mask: np.ndarray, alignment: Alignment, shape) -> np.ndarray:
+    """A crop's mask [S, S] (1 = known) drawn on the photo: [H, W] for ``shape`` (H, W), 0 where
+    a photo pixel falls in the crop's hole, 1 elsewhere."""
+    missing = 1.0 - crop_mask.astype(np.float32)[..., np.newaxis]
+    sampled = _sample(tf.constant(missing), alignment.matrix, shape[0], shape[1], "CONSTANT",
+                      interpolation="NEAREST")
+    return (sampled.numpy()[..., 0] < 0.5).astype(np.float32)
+
+
+def footprint(alignment: Alignment, shape) -> np.ndarray:
+    """The photo pixels [H, W] (for ``shape`` (H, W)) that the face's crop covers: 1, else 0."""
+    return 1.0 - mask_from_crop(np.zeros([alignment.size] * 2), alignment, shape)
+
+
+def paste_back(photo: np.ndarray, mask: np.ndarray, completed_crop: np.ndarray,
+               alignment: Alignment) -> np.ndarray:
+    """Blends a completed crop into the photo's hole at the photo's resolution.
+
+    The crop is warped back by the inverse transform onto the bounding box of the hole pixels it
+    covers, and Poisson-blended there (the known pixels around the hole are the boundary), so the
+    seam follows the photo. Every pixel outside the hole, and every hole pixel the crop does not
+    cover, comes out bit-identical.
+
+    Args:
+        photo: uint8 [H, W, 3].
+        mask: [H, W], 1 = known.
+        completed_crop: float [S, S, 3] in [-1, 1].
+        alignment: the face's alignment.
+
+    Returns:
+        uint8 [H, W, 3].
+    """
+    height, width = mask.shape
+    filled = (mask < 0.5) & (footprint(alignment, mask.shape) > 0.5)  # the hole the crop covers
+    if not filled.any():
+        return photo.copy()
+    rows, columns = np.nonzero(filled)
+    top, left = max(rows.min() - 2, 0), max(columns.min() - 2, 0)
+    bottom, right = min(rows.max() + 3, height), min(columns.max() + 3, width)
+    shift = np.eye(3)
+    shift[:2, 2] = [left, top]  # box index coordinates -> photo index coordinates
+    generated = _sample(tf.constant(completed_crop, tf.float32), alignment.matrix @ shift,
+                        bottom - top, right - left, "NEAREST")
+    box = np.s_[top:bottom, left:right]
+    known = 1.0 - filled[box].astype(np.float32)
+    blended = blend.poisson(image_utils.to_float(photo[box])[np.newaxis],
+                            generated[np.newaxis], known[np.newaxis, ..., np.newaxis])
+    result = photo.copy()
+    result[box] = np.where(filled[box][..., np.newaxis],
+                           image_utils.to_uint8(blended.numpy()[0]), photo[box])
+    return result
+
+
+def _sample(image: tf.Tensor, output_to_input: np.ndarray, height: int, width: int,
+            fill_mode: str, interpolation: str = "BILINEAR") -> tf.Tensor:
+    """``image`` [h, w, C] resampled on a ``height`` x ``width`` grid whose index coordinates
+    map to the image's by ``output_to_input`` [3, 3]; outside the image: zeros ("CONSTANT") or
+    the nearest edge pixel ("NEAREST")."""
+    row = output_to_input.reshape(-1)[:8] / output_to_input[2, 2]
+    transformed = tf.raw_ops.ImageProjectiveTransformV3(
+        images=tf.cast(image, tf.float32)[tf.newaxis],
+        transforms=tf.constant(row[np.newaxis], tf.float32),
+        output_shape=tf.constant([height, width], tf.int32), fill_value=0.0,
+        interpolation=interpolation, fill_mode=fill_mode)
+    return transformed[0]
+
+
+@functools.lru_cache(maxsize=1)
+def _detector():
+    try:
+        from mtcnn import MTCNN
+    except ImportError as error:
+        raise AlignmentError("aligning faces needs the mtcnn package: pip install mtcnn") \
+            from error
+    return MTCNN()
+
+
+def detect_faces(photo: np.ndarray, min_confidence: float = MIN_CONFIDENCE) -> list[Face]:
+    """The faces in a photo, most confident first.
+
+    Args:
+        photo: uint8 [H, W, 3].
+        min_confidence: detections below this face probability are dropped.
+    """
+    # Rows: image index, box (x, y, width, height), confidence, the five landmarks' x, their y.
+    rows = _detector().detect_faces(np.ascontiguousarray(photo), output_type="numpy",
+                                    box_format="xywh")
+    faces = [Face(row[6:16].reshape(2, 5).T.astype(np.float64), tuple(map(float, row[1:5])),
+                  float(row[5])) for row in np.asarray(rows).reshape(-1, 16)
+             if row[5] >= min_confidence]
+    return sorted(faces, key=lambda face: -face.confidence)
