@@ -66,11 +66,17 @@ def complete_photo(model: loading.Model, photo: np.ndarray, settings: SearchSett
         seed: seed of the search.
         faces: detected faces, when the caller has them (detection costs ~0.3 s a photo).
 
+    Returns:
+        The completion; a mask with no hole gives the photo back unchanged (with a warning).
+
     Raises:
         align.AlignmentError: no face, every face too small, or a hole that meets no face.
     """
     if (mask is None) == (crop_mask is None):
         raise ValueError("give a mask drawn on the photo or a mask in the crop, not both")
+    if mask is not None and mask.min() >= 0.5:
+        log.warning("the mask marks every pixel as known: nothing to complete")
+        return PhotoCompletion(photo.copy(), mask.astype(np.float32), [], 0.0)
     template = face_template(model)
     size = model.config.image_size
     faces = align.detect_faces(photo) if faces is None else faces

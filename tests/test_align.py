@@ -102,8 +102,12 @@ def test_warp_there_and_back_reproduces_a_smooth_image():
 def test_empty_hole_gives_the_photo_back_and_a_hole_changes_only_itself(model, faces):
     photo = scene(faces[1])
     settings = SearchSettings(steps=5).for_model(model.config.latent_prior)
+    unchanged = photo_lib.complete_photo(model, photo, settings, mask=np.ones(photo.shape[:2]))
+    np.testing.assert_array_equal(unchanged.completed, photo)
+    corner = np.ones(photo.shape[:2], np.float32)
+    corner[:20, :20] = 0  # a hole in the background, away from the face
     with pytest.raises(align.AlignmentError, match="the hole meets no face"):
-        photo_lib.complete_photo(model, photo, settings, mask=np.ones(photo.shape[:2]))
+        photo_lib.complete_photo(model, photo, settings, mask=corner)
     mask = np.ones(photo.shape[:2], np.float32)
     mask[140:180, 150:210] = 0  # over the face's centre
     result = photo_lib.complete_photo(model, photo, settings, mask=mask)
