@@ -135,13 +135,14 @@ def test_no_face_and_a_tiny_face_are_named(model, faces):
     settings = SearchSettings(steps=2).for_model(model.config.latent_prior)
     y, x = np.mgrid[0:120, 0:160]
     plain = np.stack([x, y, x + y], axis=-1).astype(np.uint8)
+    hole = np.ones(plain.shape[:2], np.float32)
+    hole[40:80, 60:100] = 0
     with pytest.raises(align.AlignmentError, match="no face found"):
-        photo_lib.complete_photo(model, plain, settings, mask=np.ones(plain.shape[:2]))
+        photo_lib.complete_photo(model, plain, settings, mask=hole)
     tiny = align.Face(np.array([[10.0, 10], [14, 10], [12, 12], [10, 14], [14, 14]]),
                       (8, 8, 8, 8), 0.99)
     with pytest.raises(align.AlignmentError, match="eyes are 4.0 px apart, the minimum is 8 px"):
-        photo_lib.complete_photo(model, plain, settings, mask=np.ones(plain.shape[:2]),
-                                 faces=[tiny])
+        photo_lib.complete_photo(model, plain, settings, mask=hole, faces=[tiny])
 
 
 def test_training_data_of_aligned_photos(model, faces, tmp_path, monkeypatch, caplog):
