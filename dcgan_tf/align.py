@@ -70,8 +70,9 @@ class Alignment:
         return points @ self.matrix[:2, :2].T + self.matrix[:2, 2]
 
 
-def template_from_landmarks(landmarks: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """The mean landmark positions relative to their crops: [5, 2] in [0, 1].
+def relative_landmarks(landmarks: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Landmark positions relative to their crops, [N, 5, 2] in [0, 1] inside the crop (a
+    template is their mean).
 
     Args:
         landmarks: [N, 5, 2] in index coordinates of the N images.
@@ -79,7 +80,7 @@ def template_from_landmarks(landmarks: np.ndarray, boxes: np.ndarray) -> np.ndar
     """
     corner = boxes[:, np.newaxis, :2]
     side = boxes[:, np.newaxis, 2:3]
-    return ((landmarks + 0.5 - corner) / side).mean(axis=0)
+    return (landmarks + 0.5 - corner) / side
 
 
 def similarity(source: np.ndarray, target: np.ndarray) -> np.ndarray:

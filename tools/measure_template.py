@@ -43,9 +43,8 @@ def main():
         top, left, _, width = (int(v) for v in data.crop_box(*photo.shape[:2], args.crop))
         landmarks.append(faces[0].landmarks)
         boxes.append([left, top, width])
-    template = align.template_from_landmarks(np.array(landmarks), np.array(boxes, float))
-    spread = np.std([(points + 0.5 - box[:2]) / box[2] for points, box in
-                     zip(landmarks, np.array(boxes, float))], axis=0)
+    relative = align.relative_landmarks(np.array(landmarks), np.array(boxes, float))
+    template, spread = relative.mean(axis=0), relative.std(axis=0)
     runs.save_config(args.model, dataclasses.replace(
         config, face_template=tuple(round(float(v), 5) for v in template.reshape(-1))))
     print(f"{len(landmarks)} faces found ({missed} images without one) in {args.data}")
