@@ -110,6 +110,9 @@ flags.DEFINE_string("output_dir", _DEFAULTS.output_dir, "Where the results are w
 def build_config() -> config_lib.CompleteConfig:
     """Config from the flags: the --method preset with the search flags given (refusing those
     the preset sets itself), and the other flags."""
+    if FLAGS.align and FLAGS["crop"].present:
+        raise ValueError("--align frames each face itself; --crop (the framing of crops "
+                         "without --align) would be ignored: leave it out")
     given = [name for name in ("method",) + config_lib.SEARCH_FLAGS if FLAGS[name].present]
     search = config_lib.search_settings(
         FLAGS.method, **{name: FLAGS[name].value for name in given if name != "method"})

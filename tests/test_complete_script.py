@@ -198,3 +198,5 @@ def test_align_completes_a_photo_at_its_size_through_the_cli(tmp_path):
     nothing = _complete("--align", f"--images={photos / 'wall.png'}", "--mask=center",
                         f"--output_dir={tmp_path / 'none'}")
     assert nothing.returncode == 1 and "wall.png: no face found" in nothing.stderr
+    ignored = _complete("--align", "--crop=center", f"--images={photos / 'wall.png'}")
+    assert ignored.returncode != 0 and "--crop (the framing of crops" in ignored.stderr
