@@ -62,7 +62,7 @@ def make_scene(photo: np.ndarray, crop: str, size: int, rng) -> tuple:
     photo_to_crop = np.diag([size / side, size / side, 1.0])
     photo_to_crop[:2, 2] = (0.5 - np.array([left, top])) * size / side - 0.5
     canvas_to_photo = np.linalg.inv(crop_to_canvas @ photo_to_crop)
-    canvas = align._sample(tf.constant(photo), canvas_to_photo, CANVAS, CANVAS, "REFLECT")
+    canvas = align.resample(tf.constant(photo), canvas_to_photo, CANVAS, CANVAS, "REFLECT")
     truth = align.Alignment(np.linalg.inv(crop_to_canvas), size)
     return np.clip(np.rint(canvas.numpy()), 0, 255).astype(np.uint8), truth
 

@@ -120,12 +120,12 @@ def warp_to_crop(photo: np.ndarray, alignment: Alignment) -> tuple[np.ndarray, n
     antialiasing filter to about the crop's scale, so the bilinear resampling does not alias.
 
     Args:
-        photo: uint8 [H, W, 3] (or float [H, W, C]).
+        photo: uint8 [H, W, 3].
         alignment: the face's alignment.
 
     Returns:
-        The crop float32 [S, S, C] in the photo's value range (outside the photo: the nearest
-        edge pixel), and its coverage [S, S] (1 where the crop shows the photo, else 0).
+        The crop uint8 [S, S, 3] (outside the photo: the nearest edge pixel), and its coverage
+        [S, S] (1 where the crop shows the photo, else 0).
     """
     matrix = alignment.matrix
     pixels = tf.cast(tf.convert_to_tensor(photo), tf.float32)
@@ -139,17 +139,18 @@ def warp_to_crop(photo: np.ndarray, alignment: Alignment) -> tuple[np.ndarray, n
         to_small = np.diag([factor[0], factor[1], 1.0])
         to_small[:2, 2] = 0.5 * factor - 0.5
         matrix = matrix @ np.linalg.inv(to_small)
-    crop = _sample(pixels, np.linalg.inv(matrix), alignment.size, alignment.size, "NEAREST")
-    coverage = _sample(tf.ones_like(pixels[..., :1]), np.linalg.inv(matrix), alignment.size,
-                       alignment.size, "CONSTANT")
-    return crop.numpy(), (coverage.numpy()[..., 0] > 0.5).astype(np.float32)
+    crop = resample(pixels, np.linalg.inv(matrix), alignment.size, alignment.size, "NEAREST")
+    coverage = resample(tf.ones_like(pixels[..., :1]), np.linalg.inv(matrix), alignment.size,
+                        alignment.size, "CONSTANT")
+    crop = np.clip(np.rint(crop.numpy()), 0, 255).astype(np.uint8)
+    return crop, (coverage.numpy()[..., 0] > 0.5).astype(np.float32)
 
 
 def mask_to_crop(mask: np.ndarray, alignment: Alignment) -> np.ndarray:
     """A photo's mask [H, W] (1 = known) seen through the face's crop: [S, S], 1 where the crop
     pixel's source is a known photo pixel, 0 in the hole and outside the photo."""
     known = mask.astype(np.float32)[..., np.newaxis]
-    sampled = _sample(tf.constant(known), np.linalg.inv(alignment.matrix), alignment.size,
+    sampled = resample(tf.constant(known), np.linalg.inv(alignment.matrix), alignment.size,
                       alignment.size, "CONSTANT", interpolation="NEAREST")
     return (sampled.numpy()[..., 0] > 0.5).astype(np.float32)
 
@@ -158,7 +159,7 @@ def mask_from_crop(crop_mask: np.ndarray, alignment: Alignment, shape) -> np.nda
     """A crop's mask [S, S] (1 = known) drawn on the photo: [H, W] for ``shape`` (H, W), 0 where
     a photo pixel falls in the crop's hole, 1 elsewhere."""
     missing = 1.0 - crop_mask.astype(np.float32)[..., np.newaxis]
-    sampled = _sample(tf.constant(missing), alignment.matrix, shape[0], shape[1], "CONSTANT",
+    sampled = resample(tf.constant(missing), alignment.matrix, shape[0], shape[1], "CONSTANT",
                       interpolation="NEAREST")
     return (sampled.numpy()[..., 0] < 0.5).astype(np.float32)
 
@@ -195,7 +196,7 @@ def paste_back(photo: np.ndarray, mask: np.ndarray, completed_crop: np.ndarray,
     bottom, right = min(rows.max() + 3, height), min(columns.max() + 3, width)
     shift = np.eye(3)
     shift[:2, 2] = [left, top]  # box index coordinates -> photo index coordinates
-    generated = _sample(tf.constant(completed_crop, tf.float32), alignment.matrix @ shift,
+    generated = resample(tf.constant(completed_crop, tf.float32), alignment.matrix @ shift,
                         bottom - top, right - left, "NEAREST")
     box = np.s_[top:bottom, left:right]
     known = 1.0 - filled[box].astype(np.float32)
@@ -207,11 +208,11 @@ def paste_back(photo: np.ndarray, mask: np.ndarray, completed_crop: np.ndarray,
     return result
 
 
-def _sample(image: tf.Tensor, output_to_input: np.ndarray, height: int, width: int,
-            fill_mode: str, interpolation: str = "BILINEAR") -> tf.Tensor:
+def resample(image: tf.Tensor, output_to_input: np.ndarray, height: int, width: int,
+             fill_mode: str, interpolation: str = "BILINEAR") -> tf.Tensor:
     """``image`` [h, w, C] resampled on a ``height`` x ``width`` grid whose index coordinates
-    map to the image's by ``output_to_input`` [3, 3]; outside the image: zeros ("CONSTANT") or
-    the nearest edge pixel ("NEAREST")."""
+    map to the image's by ``output_to_input`` [3, 3]; outside the image: zeros ("CONSTANT"),
+    the nearest edge pixel ("NEAREST") or a reflection ("REFLECT"); float32."""
     row = output_to_input.reshape(-1)[:8] / output_to_input[2, 2]
     transformed = tf.raw_ops.ImageProjectiveTransformV3(
         images=tf.cast(image, tf.float32)[tf.newaxis],

@@ -353,7 +353,7 @@ def _load_aligned(source: str, image_size: int, max_images: int, face_template,
         except (image_reader.UnreadableImage, align.AlignmentError) as error:
             skipped.append(f"{name} ({error})")
             continue
-        crops.append(np.clip(np.rint(crop), 0, 255).astype(np.uint8))
+        crops.append(crop)
     if landmarks_cache:
         names = sorted(cached)
         image_utils.atomic_write(landmarks_cache, lambda path: np.savez(

@@ -119,7 +119,7 @@ def complete_aligned(model: loading.Model, photo: np.ndarray, mask: np.ndarray,
         crop, coverage = align.warp_to_crop(photo, alignment)
         known = align.mask_to_crop(mask, alignment) * coverage
         if (coverage * (1.0 - known)).any():  # the hole meets this face
-            views.append(FaceCompletion(alignment, _to_uint8_pixels(crop), known, None))
+            views.append(FaceCompletion(alignment, crop, known, None))
     if not views:
         raise align.AlignmentError("the hole meets no face")
 
@@ -138,8 +138,3 @@ def complete_aligned(model: loading.Model, photo: np.ndarray, mask: np.ndarray,
         log.warning("%.0f%% of the hole lies outside every face's crop and is left as it was",
                     100 * uncovered)
     return PhotoCompletion(completed, mask.astype(np.float32), views, uncovered)
-
-
-def _to_uint8_pixels(values: np.ndarray) -> np.ndarray:
-    """Resampled photo values (float, 0..255) -> uint8."""
-    return np.clip(np.rint(values), 0, 255).astype(np.uint8)

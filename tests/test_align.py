@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dcgan_tf import align, gan, loading, photo as photo_lib, synthetic
+from dcgan_tf import align, gan, images as image_utils, loading, photo as photo_lib, synthetic
 from dcgan_tf.config import SearchSettings
 
 FACE_SEED = 4_000_037
@@ -65,7 +65,7 @@ def test_template_round_trip(model, faces):
     crop, coverage = align.warp_to_crop(photo, alignment)
     assert coverage.min() == 1.0
     canvas = np.full((128, 128, 3), 128, np.uint8)
-    canvas[32:96, 32:96] = np.clip(np.rint(crop), 0, 255)
+    canvas[32:96, 32:96] = crop
     again = align.detect_faces(canvas)
     assert again, "the aligned face was not found again"
     found = again[0].landmarks - 32
@@ -90,7 +90,7 @@ def test_warp_there_and_back_reproduces_a_smooth_image():
     alignment = align.align(face, template, 64)
     crop, _ = align.warp_to_crop(photo, alignment)
     mask = np.zeros(photo.shape[:2], np.float32)  # everything is hole: paste the crop back
-    back = align.paste_back(photo, mask, crop / 127.5 - 1.0, alignment)
+    back = align.paste_back(photo, mask, image_utils.to_float(crop), alignment)
     inside = align.footprint(alignment, mask.shape) > 0.5
     margin = np.zeros_like(inside)
     margin[3:-3, 3:-3] = inside[3:-3, 3:-3] & inside[:-6, 3:-3] & inside[6:, 3:-3] & \
