@@ -12,10 +12,6 @@ import os
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# Workers and local replicas are compared to 1e-5 after a few Adam steps, which turn rounding
-# noise in a near-zero gradient into a whole step of difference: oneDNN's kernels may round
-# differently with how busy the machine is, so the comparison uses TensorFlow's own kernels.
-os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
