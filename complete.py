@@ -69,7 +69,8 @@ flags.DEFINE_bool("align", _DEFAULTS.align,
                   "files are drawn on the photo; --mask kinds are made in each face's crop.")
 flags.DEFINE_enum("method", _SEARCH.method, config_lib.METHODS,
                   "default; bamos (classic settings); fast (from the run's encoder, few steps, "
-                  "early stop). bamos and fast set the optimisation flags themselves.")
+                  "early stop); instant (G(E(masked image)), no search). bamos, fast and "
+                  "instant set the optimisation flags themselves.")
 flags.DEFINE_integer("steps", _SEARCH.steps, "Adam steps on z.")
 flags.DEFINE_float("learning_rate", _SEARCH.learning_rate, "Adam (peak) learning rate.")
 flags.DEFINE_float("perceptual_weight", _SEARCH.perceptual_weight,

@@ -94,12 +94,11 @@ def main():
     for index, (name, encoded) in enumerate(data.read_encoded(args.data, args.num_images)):
         canvas, truth = make_scene(image_reader.read_rgb(encoded, name), args.crop, size, rng)
         mask = align.mask_from_crop(crop_hole, truth, canvas.shape[:2])
+        completer = photo_lib.local(model, settings, seed=index)
         runs = {"center": lambda: photo_lib.complete_aligned(
-                    model, canvas, mask, [centre_alignment(size)], settings, seed=index),
-                "oracle": lambda: photo_lib.complete_aligned(
-                    model, canvas, mask, [truth], settings, seed=index),
-                "align": lambda: photo_lib.complete_photo(
-                    model, canvas, settings, mask=mask, seed=index)}
+                    completer, canvas, mask, [centre_alignment(size)]),
+                "oracle": lambda: photo_lib.complete_aligned(completer, canvas, mask, [truth]),
+                "align": lambda: photo_lib.complete_photo(completer, canvas, mask=mask)}
         target = image_utils.to_float(canvas)[np.newaxis]
         for method, run in runs.items():
             start = time.perf_counter()

@@ -170,7 +170,7 @@ def footprint(alignment: Alignment, shape) -> np.ndarray:
 
 
 def paste_back(photo: np.ndarray, mask: np.ndarray, completed_crop: np.ndarray,
-               alignment: Alignment) -> np.ndarray:
+               alignment: Alignment, seamless: bool = True) -> np.ndarray:
     """Blends a completed crop into the photo's hole at the photo's resolution.
 
     The crop is warped back by the inverse transform onto the bounding box of the hole pixels it
@@ -183,6 +183,8 @@ def paste_back(photo: np.ndarray, mask: np.ndarray, completed_crop: np.ndarray,
         mask: [H, W], 1 = known.
         completed_crop: float [S, S, 3] in [-1, 1].
         alignment: the face's alignment.
+        seamless: False pastes the warped crop without the Poisson solve (about 4x faster on
+            a large hole: the web app's live preview; the crop is blended in its own framing).
 
     Returns:
         uint8 [H, W, 3].
@@ -200,11 +202,12 @@ def paste_back(photo: np.ndarray, mask: np.ndarray, completed_crop: np.ndarray,
                         bottom - top, right - left, "NEAREST")
     box = np.s_[top:bottom, left:right]
     known = 1.0 - filled[box].astype(np.float32)
-    blended = blend.poisson(image_utils.to_float(photo[box])[np.newaxis],
-                            generated[np.newaxis], known[np.newaxis, ..., np.newaxis])
+    if seamless:
+        generated = blend.poisson(image_utils.to_float(photo[box])[np.newaxis],
+                                  generated[np.newaxis], known[np.newaxis, ..., np.newaxis])[0]
     result = photo.copy()
     result[box] = np.where(filled[box][..., np.newaxis],
-                           image_utils.to_uint8(blended.numpy()[0]), photo[box])
+                           image_utils.to_uint8(np.asarray(generated)), photo[box])
     return result
 
 

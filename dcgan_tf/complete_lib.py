@@ -100,8 +100,8 @@ def run(config: CompleteConfig, verbose: int = 1) -> dict:
         if _uses_lowres(config):
             settings = dataclasses.replace(settings, lowres_factor=config.lowres_factor)
         if settings.start == "encoder" and model.encoder is None:
-            raise ValueError(f"--method=fast (--start=encoder) needs an encoder, and the model "
-                             f"{model.source} has none: train one with "
+            raise ValueError(f"--method={settings.method} (--start=encoder) needs an encoder, "
+                             f"and the model {model.source} has none: train one with "
                              f"python train.py --encoder --run_dir=<the run>")
         size = model.config.image_size
     log.info("--method=%s: %d steps, learning rate %g (%s), start %s, patience %d",
@@ -177,8 +177,8 @@ def _run_aligned(config: CompleteConfig, model: loading.Model,
             photo = image_reader.read_rgb(path)
             masks = _photo_masks(config, photo, mask_files[index] if mask_files else None,
                                  model.config.image_size, seed=config.seed + index)
-            result = photo_lib.complete_photo(model, photo, settings, seed=config.seed + index,
-                                              **masks)
+            completer = photo_lib.local(model, settings, seed=config.seed + index)
+            result = photo_lib.complete_photo(completer, photo, **masks)
         except (align.AlignmentError, image_reader.UnreadableImage, ValueError) as error:
             log.error("%s: %s", path, error)
             failures.append(f"{path}: {error}")

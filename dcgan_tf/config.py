@@ -152,7 +152,7 @@ def check_range(flag: str, value: int, low: int, high: int | None = None) -> Non
         raise ValueError(f"--{flag} must be {bound}, got {value}")
 
 
-METHODS = ("default", "bamos", "fast")
+METHODS = ("default", "bamos", "fast", "instant")
 STARTS = ("random", "encoder")
 CONTEXTUAL_LOSSES = ("weighted", "binary")
 SCHEDULES = ("constant", "warmup_cosine")
@@ -203,7 +203,7 @@ class SearchSettings:
         check_choice("select_by", self.select_by, SELECTIONS)
         check_choice("start", self.start, STARTS)
         check_choice("prior", self.prior, LATENT_PRIORS)
-        check_range("steps", self.steps, 1, 100000)
+        check_range("steps", self.steps, 0 if self.method == "instant" else 1, 100000)
         check_range("restarts", self.restarts, 1, 256)
         check_range("window", self.window, 1, 63)
         check_range("patience", self.patience, 0, 100000)
@@ -248,6 +248,8 @@ PRESETS = {
     # drifts from E's guess of the other half) and lose 0.2 dB to 40 on a central hole.
     "fast": {"start": "encoder", "steps": 20, "learning_rate": 0.01, "schedule": "constant",
              "patience": 5, "tolerance": 1e-3},
+    # No search: G(E(masked image)) blended into the hole (the web app's live preview).
+    "instant": {"start": "encoder", "steps": 0, "restarts": 1, "until_approved": False},
 }
 
 

@@ -145,8 +145,10 @@ class ServingModule(tf.Module):
 
     def _complete_with_options(self, images, masks, steps, seed):
         images, known = self._checked(images, masks)
+        fewest = 0 if self.search.method == "instant" else 1  # instant: no search at all
         checks = [
-            tf.debugging.assert_greater_equal(steps, 1, message="steps must be >= 1"),
+            tf.debugging.assert_greater_equal(steps, fewest,
+                                              message=f"steps must be >= {fewest}"),
             tf.debugging.assert_less_equal(steps, MAX_STEPS,
                                            message=f"steps must be <= {MAX_STEPS}")]
         with tf.control_dependencies(checks):
@@ -192,8 +194,8 @@ def export(model: str = "", *, runs_dir: str = "runs", export_base: str = "expor
     loaded = loading.load(model, runs_dir)
     search = settings.for_model(loaded.config.latent_prior)
     if search.start == "encoder" and loaded.encoder is None:
-        raise ValueError(f"--method=fast (--start=encoder) needs an encoder, and the model "
-                         f"{loaded.source} has none: train one with train.py --encoder")
+        raise ValueError(f"--method={search.method} (--start=encoder) needs an encoder, and "
+                         f"the model {loaded.source} has none: train one with train.py --encoder")
     os.makedirs(model_dir, exist_ok=True)
     _remove_partial_exports(model_dir)
     existing = versions(model_dir)

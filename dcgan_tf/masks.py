@@ -154,14 +154,14 @@ def is_lowres(kind: str) -> bool:
     return kind == "lowres"
 
 
-def read_mask(path: str, invert: bool = False) -> np.ndarray:
+def read_mask(source, invert: bool = False, name: str = "") -> np.ndarray:
     """Reads a mask image of any size and mode at its own size: dark (< 50% grey, i.e. below
     128) = missing, light = known. A mask with transparency uses its alpha instead:
     transparent = missing. Grey values between black and white are thresholded at 128, with a
     warning saying how many there were.
 
     Args:
-        path: image file.
+        source: image file, or its encoded bytes (``name`` names them in messages).
         invert: treat light (or opaque) pixels as missing instead.
 
     Returns:
@@ -171,13 +171,13 @@ def read_mask(path: str, invert: bool = False) -> np.ndarray:
         ValueError: naming the file if it cannot be read as an image.
     """
     try:
-        values = _mask_values(path)
+        values = image_reader.read(source, _alpha_or_luminance, name)
     except image_reader.UnreadableImage as error:
         raise ValueError(f"mask file {error}") from error
     grey = np.count_nonzero((values > 25) & (values < 230))
     if grey:
         log.warning("Mask %s has %d pixels neither black nor white: below 128 is missing, "
-                    "128 and above is known", path, grey)
+                    "128 and above is known", name or source, grey)
     known = values >= 128
     if invert:
         known = ~known
@@ -211,12 +211,8 @@ def load_mask_file(path: str, size: int, invert: bool = False, crop: str = "none
     return known.astype(np.float32)[..., np.newaxis]
 
 
-def _mask_values(path: str) -> np.ndarray:
-    """uint8 [H, W]: the alpha channel of a mask with transparency, else its luminance."""
-    return image_reader.read(path, _alpha_or_luminance)
-
-
 def _alpha_or_luminance(picture: Image.Image) -> np.ndarray:
+    """uint8 [H, W]: the alpha channel of a mask with transparency, else its luminance."""
     if picture.mode in ("LA", "RGBA", "PA") or (picture.mode == "P"
                                                  and "transparency" in picture.info):
         alpha = np.asarray(picture.convert("RGBA"))[..., 3]

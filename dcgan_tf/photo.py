@@ -1,8 +1,8 @@
 """Completing a whole photo: find and align its faces, complete the ones the hole meets in the
 model's framing, and blend each completion back into the photo at the photo's resolution.
 
-Used by ``complete.py --align`` (``complete_lib``) and meant for any caller with a photo in
-memory. Every photo pixel outside the hole comes back bit-identical.
+Used by ``complete.py --align`` (``complete_lib``) and the web app, and meant for any caller
+with a photo in memory. Every photo pixel outside the hole comes back bit-identical.
 """
 
 import dataclasses
@@ -38,33 +38,71 @@ class PhotoCompletion:
     uncovered: float
 
 
+class CropCompleter:
+    """Completes aligned face crops in a model's framing: ``template`` [5, 2] (crop-relative
+    landmarks), ``image_size`` S, and a call (crops uint8 [N, S, S, 3], masks float32
+    [N, S, S, 1], 1 = known) -> completed float32 [N, S, S, 3] in [-1, 1].
+
+    ``local`` makes one that runs ``inpaint.complete`` on a loaded model; the web app's served
+    engine makes one that asks TF Serving."""
+
+    def __init__(self, template: np.ndarray, image_size: int, complete_crops):
+        self.template, self.image_size, self._complete_crops = template, image_size, \
+            complete_crops
+
+    def __call__(self, crops: np.ndarray, masks: np.ndarray) -> np.ndarray:
+        return self._complete_crops(crops, masks)
+
+
+def local(model: loading.Model, settings: SearchSettings, *, seed: int = 0,
+          progress=None) -> CropCompleter:
+    """A ``CropCompleter`` running the search ``settings`` (as they run on the model:
+    ``SearchSettings.for_model``) on ``model`` in this process, with the search's ``seed`` and
+    ``progress`` (``inpaint.complete``)."""
+    def complete_crops(crops, masks):
+        return inpaint.complete(model.generator, model.discriminator,
+                                image_utils.to_float(crops), masks, settings, seed=seed,
+                                encoder=model.encoder, progress=progress).completed
+
+    return CropCompleter(face_template(model), model.config.image_size, complete_crops)
+
+
 def face_template(model: loading.Model) -> np.ndarray:
     """The model's landmark template [5, 2] (crop-relative).
 
     Raises:
         align.AlignmentError: when the model has none.
     """
-    if len(model.config.face_template) != 2 * len(align.LANDMARKS):
+    return template_of(model.config.face_template, model.source)
+
+
+def template_of(values, source: str) -> np.ndarray:
+    """A model's ``face_template`` config values (10 floats) as [5, 2].
+
+    Raises:
+        align.AlignmentError: naming ``source`` when there are none.
+    """
+    if len(values) != 2 * len(align.LANDMARKS):
         raise align.AlignmentError(
-            f"the model {model.source} has no face template, so photos cannot be framed like "
+            f"the model {source} has no face template, so photos cannot be framed like "
             f"its training crops: measure it with tools/measure_template.py")
-    return np.asarray(model.config.face_template, np.float64).reshape(-1, 2)
+    return np.asarray(values, np.float64).reshape(-1, 2)
 
 
-def complete_photo(model: loading.Model, photo: np.ndarray, settings: SearchSettings, *,
+def complete_photo(completer: CropCompleter, photo: np.ndarray, *,
                    mask: np.ndarray | None = None, crop_mask: np.ndarray | None = None,
-                   seed: int = 0, faces: list | None = None) -> PhotoCompletion:
+                   faces: list | None = None, seamless: bool = True) -> PhotoCompletion:
     """Completes the faces of a photo that the hole meets.
 
     Args:
-        model: the model (its config holds the landmark template).
+        completer: completes aligned crops (``local(model, settings)``).
         photo: uint8 [H, W, 3].
-        settings: the search, as it runs on the model (``SearchSettings.for_model``).
         mask: [H, W], 1 = known, drawn on the photo; or
         crop_mask: [S, S], 1 = known, a hole in the model's framing (``--mask=center``...),
             made in every face's aligned crop and mapped back onto the photo.
-        seed: seed of the search.
         faces: detected faces, when the caller has them (detection costs ~0.3 s a photo).
+        seamless: Poisson-blend the completed crops into the photo (``align.paste_back``);
+            False pastes them (4x faster at the photo's resolution: the live preview).
 
     Returns:
         The completion; a mask with no hole gives the photo back unchanged (with a warning).
@@ -77,15 +115,13 @@ def complete_photo(model: loading.Model, photo: np.ndarray, settings: SearchSett
     if mask is not None and mask.min() >= 0.5:
         log.warning("the mask marks every pixel as known: nothing to complete")
         return PhotoCompletion(photo.copy(), mask.astype(np.float32), [], 0.0)
-    template = face_template(model)
-    size = model.config.image_size
     faces = align.detect_faces(photo) if faces is None else faces
     if not faces:
         raise align.AlignmentError("no face found")
     alignments, too_small = [], []
     for face in faces:
         try:
-            alignments.append(align.align(face, template, size))
+            alignments.append(align.align(face, completer.template, completer.image_size))
         except align.AlignmentError as error:
             too_small.append(str(error))
     if not alignments:
@@ -95,19 +131,18 @@ def complete_photo(model: loading.Model, photo: np.ndarray, settings: SearchSett
         for alignment in alignments:
             mask = np.minimum(mask, align.mask_from_crop(crop_mask, alignment, mask.shape))
     try:
-        return complete_aligned(model, photo, mask, alignments, settings, seed=seed)
+        return complete_aligned(completer, photo, mask, alignments, seamless=seamless)
     except align.AlignmentError as error:
         raise align.AlignmentError(f"{error} (faces found: {len(faces)})") from None
 
 
-def complete_aligned(model: loading.Model, photo: np.ndarray, mask: np.ndarray,
-                     alignments: list, settings: SearchSettings, *,
-                     seed: int = 0) -> PhotoCompletion:
+def complete_aligned(completer: CropCompleter, photo: np.ndarray, mask: np.ndarray,
+                     alignments: list, *, seamless: bool = True) -> PhotoCompletion:
     """Completes a photo through given alignments (``complete_photo`` finds them; a benchmark
     may give the true ones).
 
     Args:
-        model, photo, settings, seed: as for ``complete_photo``.
+        completer, photo, seamless: as for ``complete_photo``.
         mask: [H, W], 1 = known, drawn on the photo.
         alignments: ``align.Alignment`` of each face to the model's crop.
 
@@ -123,14 +158,13 @@ def complete_aligned(model: loading.Model, photo: np.ndarray, mask: np.ndarray,
     if not views:
         raise align.AlignmentError("the hole meets no face")
 
-    targets = image_utils.to_float(np.stack([view.crop for view in views]))
+    crops = np.stack([view.crop for view in views])
     masks = np.stack([view.crop_mask for view in views])[..., np.newaxis]
-    result = inpaint.complete(model.generator, model.discriminator, targets, masks, settings,
-                              seed=seed, encoder=model.encoder)
     completed, remaining = photo.copy(), mask.astype(np.float32)
-    for view, crop_result in zip(views, result.completed):
+    for view, crop_result in zip(views, completer(crops, masks)):
         view.completed = image_utils.to_uint8(crop_result)
-        completed = align.paste_back(completed, remaining, crop_result, view.alignment)
+        completed = align.paste_back(completed, remaining, crop_result, view.alignment,
+                                     seamless=seamless)
         remaining = np.maximum(remaining, align.footprint(view.alignment, mask.shape))
     hole = mask < 0.5
     uncovered = float((remaining[hole] < 0.5).mean()) if hole.any() else 0.0

@@ -39,18 +39,20 @@ def baked_settings(info: dict, where: str) -> SearchSettings:
 
 class SavedModelCompleter:
     """Runs ``complete_with_options`` of a SavedModel folder in this process; ``settings`` are
-    the ones baked in at export."""
+    the ones baked in at export, ``info`` the whole export info and ``signatures`` the names
+    of its signatures."""
 
     def __init__(self, path: str):
         import tensorflow as tf
         self._tf = tf
-        signatures = tf.saved_model.load(path).signatures
-        if INFO_SIGNATURE not in signatures:
+        self._signatures = tf.saved_model.load(path).signatures
+        self.signatures = tuple(self._signatures)
+        if INFO_SIGNATURE not in self.signatures:
             raise ValueError(f"--model {path} has no {INFO_SIGNATURE} signature (an export of "
                              f"an older version): export it again with export.py")
-        info = signatures[INFO_SIGNATURE](format=tf.constant("json"))["info"]
-        self.settings = baked_settings(json.loads(info.numpy()), f"--model {path}")
-        self._function = signatures[SIGNATURE]
+        self.info = json.loads(self.predict(INFO_SIGNATURE, {"format": "json"}, "info"))
+        self.settings = baked_settings(self.info, f"--model {path}")
+        self._function = self._signatures[SIGNATURE]
         self.image_size = int(self._function.structured_outputs["completed"].shape[1])
 
     def __call__(self, images: np.ndarray, masks: np.ndarray, steps: int, seed: int) -> dict:
@@ -63,10 +65,20 @@ class SavedModelCompleter:
                                  seed=tf.constant(seed, tf.int64))
         return {key: value.numpy() for key, value in outputs.items()}
 
+    def predict(self, signature: str, inputs: dict, only_output: str | None = None):
+        """As ``RestCompleter.predict``, in this process (numpy outputs)."""
+        function = self._signatures[signature]
+        specs = function.structured_input_signature[1]
+        outputs = function(**{name: self._tf.constant(value, specs[name].dtype)
+                              for name, value in inputs.items()})
+        outputs = {key: value.numpy() for key, value in outputs.items()}
+        return outputs[only_output] if only_output is not None else outputs
+
 
 class RestCompleter:
     """Sends ``complete_with_options`` requests to a TF Serving REST endpoint; ``settings`` are
-    the ones baked in at export."""
+    the ones baked in at export, ``info`` the whole export info and ``signatures`` the names
+    of the served signatures."""
 
     def __init__(self, url: str, timeout: float = 3600.0):
         self.url, self.timeout = url.rstrip("/"), timeout
@@ -81,22 +93,28 @@ class RestCompleter:
         if INFO_SIGNATURE not in signatures:
             raise ValueError(f"--server {url}: the model has no {INFO_SIGNATURE} signature (an "
                              f"export of an older version): export it again with export.py")
-        outputs = self._request(f"{self.url}:predict", {"signature_name": INFO_SIGNATURE,
-                                                        "inputs": {"format": "json"}})["outputs"]
-        # TF Serving leaves out the name of a signature's only output.
-        info = outputs["info"] if isinstance(outputs, dict) else outputs
-        self.settings = baked_settings(json.loads(info), f"--server {url}")
+        self.signatures = tuple(signatures)
+        self.info = json.loads(self.predict(INFO_SIGNATURE, {"format": "json"}, "info"))
+        self.settings = baked_settings(self.info, f"--server {url}")
 
     def __call__(self, images: np.ndarray, masks: np.ndarray, steps: int, seed: int) -> dict:
         """As ``SavedModelCompleter.__call__``, over HTTP."""
-        body = {"signature_name": SIGNATURE,
-                "inputs": {"images": np.asarray(images, np.uint8).tolist(),
-                           "masks": np.asarray(masks, np.float32).tolist(),
-                           "steps": int(steps), "seed": int(seed)}}
-        outputs = self._request(f"{self.url}:predict", body)["outputs"]
+        outputs = self.predict(SIGNATURE, {"images": np.asarray(images, np.uint8).tolist(),
+                                           "masks": np.asarray(masks, np.float32).tolist(),
+                                           "steps": int(steps), "seed": int(seed)})
         return {"completed": np.asarray(outputs["completed"], np.uint8),
                 "generated": np.asarray(outputs["generated"], np.uint8),
                 "loss": np.asarray(outputs["loss"], np.float32)}
+
+    def predict(self, signature: str, inputs: dict, only_output: str | None = None):
+        """The outputs of one predict request to ``signature`` (columnar JSON ``inputs``): a
+        dict, or for a signature with the single output ``only_output`` that output (TF Serving
+        leaves out the name of a signature's only output)."""
+        outputs = self._request(f"{self.url}:predict",
+                                {"signature_name": signature, "inputs": inputs})["outputs"]
+        if only_output is not None and isinstance(outputs, dict):
+            return outputs[only_output]
+        return outputs
 
     def _request(self, url: str, body: dict | None = None) -> dict:
         data = None if body is None else json.dumps(body).encode()

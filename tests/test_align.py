@@ -101,16 +101,17 @@ def test_warp_there_and_back_reproduces_a_smooth_image():
 
 def test_empty_hole_gives_the_photo_back_and_a_hole_changes_only_itself(model, faces):
     photo = scene(faces[1])
-    settings = SearchSettings(steps=5).for_model(model.config.latent_prior)
-    unchanged = photo_lib.complete_photo(model, photo, settings, mask=np.ones(photo.shape[:2]))
+    completer = photo_lib.local(model, SearchSettings(steps=5).for_model(
+        model.config.latent_prior))
+    unchanged = photo_lib.complete_photo(completer, photo, mask=np.ones(photo.shape[:2]))
     np.testing.assert_array_equal(unchanged.completed, photo)
     corner = np.ones(photo.shape[:2], np.float32)
     corner[:20, :20] = 0  # a hole in the background, away from the face
     with pytest.raises(align.AlignmentError, match="the hole meets no face"):
-        photo_lib.complete_photo(model, photo, settings, mask=corner)
+        photo_lib.complete_photo(completer, photo, mask=corner)
     mask = np.ones(photo.shape[:2], np.float32)
     mask[140:180, 150:210] = 0  # over the face's centre
-    result = photo_lib.complete_photo(model, photo, settings, mask=mask)
+    result = photo_lib.complete_photo(completer, photo, mask=mask)
     known = mask == 1
     np.testing.assert_array_equal(result.completed[known], photo[known])
     assert np.abs(result.completed[~known].astype(int) - photo[~known]).mean() > 1
@@ -123,8 +124,9 @@ def test_a_mask_in_the_crop_is_made_on_every_face(model, faces):
     photo = synthetic.scene(faces[:2], [(120, 120, -8, 2.0), (360, 120, 10, 2.0)], (240, 480))
     crop_mask = np.ones([64, 64], np.float32)
     crop_mask[24:40, 24:40] = 0
-    settings = SearchSettings(steps=3).for_model(model.config.latent_prior)
-    result = photo_lib.complete_photo(model, photo, settings, crop_mask=crop_mask)
+    completer = photo_lib.local(model, SearchSettings(steps=3).for_model(
+        model.config.latent_prior))
+    result = photo_lib.complete_photo(completer, photo, crop_mask=crop_mask)
     assert len(result.faces) == 2
     hole = result.mask < 0.5
     assert hole[:, :240].any() and hole[:, 240:].any()
@@ -132,17 +134,18 @@ def test_a_mask_in_the_crop_is_made_on_every_face(model, faces):
 
 
 def test_no_face_and_a_tiny_face_are_named(model, faces):
-    settings = SearchSettings(steps=2).for_model(model.config.latent_prior)
+    completer = photo_lib.local(model, SearchSettings(steps=2).for_model(
+        model.config.latent_prior))
     y, x = np.mgrid[0:120, 0:160]
     plain = np.stack([x, y, x + y], axis=-1).astype(np.uint8)
     hole = np.ones(plain.shape[:2], np.float32)
     hole[40:80, 60:100] = 0
     with pytest.raises(align.AlignmentError, match="no face found"):
-        photo_lib.complete_photo(model, plain, settings, mask=hole)
+        photo_lib.complete_photo(completer, plain, mask=hole)
     tiny = align.Face(np.array([[10.0, 10], [14, 10], [12, 12], [10, 14], [14, 14]]),
                       (8, 8, 8, 8), 0.99)
     with pytest.raises(align.AlignmentError, match="eyes are 4.0 px apart, the minimum is 8 px"):
-        photo_lib.complete_photo(model, plain, settings, mask=hole, faces=[tiny])
+        photo_lib.complete_photo(completer, plain, mask=hole, faces=[tiny])
 
 
 def test_training_data_of_aligned_photos(model, faces, tmp_path, monkeypatch, caplog):

@@ -37,7 +37,8 @@ def main():
     scene = synthetic.scene(faces, PLACEMENTS, size=(320, 720))
     crop_mask = mask_lib.make_masks(args.mask, 1, size, seed=1)[0, ..., 0]
     settings = search_settings(args.method).for_model(model.config.latent_prior)
-    result = photo_lib.complete_photo(model, scene, settings, crop_mask=crop_mask)
+    result = photo_lib.complete_photo(photo_lib.local(model, settings), scene,
+                                      crop_mask=crop_mask)
     holes = np.where(result.mask[..., np.newaxis] > 0.5, scene, 128).astype(np.uint8)
     gap = np.zeros((4, scene.shape[1], 3), np.uint8)
     image_utils.save_png(args.output, np.concatenate([scene, gap, holes, gap, result.completed]))

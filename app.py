@@ -1,0 +1,81 @@
+"""The web app: open a face photo, paint the hole, watch a live preview, complete, download.
+
+Examples:
+  # The packaged model on http://127.0.0.1:8080 (only this machine can reach it):
+  python app.py
+  # A run of yours, reachable from the network (no authentication: mind who can reach it):
+  python app.py --model=runs/00001-celeba_train-64 --host=0.0.0.0 --port=8000
+  # Completions by TF Serving (an export made with export.py), photos handled here:
+  python app.py --server=http://localhost:8501/v1/models/dcgan
+The API is documented at http://127.0.0.1:8080/docs.
+"""
+
+import logging as python_logging
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+
+from absl import app, flags, logging  # noqa: E402
+
+FLAGS = flags.FLAGS
+
+flags.DEFINE_string("host", "127.0.0.1",
+                    "Address to listen on; 127.0.0.1 lets only this machine in.")
+flags.DEFINE_integer("port", 8080, "Port to listen on.")
+flags.DEFINE_string("model", "",
+                    "Run folder, checkpoint prefix, packaged model or SavedModel folder; "
+                    "default: the newest run, else celeba64.")
+flags.DEFINE_string("runs_dir", "runs", "Where the newest run is looked for.")
+flags.DEFINE_string("server", "",
+                    "TF Serving REST URL of an export (http://HOST:8501/v1/models/NAME): "
+                    "completions run there instead of in this process.")
+flags.DEFINE_integer("max_upload_mb", 50, "Largest request body (photo and mask), in MB.")
+flags.DEFINE_integer("queue", 8, "Completions waiting or running before a 503.")
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    if FLAGS.server and FLAGS.model:
+        raise app.UsageError("give --model or --server, not both")
+    if not 1 <= FLAGS.port <= 65535:
+        raise app.UsageError(f"--port must be in [1, 65535], got {FLAGS.port}")
+    if FLAGS.max_upload_mb < 1 or FLAGS.queue < 1:
+        raise app.UsageError("--max_upload_mb and --queue must be >= 1")
+    logging.set_verbosity(logging.WARNING)
+    python_logging.getLogger("dcgan_tf").setLevel(python_logging.INFO)
+    import uvicorn
+
+    from dcgan_tf.app import engine as engine_lib, server
+    try:
+        engine = _engine(engine_lib)
+        limits = server.Limits(max_upload_bytes=FLAGS.max_upload_mb * 1_000_000,
+                               complete_queue=FLAGS.queue)
+        web_app = server.create_app(engine, limits)
+    except ValueError as error:
+        logging.error("%s", error)
+        sys.exit(1)
+    print(f"Completing with {engine.source} ({', '.join(engine.methods)}): "
+          f"http://{FLAGS.host}:{FLAGS.port}/", flush=True)
+    uvicorn.run(web_app, host=FLAGS.host, port=FLAGS.port, log_level="warning")
+
+
+def _engine(engine_lib):
+    """The engine the flags ask for."""
+    from dcgan_tf import loading, serving
+    if FLAGS.server:
+        return engine_lib.ServedEngine(serving.RestCompleter(FLAGS.server), FLAGS.server)
+    if serving.is_saved_model(FLAGS.model):
+        return engine_lib.ServedEngine(serving.SavedModelCompleter(FLAGS.model), FLAGS.model)
+    return engine_lib.LocalEngine(loading.load(FLAGS.model, FLAGS.runs_dir))
+
+
+def run_main():
+    """Console entry point ``dcgan-app``."""
+    sys.modules["__main__"].__doc__ = __doc__
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run_main()
