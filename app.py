@@ -12,6 +12,7 @@ The API is documented at http://127.0.0.1:8080/docs.
 
 import logging as python_logging
 import os
+import socket
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
@@ -22,7 +23,7 @@ FLAGS = flags.FLAGS
 
 flags.DEFINE_string("host", "127.0.0.1",
                     "Address to listen on; 127.0.0.1 lets only this machine in.")
-flags.DEFINE_integer("port", 8080, "Port to listen on.")
+flags.DEFINE_integer("port", 8080, "Port to listen on; 0 = any free port.")
 flags.DEFINE_string("model", "",
                     "Run folder, checkpoint prefix, packaged model or SavedModel folder; "
                     "default: the newest run, else celeba64.")
@@ -39,8 +40,8 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     if FLAGS.server and FLAGS.model:
         raise app.UsageError("give --model or --server, not both")
-    if not 1 <= FLAGS.port <= 65535:
-        raise app.UsageError(f"--port must be in [1, 65535], got {FLAGS.port}")
+    if not 0 <= FLAGS.port <= 65535:
+        raise app.UsageError(f"--port must be in [0, 65535], got {FLAGS.port}")
     if FLAGS.max_upload_mb < 1 or FLAGS.queue < 1:
         raise app.UsageError("--max_upload_mb and --queue must be >= 1")
     logging.set_verbosity(logging.WARNING)
@@ -56,9 +57,28 @@ def main(argv):
     except ValueError as error:
         logging.error("%s", error)
         sys.exit(1)
-    print(f"Completing with {engine.source} ({', '.join(engine.methods)}): "
-          f"http://{FLAGS.host}:{FLAGS.port}/", flush=True)
-    uvicorn.run(web_app, host=FLAGS.host, port=FLAGS.port, log_level="warning")
+    try:
+        listening = _listen(FLAGS.host, FLAGS.port)
+    except OSError as error:
+        logging.error("--host %s --port %d: cannot listen there (%s)", FLAGS.host, FLAGS.port,
+                      error.strerror or error)
+        sys.exit(1)
+    host, port = listening.getsockname()[:2]
+    print(f"Completing with {engine.source} ({', '.join(engine.methods)}) on "
+          f"http://{'[' + host + ']' if ':' in host else host}:{port}/", flush=True)
+    uvicorn.Server(uvicorn.Config(web_app, log_level="warning")).run(sockets=[listening])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket listening on ``host``:``port`` (0 = a free port), so the address printed is
+    the one listened on, and a client connecting while the server starts waits in its
+    backlog."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listening = socket.socket(family, socket.SOCK_STREAM)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listening.bind((host, port))
+    listening.listen(2048)  # uvicorn's default backlog
+    return listening
 
 
 def _engine(engine_lib):

@@ -115,6 +115,7 @@ def create_app(engine: Engine, limits: Limits = Limits()) -> fastapi.FastAPI:
     preview_lane = Lane("preview", limits.preview_queue)  # also face detection: both are quick
     complete_lane = Lane("complete", limits.complete_queue)
     samples = [_png(sample) for sample in engine.samples()]
+    app.state.preview_lane, app.state.complete_lane = preview_lane, complete_lane
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request, error):

@@ -382,8 +382,8 @@ function maskChanged() {
 
 /**
  * The mask as the API wants it, cached per mask version: {version, empty, png}
- * where png is a Promise of a W x H PNG Blob, white = keep, black = hole
- * (null when the mask is empty).
+ * where png is a W x H PNG Blob, white = keep, black = hole (null when the
+ * mask is empty).
  */
 function currentMask(photo) {
   if (photo.maskCache?.version !== photo.version) {
@@ -404,10 +404,17 @@ function currentMask(photo) {
   return photo.maskCache;
 }
 
+/**
+ * Synchronous on purpose: Chrome runs toBlob/convertToBlob in idle time,
+ * which a page busy with painting may not have for up to a second.
+ */
 function encodePng(imageData) {
-  const canvas = new OffscreenCanvas(imageData.width, imageData.height);
+  const canvas = document.createElement("canvas");
+  canvas.width = imageData.width;
+  canvas.height = imageData.height;
   canvas.getContext("2d").putImageData(imageData, 0, 0);
-  return canvas.convertToBlob({ type: "image/png" });
+  const dataUrl = canvas.toDataURL("image/png");
+  return base64ToBlob(dataUrl.slice(dataUrl.indexOf(",") + 1), "image/png");
 }
 
 // ---------------------------------------------------------------- presets
@@ -614,11 +621,11 @@ async function sendPreview(photo) {
     }
     setPreviewState(photo, "pending");
     const started = performance.now();
-    const response = await post("/api/preview", photoForm(photo, await mask.png));
+    const response = await post("/api/preview", photoForm(photo, mask.png));
     await showBlobInResult(photo, await response.blob(), mask.version, false);
     const server = serverMillis(response.headers.get("Server-Timing"));
     const total = Math.round(performance.now() - started);
-    const timing = server === null ? `preview ${total} ms` : `preview ${Math.round(server)} ms on the server, ${total} ms in all`;
+    const timing = server === null ? `preview ${total} ms` : `preview ${total} ms (server ${Math.round(server)} ms)`;
     // When the mask changed meanwhile, the next request is about to go: still pending.
     setPreviewState(photo, preview.dirty ? "pending" : "ready", timing);
     if (photo === app.photo && app.statusFromPreview) setStatus(photo.summary, photo.faces.length ? "ok" : "error");
@@ -709,7 +716,7 @@ async function runCompletion(method) {
   const seed = ui.seed.value.trim();
   if (seed) fields.seed = seed;
   try {
-    const response = await post("/api/complete", photoForm(photo, await mask.png, fields), controller.signal);
+    const response = await post("/api/complete", photoForm(photo, mask.png, fields), controller.signal);
     const final = await readCompletion(response, showProgress);
     if (final.error) throw new ApiError(final.error, final.status);
     const png = base64ToBlob(final.image, "image/png");
@@ -718,7 +725,9 @@ async function runCompletion(method) {
     offerDownload(photo, png);
     document.body.dataset.result = "ready";
     const seconds = typeof final.seconds === "number" ? ` in ${final.seconds.toFixed(1)} s` : "";
-    setStatus(`Completed (${final.method ?? method})${seconds}.`, "ok");
+    const done = `Completed (${final.method ?? method})${seconds}`;
+    ui.previewInfo.textContent = done;
+    setStatus(`${done}.`, "ok");
   } catch (error) {
     if (app.running !== controller) return; // cancelled: the new photo owns the page
     document.body.dataset.result = "error";

@@ -1,0 +1,117 @@
+"""The web app as users start it: ``python app.py`` in a fresh process on 127.0.0.1, and with
+its completions run by an export (a SavedModel folder here, or TF Serving's REST API)."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from dcgan_tf import export, serving
+from dcgan_tf.app import engine as engine_lib, server
+from dcgan_tf.config import search_settings
+from serving_stub import ServingStub
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def png(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def decode(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def start_app(*flags) -> tuple[subprocess.Popen, str]:
+    """``python app.py`` with ``flags`` on a free port; (process, base URL) once it listens."""
+    process = subprocess.Popen([sys.executable, os.path.join(REPO, "app.py"), "--port=0",
+                                *flags], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, cwd=REPO)
+    for line in process.stdout:
+        if line.startswith("Completing with"):
+            return process, line.split()[-1].rstrip("/")
+    process.wait(timeout=10)
+    raise AssertionError(f"app.py exited with {process.returncode}")
+
+
+def test_app_py_serves_the_page_and_api_on_loopback_only():
+    process, url = start_app()
+    try:
+        assert url.startswith("http://127.0.0.1:")
+        with urllib.request.urlopen(f"{url}/", timeout=30) as response:
+            page = response.read().decode()
+        assert "<canvas" in page and "/static/app.js" in page
+        with urllib.request.urlopen(f"{url}/api/info", timeout=30) as response:
+            assert json.load(response)["methods"] == ["instant", "fast", "default"]
+        with pytest.raises(urllib.error.HTTPError) as error:  # no path reaches past static/
+            urllib.request.urlopen(f"{url}/static/../server.py", timeout=30)
+        assert error.value.code == 404
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_app_py_refuses_bad_flags():
+    for flags, message in ((["--port=70000"], "--port must be in [0, 65535]"),
+                           (["--model=celeba64", "--server=http://x"],
+                            "give --model or --server, not both"),
+                           (["--model=no_such_model"], "no_such_model")):
+        run = subprocess.run([sys.executable, os.path.join(REPO, "app.py"), *flags],
+                             capture_output=True, text=True, cwd=REPO, timeout=120)
+        assert run.returncode != 0 and message in run.stderr, run.stderr
+
+
+@pytest.fixture(scope="module")
+def fast_export(tmp_path_factory):
+    """The packaged model exported with --method=fast."""
+    return export.export("celeba64", export_base=str(tmp_path_factory.mktemp("export")),
+                         settings=search_settings("fast"))
+
+
+def check_served_app(engine: engine_lib.Engine):
+    """The app on a served engine offers instant and the baked method, and both fill the hole
+    and leave the rest of the photo bit-identical."""
+    assert engine.methods == ("instant", "fast")
+    with TestClient(server.create_app(engine)) as client:
+        data = client.get("/api/samples/1").content
+        face = client.post("/api/faces", files={"image": ("s.png", data)}).json()["faces"][0]
+        x, y, width, height = face["box"]
+        mask = np.full((320, 320), 255, np.uint8)
+        mask[int(y + 0.45 * height):int(y + 0.75 * height),
+             int(x + 0.3 * width):int(x + 0.7 * width)] = 0
+        hole, pixels = mask == 0, decode(data)
+        parts = {"image": ("s.png", data), "mask": ("m.png", png(mask))}
+        for endpoint, fields in (("/api/preview", {}), ("/api/complete", {"method": "fast"})):
+            response = client.post(endpoint, files=parts, data=fields)
+            assert response.status_code == 200, response.text
+            result = decode(response.content)
+            np.testing.assert_array_equal(result[~hole], pixels[~hole])
+            assert np.abs(result[hole].astype(int) - pixels[hole]).mean() > 1
+        refused = client.post("/api/complete", files=parts, data={"method": "default"})
+        assert refused.status_code == 400 and "offers instant, fast" in refused.json()["detail"]
+
+
+def test_app_on_a_saved_model_in_this_process(fast_export):
+    check_served_app(engine_lib.ServedEngine(serving.SavedModelCompleter(fast_export),
+                                             fast_export))
+
+
+def test_app_on_tf_serving_rest(fast_export):
+    stub = ServingStub(fast_export)
+    try:
+        check_served_app(engine_lib.ServedEngine(serving.RestCompleter(stub.url), stub.url))
+        used = {request["signature_name"] for request in stub.requests}
+        assert used == {"export_info", "generate_from_seed", "encode", "serving_default",
+                        "complete_with_options"}
+    finally:
+        stub.close()
