@@ -158,10 +158,24 @@ def mask_to_crop(mask: np.ndarray, alignment: Alignment) -> np.ndarray:
 def mask_from_crop(crop_mask: np.ndarray, alignment: Alignment, shape) -> np.ndarray:
     """A crop's mask [S, S] (1 = known) drawn on the photo: [H, W] for ``shape`` (H, W), 0 where
     a photo pixel falls in the crop's hole, 1 elsewhere."""
+    known = np.ones(shape[:2], np.float32)
+    # Only the photo pixels in the bounding box of the crop's square can fall in it.
+    corners = np.array([[-1, -1], [-1, 1], [1, -1], [1, 1]]) * (alignment.size / 2 + 1) \
+        + (alignment.size - 1) / 2
+    inverse = np.linalg.inv(alignment.matrix)
+    in_photo = corners @ inverse[:2, :2].T + inverse[:2, 2]
+    (left, top), (right, bottom) = np.floor(in_photo.min(0)), np.ceil(in_photo.max(0)) + 1
+    left, top = int(max(left, 0)), int(max(top, 0))
+    right, bottom = int(min(right, shape[1])), int(min(bottom, shape[0]))
+    if right <= left or bottom <= top:
+        return known
+    shift = np.eye(3)
+    shift[:2, 2] = [left, top]  # box index coordinates -> photo index coordinates
     missing = 1.0 - crop_mask.astype(np.float32)[..., np.newaxis]
-    sampled = resample(tf.constant(missing), alignment.matrix, shape[0], shape[1], "CONSTANT",
-                      interpolation="NEAREST")
-    return (sampled.numpy()[..., 0] < 0.5).astype(np.float32)
+    sampled = resample(tf.constant(missing), alignment.matrix @ shift, bottom - top,
+                      right - left, "CONSTANT", interpolation="NEAREST")
+    known[top:bottom, left:right] = sampled.numpy()[..., 0] < 0.5
+    return known
 
 
 def footprint(alignment: Alignment, shape) -> np.ndarray:

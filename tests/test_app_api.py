@@ -108,23 +108,19 @@ def test_faces_are_found_in_the_upright_photo(client, sample):
     np.testing.assert_allclose(rotated["faces"][0]["box"], upright["faces"][0]["box"], atol=6)
 
 
-def test_preview_fills_the_hole_and_nothing_else(client, sample):
+def test_preview_is_the_instant_method(client, engine, sample):
+    """The preview is G(E(masked face)) pasted back: the library's instant completion of the
+    photo with seamless=False, as a JPEG (quality 95: within a few levels)."""
     data, pixels, mask, hole = sample
     response = client.post("/api/preview", files=files(data, mask))
-    assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+    assert response.status_code == 200 and response.headers["content-type"] == "image/jpeg"
     assert "fill;dur=" in response.headers["server-timing"]
-    assert_filled(decode(response.content), pixels, hole)
-
-
-def test_preview_is_the_instant_method(client, engine, sample):
-    """The preview is G(E(masked face)) pasted back: the same pixels as the library's
-    instant completion of the photo with seamless=False."""
-    data, pixels, mask, _ = sample
-    preview = decode(client.post("/api/preview", files=files(data, mask)).content)
+    preview = decode(response.content).astype(int)
     expected = photo_lib.complete_photo(engine.completer("instant"), pixels,
-                                        mask=(decode(mask)[..., 0] > 127).astype(np.float32),
-                                        seamless=False)
-    np.testing.assert_array_equal(preview, expected.completed)
+                                        mask=(~hole).astype(np.float32), seamless=False)
+    assert np.abs(expected.completed[hole].astype(int) - pixels[hole]).mean() > 1
+    error = np.abs(preview - expected.completed)
+    assert error.mean() < 1.0 and np.percentile(error, 99) <= 6
 
 
 def test_complete_gives_the_same_answer_with_and_without_progress(client, sample):

@@ -6,7 +6,8 @@ reference is at ``/docs``):
     GET  /api/info          model, image size, methods offered, upload limits, samples
     GET  /api/samples/{k}   PNG: a photo with one of the model's generated faces
     POST /api/faces         image -> the photo's size and its faces (box, landmarks)
-    POST /api/preview       image, mask -> PNG: the photo with the hole filled by "instant"
+    POST /api/preview       image, mask -> JPEG: the photo with the hole filled by "instant"
+                            (quality 95: a PNG of a 1-megapixel photo takes 30 ms to write)
     POST /api/complete      image, mask, method, seed[, progress] -> PNG at the photo's size,
                             or with progress=true NDJSON: {"step", "steps"} lines, then
                             {"done", "image" (base64 PNG), ...} or {"error", "status"}
@@ -163,18 +164,19 @@ def create_app(engine: Engine, limits: Limits = Limits()) -> fastapi.FastAPI:
              "landmarks": np.round(face.landmarks, 1).tolist()} for face in found]}
 
     @app.post("/api/preview", response_class=responses.Response,
-              responses={200: {"content": {"image/png": {}}}})
+              responses={200: {"content": {"image/jpeg": {}}}})
     async def preview(image: fastapi.UploadFile, mask: fastapi.UploadFile):
-        """The photo with the hole filled at once: G(E(masked face)), no search."""
+        """The photo with the hole filled at once: G(E(masked face)) pasted in, no search, as
+        a JPEG (the exact pixels come from /api/complete)."""
         if "instant" not in engine.methods:
             raise fastapi.HTTPException(400, f"{engine.source} offers no instant preview "
                                              f"(it needs the model's encoder)")
         start = time.perf_counter()
         request = (await image.read(), await mask.read())
-        png, seconds = await preview_lane.run(_guarded, _fill, photos, engine, request,
-                                              "instant", 0, None, False)
+        jpeg, seconds = await preview_lane.run(_guarded, _fill, photos, engine, request,
+                                               "instant", 0, None, False)
         total = time.perf_counter() - start
-        return responses.Response(png, media_type="image/png", headers={
+        return responses.Response(jpeg, media_type="image/jpeg", headers={
             "Server-Timing": f"fill;dur={1000 * seconds:.1f}, total;dur={1000 * total:.1f}"})
 
     @app.post("/api/complete", response_class=responses.Response,
@@ -229,7 +231,8 @@ class _DeclaredSizeLimit:
 
 def _fill(photos: _PhotoCache, engine: Engine, request: tuple[bytes, bytes], method: str,
           seed: int, report, seamless: bool) -> tuple[bytes, float]:
-    """Completes one uploaded photo (on a worker thread): its PNG and the seconds it took."""
+    """Completes one uploaded photo (on a worker thread): its PNG (``seamless``) or preview
+    JPEG, and the seconds it took."""
     start = time.perf_counter()
     image_data, mask_data = request
     pixels, faces = photos.faces(image_data)
@@ -244,7 +247,8 @@ def _fill(photos: _PhotoCache, engine: Engine, request: tuple[bytes, bytes], met
     completer = engine.completer(method, seed, report)
     result = photo_lib.complete_photo(completer, pixels, mask=mask, faces=faces,
                                       seamless=seamless)
-    return _png(result.completed, fast=not seamless), time.perf_counter() - start
+    encoded = _png(result.completed) if seamless else _jpeg(result.completed)
+    return encoded, time.perf_counter() - start
 
 
 class _BadRequest(ValueError):
@@ -283,8 +287,16 @@ async def _progress_lines(job: asyncio.Future, updates: asyncio.Queue, method: s
                       "image": base64.b64encode(png).decode()}) + "\n"
 
 
-def _png(pixels: np.ndarray, fast: bool = False) -> bytes:
-    """PNG bytes of uint8 [H, W, 3]; ``fast`` compresses less (previews: 5x quicker)."""
+def _png(pixels: np.ndarray) -> bytes:
+    """PNG bytes of uint8 [H, W, 3]."""
     buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG", compress_level=1 if fast else 6)
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _jpeg(pixels: np.ndarray) -> bytes:
+    """JPEG bytes (quality 95, no chroma subsampling) of uint8 [H, W, 3]: 10x quicker to
+    write than a PNG."""
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="JPEG", quality=95, subsampling=0)
     return buffer.getvalue()
