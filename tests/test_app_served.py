@@ -17,9 +17,8 @@ from PIL import Image
 from dcgan_tf import export, serving
 from dcgan_tf.app import engine as engine_lib, server
 from dcgan_tf.config import search_settings
+from app_process import REPO, start_app, stop_app
 from serving_stub import ServingStub
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def png(pixels: np.ndarray) -> bytes:
@@ -30,18 +29,6 @@ def png(pixels: np.ndarray) -> bytes:
 
 def decode(data: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
-
-
-def start_app(*flags) -> tuple[subprocess.Popen, str]:
-    """``python app.py`` with ``flags`` on a free port; (process, base URL) once it listens."""
-    process = subprocess.Popen([sys.executable, os.path.join(REPO, "app.py"), "--port=0",
-                                *flags], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True, cwd=REPO)
-    for line in process.stdout:
-        if line.startswith("Completing with"):
-            return process, line.split()[-1].rstrip("/")
-    process.wait(timeout=10)
-    raise AssertionError(f"app.py exited with {process.returncode}")
 
 
 def test_app_py_serves_the_page_and_api_on_loopback_only():
@@ -57,8 +44,7 @@ def test_app_py_serves_the_page_and_api_on_loopback_only():
             urllib.request.urlopen(f"{url}/static/../server.py", timeout=30)
         assert error.value.code == 404
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop_app(process)
 
 
 def test_app_py_refuses_bad_flags():
