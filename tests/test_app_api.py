@@ -203,8 +203,13 @@ def test_no_face_and_a_hole_away_from_the_face_are_422(client, sample):
     assert response.status_code == 422 and "no face found" in response.json()["detail"]
     corner = np.full(pixels.shape[:2], 255, np.uint8)
     corner[:15, :15] = 0
-    response = client.post("/api/preview", files=files(data, png(corner)))
+    response = client.post("/api/complete", files=files(data, png(corner)))
     assert response.status_code == 422 and "the hole meets no face" in response.json()["detail"]
+    # A preview is not an error: a stroke may start away from the face.
+    response = client.post("/api/preview", files=files(data, png(corner)))
+    assert response.status_code == 200
+    assert "the hole meets no face" in response.headers["x-preview-note"]
+    assert np.abs(decode(response.content).astype(int) - pixels).mean() < 1.0
 
 
 def test_a_body_over_the_limit_is_413_before_it_is_read(engine):

@@ -9,7 +9,7 @@ page offers (the model's own generated faces placed in a synthetic scene).
 
 import numpy as np
 
-from dcgan_tf import blend, gan, images as image_utils, loading, photo, serving, synthetic
+from dcgan_tf import blend, gan, images as image_utils, loading, photo, synthetic
 from dcgan_tf.config import search_settings
 
 SAMPLE_SEED = 4_000_043  # latents never used in training, FID or the docs' figures

@@ -7,7 +7,8 @@ reference is at ``/docs``):
     GET  /api/samples/{k}   PNG: a photo with one of the model's generated faces
     POST /api/faces         image -> the photo's size and its faces (box, landmarks)
     POST /api/preview       image, mask -> JPEG: the photo with the hole filled by "instant"
-                            (quality 95: a PNG of a 1-megapixel photo takes 30 ms to write)
+                            (quality 95: a PNG of a 1-megapixel photo takes 30 ms to write);
+                            a hole that meets no face: the photo, with X-Preview-Note
     POST /api/complete      image, mask, method, seed[, progress] -> PNG at the photo's size,
                             or with progress=true NDJSON: {"step", "steps"} lines, then
                             {"done", "image" (base64 PNG), ...} or {"error", "status"}
@@ -15,7 +16,8 @@ Masks are PNGs at the photo's size: white (or opaque) = keep, black (or transpar
 
 Bad input: over ``max_upload_bytes`` -> 413; not an image, truncated, a decompression bomb, a
 mask of another size, an unknown method -> 400 naming the field; no face, or a hole that meets
-no face -> 422; a full queue -> 503 with Retry-After. Requests carry their photo; a photo's
+no face -> 422 (a preview answers with the photo and a note instead: painting starts anywhere);
+a full queue -> 503 with Retry-After. Requests carry their photo; a photo's
 decoding and face detection are cached by the hash of its bytes, so the preview of a photo
 being painted costs only the completion. No request names a file on the server.
 """
@@ -167,17 +169,21 @@ def create_app(engine: Engine, limits: Limits = Limits()) -> fastapi.FastAPI:
               responses={200: {"content": {"image/jpeg": {}}}})
     async def preview(image: fastapi.UploadFile, mask: fastapi.UploadFile):
         """The photo with the hole filled at once: G(E(masked face)) pasted in, no search, as
-        a JPEG (the exact pixels come from /api/complete)."""
+        a JPEG (the exact pixels come from /api/complete). A hole that meets no face (a stroke
+        that has not reached one yet) gives the photo as it is, with the reason in the
+        ``X-Preview-Note`` header, not an error."""
         if "instant" not in engine.methods:
             raise fastapi.HTTPException(400, f"{engine.source} offers no instant preview "
                                              f"(it needs the model's encoder)")
         start = time.perf_counter()
         request = (await image.read(), await mask.read())
-        jpeg, seconds = await preview_lane.run(_guarded, _fill, photos, engine, request,
-                                               "instant", 0, None, False)
+        jpeg, seconds, note = await preview_lane.run(_guarded, _preview, photos, engine,
+                                                     request)
         total = time.perf_counter() - start
-        return responses.Response(jpeg, media_type="image/jpeg", headers={
-            "Server-Timing": f"fill;dur={1000 * seconds:.1f}, total;dur={1000 * total:.1f}"})
+        headers = {"Server-Timing": f"fill;dur={1000 * seconds:.1f}, total;dur={1000 * total:.1f}"}
+        if note:
+            headers["X-Preview-Note"] = note
+        return responses.Response(jpeg, media_type="image/jpeg", headers=headers)
 
     @app.post("/api/complete", response_class=responses.Response,
               responses={200: {"content": {"image/png": {}, "application/x-ndjson": {}}}})
@@ -249,6 +255,16 @@ def _fill(photos: _PhotoCache, engine: Engine, request: tuple[bytes, bytes], met
                                       seamless=seamless)
     encoded = _png(result.completed) if seamless else _jpeg(result.completed)
     return encoded, time.perf_counter() - start
+
+
+def _preview(photos: _PhotoCache, engine: Engine, request: tuple[bytes, bytes]
+             ) -> tuple[bytes, float, str | None]:
+    """``_fill`` with "instant" and no Poisson solve at the photo's resolution, and the photo
+    itself with a note when no face can be completed."""
+    try:
+        return _fill(photos, engine, request, "instant", 0, None, False) + (None,)
+    except align.AlignmentError as error:
+        return _jpeg(photos.get(request[0]).pixels), 0.0, str(error)
 
 
 class _BadRequest(ValueError):

@@ -76,8 +76,18 @@ class ApiError extends Error {
   }
 }
 
-/** Returns `response` if it is 2xx, else throws an ApiError with the server's message. */
-async function checkResponse(response) {
+/**
+ * fetch(url, options), its response if 2xx; else throws an ApiError with the
+ * server's message (status 0 when the server cannot be reached).
+ */
+async function request(url, options = {}) {
+  let response;
+  try {
+    response = await fetch(url, options);
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
+    throw new ApiError("Cannot reach the server", 0);
+  }
   if (response.ok) return response;
   let detail = "";
   try {
@@ -108,7 +118,6 @@ function formatDetail(detail) {
 /** A message for the status line from any error a request can raise. */
 function describeError(error) {
   if (error instanceof ApiError) return error.message;
-  if (error instanceof TypeError) return "Cannot reach the server";
   if (error instanceof SyntaxError) return "The server sent an unreadable reply";
   return error.message || String(error);
 }
@@ -122,9 +131,6 @@ function photoForm(photo, maskPng = null, fields = {}) {
   return form;
 }
 
-async function post(url, body, signal) {
-  return checkResponse(await fetch(url, { method: "POST", body, signal }));
-}
 
 function setStatus(text, tone = "info", fromPreview = false) {
   ui.status.textContent = text;
@@ -153,7 +159,7 @@ function base64ToBlob(base64, type) {
 
 async function loadInfo() {
   try {
-    const response = await checkResponse(await fetch("/api/info"));
+    const response = await request("/api/info");
     app.info = { ...app.info, ...(await response.json()) };
     const { model, image_size: size } = app.info;
     if (model) ui.modelInfo.textContent = size ? `${model} · ${size} px` : model;
@@ -184,7 +190,7 @@ function addSampleButtons(count) {
 async function loadSample(k) {
   setStatus(`Loading sample ${k + 1}…`);
   try {
-    const response = await checkResponse(await fetch(`/api/samples/${k}`));
+    const response = await request(`/api/samples/${k}`);
     await openPhoto(await response.blob(), `sample-${k}.png`);
   } catch (error) {
     setStatus(describeError(error), "error");
@@ -267,7 +273,7 @@ async function detectFaces(photo) {
   document.body.dataset.faces = "pending";
   setStatus("Looking for faces…");
   try {
-    const response = await post("/api/faces", photoForm(photo));
+    const response = await request("/api/faces", { method: "POST", body: photoForm(photo) });
     const found = await response.json();
     if (photo !== app.photo) return;
     if (found.width !== photo.width || found.height !== photo.height) {
@@ -621,19 +627,24 @@ async function sendPreview(photo) {
     }
     setPreviewState(photo, "pending");
     const started = performance.now();
-    const response = await post("/api/preview", photoForm(photo, mask.png));
+    const response = await request("/api/preview", { method: "POST", body: photoForm(photo, mask.png) });
     await showBlobInResult(photo, await response.blob(), mask.version, false);
     const server = serverMillis(response.headers.get("Server-Timing"));
     const total = Math.round(performance.now() - started);
-    const timing = server === null ? `preview ${total} ms` : `preview ${total} ms (server ${Math.round(server)} ms)`;
+    const note = response.headers.get("X-Preview-Note"); // e.g. the hole meets no face yet
+    const timing = note ? `preview: ${note}`
+      : server === null ? `preview ${total} ms` : `preview ${total} ms (server ${Math.round(server)} ms)`;
     // When the mask changed meanwhile, the next request is about to go: still pending.
     setPreviewState(photo, preview.dirty ? "pending" : "ready", timing);
-    if (photo === app.photo && app.statusFromPreview) setStatus(photo.summary, photo.faces.length ? "ok" : "error");
+    // A preview that works again takes its earlier error off the status line.
+    if (photo === app.photo && app.statusFromPreview && !app.running) {
+      setStatus(photo.summary, photo.faces.length ? "ok" : "error");
+    }
   } catch (error) {
     previewFailed(photo, error);
   } finally {
     preview.busy = false;
-    if (preview.dirty) requestPreview();
+    if (preview.dirty && photo === app.photo) requestPreview();
   }
 }
 
@@ -716,7 +727,8 @@ async function runCompletion(method) {
   const seed = ui.seed.value.trim();
   if (seed) fields.seed = seed;
   try {
-    const response = await post("/api/complete", photoForm(photo, mask.png, fields), controller.signal);
+    const body = photoForm(photo, mask.png, fields);
+    const response = await request("/api/complete", { method: "POST", body, signal: controller.signal });
     const final = await readCompletion(response, showProgress);
     if (final.error) throw new ApiError(final.error, final.status);
     const png = base64ToBlob(final.image, "image/png");
