@@ -155,9 +155,11 @@ def mask_to_crop(mask: np.ndarray, alignment: Alignment) -> np.ndarray:
     return (sampled.numpy()[..., 0] > 0.5).astype(np.float32)
 
 
-def mask_from_crop(crop_mask: np.ndarray, alignment: Alignment, shape) -> np.ndarray:
+def mask_from_crop(crop_mask: np.ndarray, alignment: Alignment, shape,
+                   within: tuple | None = None) -> np.ndarray:
     """A crop's mask [S, S] (1 = known) drawn on the photo: [H, W] for ``shape`` (H, W), 0 where
-    a photo pixel falls in the crop's hole, 1 elsewhere."""
+    a photo pixel falls in the crop's hole, 1 elsewhere (and everywhere outside the box
+    ``within`` = (top, bottom, left, right), when given: callers that need only a region)."""
     known = np.ones(shape[:2], np.float32)
     # Only the photo pixels in the bounding box of the crop's square can fall in it.
     corners = np.array([[-1, -1], [-1, 1], [1, -1], [1, 1]]) * (alignment.size / 2 + 1) \
@@ -165,8 +167,9 @@ def mask_from_crop(crop_mask: np.ndarray, alignment: Alignment, shape) -> np.nda
     inverse = np.linalg.inv(alignment.matrix)
     in_photo = corners @ inverse[:2, :2].T + inverse[:2, 2]
     (left, top), (right, bottom) = np.floor(in_photo.min(0)), np.ceil(in_photo.max(0)) + 1
-    left, top = int(max(left, 0)), int(max(top, 0))
-    right, bottom = int(min(right, shape[1])), int(min(bottom, shape[0]))
+    box_top, box_bottom, box_left, box_right = within or (0, shape[0], 0, shape[1])
+    left, top = int(max(left, box_left)), int(max(top, box_top))
+    right, bottom = int(min(right, box_right)), int(min(bottom, box_bottom))
     if right <= left or bottom <= top:
         return known
     shift = np.eye(3)
@@ -178,9 +181,19 @@ def mask_from_crop(crop_mask: np.ndarray, alignment: Alignment, shape) -> np.nda
     return known
 
 
-def footprint(alignment: Alignment, shape) -> np.ndarray:
-    """The photo pixels [H, W] (for ``shape`` (H, W)) that the face's crop covers: 1, else 0."""
-    return 1.0 - mask_from_crop(np.zeros([alignment.size] * 2), alignment, shape)
+def footprint(alignment: Alignment, shape, within: tuple | None = None) -> np.ndarray:
+    """The photo pixels [H, W] (for ``shape`` (H, W)) that the face's crop covers: 1, else 0
+    (0 outside ``within``, as for ``mask_from_crop``)."""
+    return 1.0 - mask_from_crop(np.zeros([alignment.size] * 2), alignment, shape, within)
+
+
+def hole_box(mask: np.ndarray) -> tuple | None:
+    """The bounding box (top, bottom, left, right) of the hole (values < 0.5) of a mask [H, W],
+    bottom and right exclusive; None without a hole."""
+    rows, columns = np.flatnonzero((mask < 0.5).any(1)), np.flatnonzero((mask < 0.5).any(0))
+    if not rows.size:
+        return None
+    return rows[0], rows[-1] + 1, columns[0], columns[-1] + 1
 
 
 def paste_back(photo: np.ndarray, mask: np.ndarray, completed_crop: np.ndarray,
@@ -204,10 +217,15 @@ def paste_back(photo: np.ndarray, mask: np.ndarray, completed_crop: np.ndarray,
         uint8 [H, W, 3].
     """
     height, width = mask.shape
-    filled = (mask < 0.5) & (footprint(alignment, mask.shape) > 0.5)  # the hole the crop covers
-    if not filled.any():
+    hole = hole_box(mask)
+    if hole is None:
         return photo.copy()
-    rows, columns = np.nonzero(filled)
+    # The hole the crop covers (all of it lies in the hole's box).
+    filled = (mask < 0.5) & (footprint(alignment, mask.shape, within=hole) > 0.5)
+    rows, columns = np.nonzero(filled[hole[0]:hole[1], hole[2]:hole[3]])
+    if not rows.size:
+        return photo.copy()
+    rows, columns = rows + hole[0], columns + hole[2]
     top, left = max(rows.min() - 2, 0), max(columns.min() - 2, 0)
     bottom, right = min(rows.max() + 3, height), min(columns.max() + 3, width)
     shift = np.eye(3)

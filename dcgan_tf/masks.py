@@ -215,9 +215,11 @@ def _alpha_or_luminance(picture: Image.Image) -> np.ndarray:
     """uint8 [H, W]: the alpha channel of a mask with transparency, else its luminance."""
     if picture.mode in ("LA", "RGBA", "PA") or (picture.mode == "P"
                                                  and "transparency" in picture.info):
-        alpha = np.asarray(picture.convert("RGBA"))[..., 3]
+        alpha = np.asarray(picture.convert("RGBA").getchannel("A"))
         if alpha.min() < 255:
             return alpha
+    if picture.mode in ("1", "L", "P", "RGB", "RGBA", "LA", "PA"):  # opaque: Pillow's own grey
+        return np.asarray(picture.convert("L"))
     return np.asarray(Image.fromarray(image_reader.to_rgb(picture)).convert("L"))
 
 

@@ -161,11 +161,12 @@ def complete_aligned(completer: CropCompleter, photo: np.ndarray, mask: np.ndarr
     crops = np.stack([view.crop for view in views])
     masks = np.stack([view.crop_mask for view in views])[..., np.newaxis]
     completed, remaining = photo.copy(), mask.astype(np.float32)
+    hole = align.hole_box(mask)
     for view, crop_result in zip(views, completer(crops, masks)):
         view.completed = image_utils.to_uint8(crop_result)
         completed = align.paste_back(completed, remaining, crop_result, view.alignment,
                                      seamless=seamless)
-        remaining = np.maximum(remaining, align.footprint(view.alignment, mask.shape))
+        remaining = np.maximum(remaining, align.footprint(view.alignment, mask.shape, hole))
     hole = mask < 0.5
     uncovered = float((remaining[hole] < 0.5).mean()) if hole.any() else 0.0
     if uncovered > 0:
