@@ -18,6 +18,7 @@ import io
 import os
 import random
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -28,6 +29,9 @@ import numpy as np
 from PIL import Image
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# httpx leaves Nagle's algorithm on: on a kept-alive connection a multipart request then waits
+# ~40 ms for the server's delayed ACK (browsers and curl set TCP_NODELAY, as this does).
+NO_DELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 SIZES = (320, 960)  # the samples as they are, and enlarged 3x (a phone photo's face scale)
 
 
@@ -46,6 +50,11 @@ def start_app(model: str) -> tuple[subprocess.Popen, str]:
             threading.Thread(target=process.stdout.read, daemon=True).start()  # drain
             return process, line.split()[-1].rstrip("/")
     raise SystemExit(f"app.py exited with {process.wait()}")
+
+
+def client_for(url: str) -> httpx.Client:
+    return httpx.Client(base_url=url, timeout=120,
+                        transport=httpx.HTTPTransport(socket_options=NO_DELAY))
 
 
 def make_requests(client: httpx.Client) -> list[tuple[str, str, dict]]:
@@ -111,7 +120,7 @@ def main():
     args = parser.parse_args()
     process, url = start_app(args.model)
     try:
-        with httpx.Client(base_url=url, timeout=120) as client:
+        with client_for(url) as client:
             requests = make_requests(client)
             references, alone = {}, {}
             for _ in range(args.repeats):
@@ -127,7 +136,7 @@ def main():
 
         def client_loop(seed):
             rng = random.Random(seed)
-            with httpx.Client(base_url=url, timeout=120) as client:
+            with client_for(url) as client:
                 while time.perf_counter() < deadline:
                     number = rng.randrange(len(requests))
                     answer, seconds, server, refusals = send(client, requests[number])

@@ -201,8 +201,8 @@ def paste_back(photo: np.ndarray, mask: np.ndarray, completed_crop: np.ndarray,
     """Blends a completed crop into the photo's hole at the photo's resolution.
 
     The crop is warped back by the inverse transform onto the bounding box of the hole pixels it
-    covers, and Poisson-blended there (the known pixels around the hole are the boundary), so the
-    seam follows the photo. Every pixel outside the hole, and every hole pixel the crop does not
+    covers, and Poisson-blended there (the known pixels around the hole are the boundary;
+    ``blend.poisson_coarse_to_fine``), so the seam follows the photo. Every pixel outside the hole, and every hole pixel the crop does not
     cover, comes out bit-identical.
 
     Args:
@@ -235,8 +235,9 @@ def paste_back(photo: np.ndarray, mask: np.ndarray, completed_crop: np.ndarray,
     box = np.s_[top:bottom, left:right]
     known = 1.0 - filled[box].astype(np.float32)
     if seamless:
-        generated = blend.poisson(image_utils.to_float(photo[box])[np.newaxis],
-                                  generated[np.newaxis], known[np.newaxis, ..., np.newaxis])[0]
+        generated = blend.poisson_coarse_to_fine(
+            image_utils.to_float(photo[box])[np.newaxis], generated[np.newaxis],
+            known[np.newaxis, ..., np.newaxis])[0]
     result = photo.copy()
     result[box] = np.where(filled[box][..., np.newaxis],
                            image_utils.to_uint8(np.asarray(generated)), photo[box])
