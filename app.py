@@ -74,7 +74,9 @@ def _listen(host: str, port: int) -> socket.socket:
     the one listened on, and a client connecting while the server starts waits in its
     backlog."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listening = socket.socket(family, socket.SOCK_STREAM)
+    # With proto left at 0, asyncio would not set TCP_NODELAY on the accepted connections, and
+    # a reply on a kept-alive connection would wait ~40 ms for a delayed ACK.
+    listening = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listening.bind((host, port))
     listening.listen(2048)  # uvicorn's default backlog

@@ -18,7 +18,6 @@ import io
 import os
 import random
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -29,9 +28,6 @@ import numpy as np
 from PIL import Image
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# httpx leaves Nagle's algorithm on: on a kept-alive connection a multipart request then waits
-# ~40 ms for the server's delayed ACK (browsers and curl set TCP_NODELAY, as this does).
-NO_DELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 SIZES = (320, 960)  # the samples as they are, and enlarged 3x (a phone photo's face scale)
 
 
@@ -53,8 +49,7 @@ def start_app(model: str) -> tuple[subprocess.Popen, str]:
 
 
 def client_for(url: str) -> httpx.Client:
-    return httpx.Client(base_url=url, timeout=120,
-                        transport=httpx.HTTPTransport(socket_options=NO_DELAY))
+    return httpx.Client(base_url=url, timeout=120)
 
 
 def make_requests(client: httpx.Client) -> list[tuple[str, str, dict]]:
