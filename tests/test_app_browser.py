@@ -82,7 +82,7 @@ def painted(driver) -> np.ndarray:
 
 def test_paint_preview_complete_download(browser, app_url, tmp_path):
     # A photo of the model's own face, enlarged to 640 x 640 so the page scales it to fit.
-    sample = Image.open(io.BytesIO(_get(f"{app_url}/api/samples/2"))).resize((640, 640))
+    sample = Image.open(io.BytesIO(_get(f"{app_url}/api/samples/1"))).resize((640, 640))
     upload = tmp_path / "my photo.png"
     sample.save(upload)
     original = np.asarray(sample.convert("RGB"))
