@@ -56,13 +56,41 @@ flags.DEFINE_integer("d_filters", _DEFAULTS.d_filters,
                      "Width of the discriminator's first layer.")
 flags.DEFINE_integer("kernel_size", _DEFAULTS.kernel_size, "Convolution kernel side (4 or 5).")
 flags.DEFINE_enum("g_loss", _DEFAULTS.g_loss, config_lib.G_LOSSES,
-                  "Generator loss: non_saturating -log D(G(z)) or minimax log(1 - D(G(z))).")
+                  "Generator loss: non_saturating -log D(G(z)), minimax log(1 - D(G(z))) or "
+                  "hinge -D(G(z)) (on logits).")
+flags.DEFINE_enum("d_loss", _DEFAULTS.d_loss, config_lib.D_LOSSES,
+                  "Discriminator loss: minimax -[log D(x) + log(1 - D(G(z)))] or hinge "
+                  "max(0, 1 - D(x)) + max(0, 1 + D(G(z))) (on logits).")
+flags.DEFINE_enum("d_norm", _DEFAULTS.d_norm, config_lib.D_NORMS,
+                  "Discriminator normalisation: batch (BatchNorm), spectral (Keras' "
+                  "SpectralNormalization of every layer) or none. Fixed for a run.")
+flags.DEFINE_string("augment", _DEFAULTS.augment,
+                    "DiffAugment of every image D sees, real and generated, inside the train "
+                    "step: a comma list of translation, cutout, color; empty = none.")
 flags.DEFINE_integer("g_steps", _DEFAULTS.g_steps, "Generator updates per discriminator update.")
-flags.DEFINE_float("learning_rate", _DEFAULTS.learning_rate, "Adam learning rate (both nets).")
+flags.DEFINE_float("learning_rate", _DEFAULTS.learning_rate,
+                   "Adam learning rate of both nets (unless set apart by the next two).")
+flags.DEFINE_float("g_learning_rate", _DEFAULTS.g_learning_rate,
+                   "Generator's learning rate (two timescales, TTUR); 0 = --learning_rate.")
+flags.DEFINE_float("d_learning_rate", _DEFAULTS.d_learning_rate,
+                   "Discriminator's learning rate (TTUR); 0 = --learning_rate.")
 flags.DEFINE_float("beta1", _DEFAULTS.beta1, "Adam beta_1.")
-flags.DEFINE_float("g_ema", _DEFAULTS.g_ema,
-                   "Keep a moving average of G's weights with this momentum (e.g. 0.999) and "
-                   "sample, complete and export with it; 0 = off. Fixed for a run.")
+flags.DEFINE_float("g_ema_kimg", _DEFAULTS.g_ema_kimg,
+                   "Keep an average of G's weights with this half-life in thousands of images "
+                   "(StyleGAN uses 10) and sample, evaluate, complete and package with it, "
+                   "with BatchNorm statistics measured for it; 0 = off. Fixed for a run.")
+flags.DEFINE_float("g_ema_rampup", _DEFAULTS.g_ema_rampup,
+                   "The average's half-life is at most this share of the images seen so far "
+                   "(0.05: early averages forget the random start fast); 0 = no ramp-up.")
+flags.DEFINE_enum("mixed_precision", _DEFAULTS.mixed_precision, config_lib.PRECISIONS,
+                  "Compute in float16 (loss-scaled) or bfloat16; variables, outputs and "
+                  "checkpoints stay float32. For GPUs (float16) and TPUs (bfloat16); slower on "
+                  "CPU. Fixed for a run.")
+flags.DEFINE_bool("jit_compile", _DEFAULTS.jit_compile,
+                  "Compile the train step with XLA (on GPUs; measured 6x slower on CPU).")
+flags.DEFINE_integer("preview_every", _DEFAULTS.preview_every,
+                     "Complete held-out faces (several masks, a short search) every N steps "
+                     "and log the grid and preview_hole_psnr to TensorBoard; 0 = off.")
 flags.DEFINE_enum("strategy", _DEFAULTS.strategy, config_lib.STRATEGIES,
                   "tf.distribute strategy (multi_worker reads TF_CONFIG).")
 flags.DEFINE_list("devices", list(_DEFAULTS.devices),

@@ -202,8 +202,8 @@ def paste_back(photo: np.ndarray, mask: np.ndarray, completed_crop: np.ndarray,
 
     The crop is warped back by the inverse transform onto the bounding box of the hole pixels it
     covers, and Poisson-blended there (the known pixels around the hole are the boundary;
-    ``blend.poisson_coarse_to_fine``), so the seam follows the photo. Every pixel outside the hole, and every hole pixel the crop does not
-    cover, comes out bit-identical.
+    ``blend.poisson_coarse_to_fine``), so the seam follows the photo. Every pixel outside the
+    hole, and every hole pixel the crop does not cover, comes out bit-identical.
 
     Args:
         photo: uint8 [H, W, 3].

@@ -1,8 +1,8 @@
 """Keras callbacks of a training run: TensorBoard scalars/images/graph, sample grids, checkpoints,
 and a graceful stop on SIGINT/SIGTERM.
 
-Every callback reads the global step from an optimizer's ``iterations`` (the discriminator's for
-the GAN, the encoder's for ``train.py --encoder``), so the numbers continue across resumed runs.
+Every callback reads the global step from the GAN's ``steps_done`` (for ``train.py --encoder``,
+the encoder optimizer's ``iterations``), so the numbers continue across resumed runs.
 """
 
 import glob
@@ -15,16 +15,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from dcgan_tf import encoder as encoder_lib, gan, images as image_utils, metrics
+from dcgan_tf import encoder as encoder_lib, gan, images as image_utils, inpaint, metrics
 
 log = logging.getLogger(__name__)
 
 
 def global_step(model) -> int:
-    """Training steps done so far, restored with checkpoints: the discriminator's updates for
-    the GAN, else the updates of the model's one optimizer (the encoder's)."""
-    optimizer = getattr(model, "d_optimizer", None) or model.optimizer
-    return int(optimizer.iterations.numpy())
+    """Training steps done so far, restored with checkpoints: the GAN's ``steps_done``, else
+    the updates of the model's one optimizer (the encoder's)."""
+    counter = getattr(model, "steps_done", None)
+    return int((model.optimizer.iterations if counter is None else counter).numpy())
 
 
 class TensorBoardLogger(keras.callbacks.Callback):
@@ -148,6 +148,40 @@ class ReconstructionGrid(EveryNSteps):
         image_utils.save_png(os.path.join(self.samples_dir, f"encoder-step-{step:06d}.png"), grid)
         with self.writer.as_default(step=step):
             tf.summary.image("encoder_reconstructions", grid[np.newaxis])
+
+
+class CompletionPreview(EveryNSteps):
+    """Every ``every`` steps and at the end: held-out faces completed by a short search with the
+    generator as it is (averaged, when the run keeps an average), as the TensorBoard image
+    ``completion_preview`` (rows of masked | completed | original, two faces a row) and the
+    scalar ``preview_hole_psnr`` (mean hole PSNR, dB), so completion quality can be watched
+    growing, not only samples.
+
+    Args:
+        images: uint8 [N, S, S, 3] faces the run does not train on.
+        masks: [N, S, S, 1], 1 = known (several kinds).
+        settings: the search (``config.SearchSettings``, with the run's prior).
+    """
+
+    def __init__(self, images: np.ndarray, masks: np.ndarray, settings, every: int,
+                 writer: tf.summary.SummaryWriter, guard: "StopOnNonFinite"):
+        super().__init__(every, guard)
+        self.images, self.masks = image_utils.to_float(images), masks.astype(np.float32)
+        self.settings, self.writer = settings, writer
+
+    def act(self, step: int) -> None:
+        with self.model.averaged_generator() as generator:
+            completed = inpaint.complete(generator, self.model.discriminator, self.images,
+                                         self.masks, self.settings, seed=0).completed
+        hole_psnr = float(np.mean(metrics.completion_metrics(
+            completed, self.images, self.masks)["hole_psnr"]))
+        masked = self.images * self.masks  # the hole mid-grey
+        triples = np.stack([masked, completed, self.images], axis=1).reshape(
+            (-1,) + self.images.shape[1:])
+        grid = image_utils.make_grid(image_utils.to_uint8(triples), columns=6)
+        with self.writer.as_default(step=step):
+            tf.summary.image("completion_preview", grid[np.newaxis])
+            tf.summary.scalar("preview_hole_psnr", hole_psnr)
 
 
 class StopOnNonFinite(keras.callbacks.Callback):

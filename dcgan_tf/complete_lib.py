@@ -29,13 +29,12 @@ from dcgan_tf.config import PRESETS, CompleteConfig, SearchSettings
 
 log = logging.getLogger(__name__)
 
-HELD_OUT_SEED = 1_000_003  # synthetic faces never drawn by a default training run (seed 0)
-
 
 def load_inputs(config: CompleteConfig, image_size: int) -> tuple[np.ndarray, list[str]]:
     """uint8 [N, S, S, 3] images and their names (held-out synthetic faces by default)."""
     if not config.images:
-        faces = synthetic.faces(config.num_images, seed=HELD_OUT_SEED, image_size=image_size)
+        faces = synthetic.faces(config.num_images, seed=synthetic.HELD_OUT_SEED,
+                                 image_size=image_size)
         return faces, [f"synthetic-{i:04d}" for i in range(len(faces))]
     paths = data.expand_image_paths(list(config.images))
     pictures, kept, problems = data.load_image_files(paths, crop=config.crop,

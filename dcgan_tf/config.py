@@ -13,14 +13,17 @@ from dcgan_tf.masks import MASK_KINDS
 
 CROPS = ("auto", "celeba", "ffhq", "center", "none")
 TRAIN_CROPS = CROPS + ("align",)  # align: the faces of photos, detected and aligned
-G_LOSSES = ("non_saturating", "minimax")
+G_LOSSES = ("non_saturating", "minimax", "hinge")
+D_LOSSES = ("minimax", "hinge")
+D_NORMS = ("batch", "spectral", "none")
+PRECISIONS = ("off", "float16", "bfloat16")
 LATENT_PRIORS = ("normal", "uniform")
 STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker")
 IMAGE_SIZES = (32, 64, 128)
 
 # Fields that fix the checkpointed variables (and their meaning): a resumed run must keep them.
 ARCHITECTURE_FIELDS = ("image_size", "latent_dim", "latent_prior", "g_filters", "d_filters",
-                       "kernel_size", "num_samples", "g_ema")
+                       "kernel_size", "num_samples", "d_norm", "g_ema_kimg", "mixed_precision")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,10 +48,19 @@ class TrainConfig:
     d_filters: int = 32
     kernel_size: int = 4
     g_loss: str = "non_saturating"
+    d_loss: str = "minimax"
+    d_norm: str = "batch"  # the discriminator's normalisation: batch, spectral or none
+    augment: str = ""  # DiffAugment of every image D sees, e.g. "translation,cutout,color"
     g_steps: int = 1
     learning_rate: float = 2e-4
+    g_learning_rate: float = 0.0  # 0 = learning_rate
+    d_learning_rate: float = 0.0  # 0 = learning_rate
     beta1: float = 0.5
-    g_ema: float = 0.0  # momentum of the generator's weight average; 0 = no average
+    g_ema_kimg: float = 0.0  # half-life of G's weight average, in thousands of images; 0 = off
+    g_ema_rampup: float = 0.05  # the half-life is at most this share of the images seen; 0 = no
+    mixed_precision: str = "off"  # compute in float16 or bfloat16 (variables stay float32)
+    jit_compile: bool = False  # XLA; 6x slower on CPU, so off by default
+    preview_every: int = 1000  # completion previews in TensorBoard every N steps; 0 = off
     strategy: str = "auto"
     devices: tuple = ()
     sync_batchnorm: bool = True
@@ -80,6 +92,12 @@ class TrainConfig:
         check_choice("crop", self.crop, TRAIN_CROPS)
         check_choice("image_size", self.image_size, IMAGE_SIZES)
         check_choice("g_loss", self.g_loss, G_LOSSES)
+        check_choice("d_loss", self.d_loss, D_LOSSES)
+        check_choice("d_norm", self.d_norm, D_NORMS)
+        check_choice("mixed_precision", self.mixed_precision, PRECISIONS)
+        if self.augment:
+            from dcgan_tf.augment import parse_policy  # TensorFlow: only for a given policy
+            parse_policy(self.augment)
         check_choice("latent_prior", self.latent_prior, LATENT_PRIORS)
         check_choice("strategy", self.strategy, STRATEGIES)
         check_range("max_images", self.max_images, 0)
@@ -98,6 +116,7 @@ class TrainConfig:
         check_range("log_every", self.log_every, 1)
         check_range("num_samples", self.num_samples, 1, 1024)
         check_range("fid_every", self.fid_every, 0)
+        check_range("preview_every", self.preview_every, 0)
         check_range("fid_samples", self.fid_samples, 2)
         check_range("encoder_filters", self.encoder_filters, 1, 1024)
         check_range("encoder_steps", self.encoder_steps, 1)
@@ -109,10 +128,16 @@ class TrainConfig:
                              f"not found: {self.fid_inception!r}")
         if self.fid_real and not os.path.exists(self.fid_real):
             raise ValueError(f"--fid_real path does not exist: {self.fid_real}")
-        if not 0.0 <= self.g_ema < 1.0:
-            raise ValueError(f"--g_ema must be in [0, 1), got {self.g_ema}")
+        if self.g_ema_kimg < 0:
+            raise ValueError(f"--g_ema_kimg must be >= 0, got {self.g_ema_kimg}")
+        if not 0.0 <= self.g_ema_rampup <= 1.0:
+            raise ValueError(f"--g_ema_rampup must be in [0, 1], got {self.g_ema_rampup}")
         if not 0.0 < self.learning_rate < 1.0:
             raise ValueError(f"--learning_rate must be in (0, 1), got {self.learning_rate}")
+        for flag in ("g_learning_rate", "d_learning_rate"):
+            if not 0.0 <= getattr(self, flag) < 1.0:
+                raise ValueError(f"--{flag} must be in [0, 1) (0 = --learning_rate), got "
+                                 f"{getattr(self, flag)}")
         if not 0.0 <= self.beta1 < 1.0:
             raise ValueError(f"--beta1 must be in [0, 1), got {self.beta1}")
         if not self.data:
@@ -124,6 +149,16 @@ class TrainConfig:
         if self.run_name and (os.sep in self.run_name or self.run_name.startswith(".")):
             raise ValueError(f"--run_name must be a plain name, got {self.run_name!r}")
         return self
+
+    @property
+    def g_rate(self) -> float:
+        """The generator's learning rate (--g_learning_rate, else --learning_rate)."""
+        return self.g_learning_rate or self.learning_rate
+
+    @property
+    def d_rate(self) -> float:
+        """The discriminator's learning rate (--d_learning_rate, else --learning_rate)."""
+        return self.d_learning_rate or self.learning_rate
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)

@@ -1,4 +1,5 @@
-"""The DCGAN as a ``keras.Model`` whose ``train_step`` plays the GAN minimax game.
+"""The DCGAN as a ``keras.Model`` whose ``train_step`` plays the GAN minimax game (or the hinge
+game), optionally with differentiable augmentation of every image D sees (``augment``).
 
 ``fit()`` then brings callbacks, the progress bar and ``tf.distribute`` strategies for free.
 Latents are drawn with stateless random ops keyed by (seed, step): a run is reproducible, resumes
@@ -12,7 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from dcgan_tf import losses
+from dcgan_tf import augment as augment_lib, averaging, losses
 from dcgan_tf.images import to_uint8
 from dcgan_tf.config import LATENT_PRIORS
 
@@ -63,21 +64,30 @@ class DCGAN(keras.Model):
     """
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, *,
-                 g_loss: str = "non_saturating", g_steps: int = 1, seed: int = 0,
-                 latent_prior: str = "normal", **kwargs):
+                 g_loss: str = "non_saturating", d_loss: str = "minimax", g_steps: int = 1,
+                 seed: int = 0, latent_prior: str = "normal", augment: tuple = (), **kwargs):
         super().__init__(**kwargs)
         if g_loss not in losses.GENERATOR_LOSSES:
             raise ValueError(f"g_loss must be one of {sorted(losses.GENERATOR_LOSSES)}, "
                              f"got {g_loss!r}")
+        if d_loss not in losses.DISCRIMINATOR_LOSSES:
+            raise ValueError(f"d_loss must be one of {sorted(losses.DISCRIMINATOR_LOSSES)}, "
+                             f"got {d_loss!r}")
         if latent_prior not in LATENT_PRIORS:
             raise ValueError(f"latent_prior must be one of {LATENT_PRIORS}, got {latent_prior!r}")
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = generator.input_shape[-1]
-        self.g_loss_name = g_loss
+        self.g_loss_name, self.d_loss_name = g_loss, d_loss
+        self.augment = tuple(augment)
         self.g_steps = g_steps
         self.seed = seed
         self.latent_prior = latent_prior
+        # Training steps done: not the optimizers' iterations, which a loss-scaling optimizer
+        # does not advance on the steps it skips (float16 overflow).
+        self.steps_done = self.add_weight(shape=(), dtype="int64", initializer="zeros",
+                                          trainable=False, aggregation="only_first_replica",
+                                          name="steps_done")
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.d_real_tracker = keras.metrics.Mean(name="d_real")
@@ -86,7 +96,8 @@ class DCGAN(keras.Model):
 
     def compile(self, d_optimizer: keras.optimizers.Optimizer,
                 g_optimizer: keras.optimizers.Optimizer, **kwargs):
-        """Sets one optimizer per network; other arguments go to ``keras.Model.compile``.
+        """Sets one optimizer per network (``keras.optimizers.LossScaleOptimizer``s under
+        float16); other arguments go to ``keras.Model.compile``.
 
         Call it inside the strategy scope: the optimizers' slot variables are created here, not
         lazily inside the distributed train step (where MirroredStrategy cannot create them).
@@ -105,15 +116,18 @@ class DCGAN(keras.Model):
 
     @contextlib.contextmanager
     def averaged_generator(self):
-        """Within the block, the generator holds its weights' moving average when the generator
-        optimizer keeps one (Adam ``use_ema``), for sampling; the trained weights come back after.
-        BatchNorm statistics are the trained weights' own."""
-        if not self.g_optimizer.use_ema:
+        """Within the block, the generator holds its weights' average when the generator's
+        optimizer keeps one (``averaging.AveragingAdam``), with BatchNorm statistics measured
+        for it (``averaging.recompute_batchnorm``), for samples, FID and previews; the trained
+        weights and their statistics come back after."""
+        optimizer = getattr(self.g_optimizer, "inner_optimizer", self.g_optimizer)
+        if not optimizer.use_ema:
             yield self.generator
             return
-        weights = self.generator.trainable_variables
+        weights = self.generator.variables  # trainable ones and BatchNorm statistics
         trained = [tf.identity(weight) for weight in weights]
-        self.g_optimizer.finalize_variable_values(weights)
+        optimizer.finalize_variable_values(self.generator.trainable_variables)
+        averaging.recompute_batchnorm(self.generator, self.latent_prior)
         try:
             yield self.generator
         finally:
@@ -125,12 +139,31 @@ class DCGAN(keras.Model):
 
     def _replica_latents(self, local_batch, replicas: int, draw: int) -> tf.Tensor:
         """This replica's rows of the global latent batch for draw ``draw`` of this step."""
-        step = tf.cast(self.d_optimizer.iterations, tf.int64)
-        seed = tf.stack([tf.constant(self.seed, tf.int64), step * (self.g_steps + 1) + draw])
-        global_latents = sample_latents([local_batch * replicas, self.latent_dim], seed,
-                                        self.latent_prior)
+        global_latents = sample_latents([local_batch * replicas, self.latent_dim],
+                                        self._seed(draw), self.latent_prior)
         replica_id = tf.distribute.get_replica_context().replica_id_in_sync_group
         return global_latents[replica_id * local_batch:(replica_id + 1) * local_batch]
+
+    def _seed(self, draw) -> tf.Tensor:
+        """The stateless seed [2] of draw ``draw`` of this step (latents; augmentations)."""
+        step = tf.cast(self.steps_done, tf.int64)
+        return tf.stack([tf.constant(self.seed, tf.int64), step * (self.g_steps + 1) + draw])
+
+    def _discriminate(self, images, draw: int, fake: bool) -> tf.Tensor:
+        """D's logits [b] of ``images``, augmented (``self.augment``) with a draw of their own:
+        of this step's draw ``draw``, of this replica, real or fake."""
+        if self.augment:
+            replica_id = tf.distribute.get_replica_context().replica_id_in_sync_group
+            seed = tf.random.experimental.stateless_fold_in(
+                self._seed(draw), 2 * tf.cast(replica_id, tf.int64) + int(fake))
+            images = augment_lib.diff_augment(images, self.augment, seed)
+        return self.discriminator(images, training=True)[:, 0]
+
+    @staticmethod
+    def _apply(optimizer, tape, scaled_loss, weights) -> None:
+        """One update of ``weights`` from ``scaled_loss``, the loss as ``optimizer.scale_loss``
+        gave it inside ``tape`` (a ``LossScaleOptimizer`` unscales the gradients)."""
+        optimizer.apply_gradients(zip(tape.gradient(scaled_loss, weights), weights))
 
     def train_step(self, real_images):
         """One discriminator update, then ``g_steps`` generator updates.
@@ -145,29 +178,31 @@ class DCGAN(keras.Model):
         local_batch = tf.shape(real_images)[0]
         global_batch = local_batch * replicas
         generator_loss_fn = losses.GENERATOR_LOSSES[self.g_loss_name]
+        discriminator_loss_fn = losses.DISCRIMINATOR_LOSSES[self.d_loss_name]
 
-        # Discriminator: minimise -[log D(x) + log(1 - D(G(z)))] on a real and a fake batch.
+        # Discriminator: e.g. minimise -[log D(x) + log(1 - D(G(z)))] on a real and a fake batch.
         latents = self._replica_latents(local_batch, replicas, draw=0)
         with tf.GradientTape() as tape:
             fake_images = self.generator(latents, training=True)
-            real_logits = self.discriminator(real_images, training=True)[:, 0]
-            fake_logits = self.discriminator(fake_images, training=True)[:, 0]
-            d_per_example = losses.minimax_discriminator_loss(real_logits, fake_logits)
+            real_logits = self._discriminate(real_images, draw=0, fake=False)
+            fake_logits = self._discriminate(fake_images, draw=0, fake=True)
+            d_per_example = discriminator_loss_fn(real_logits, fake_logits)
             d_loss = losses.average_over_global_batch(d_per_example, global_batch)
-        d_weights = self.discriminator.trainable_weights
-        self.d_optimizer.apply_gradients(zip(tape.gradient(d_loss, d_weights), d_weights))
+            scaled = self.d_optimizer.scale_loss(d_loss)  # float16: loss scaling
+        self._apply(self.d_optimizer, tape, scaled, self.discriminator.trainable_weights)
 
         # Generator: minimise the selected loss of D(G(z)) on fresh latents, g_steps times.
-        g_weights = self.generator.trainable_weights
         for draw in range(1, self.g_steps + 1):
             latents = self._replica_latents(local_batch, replicas, draw=draw)
             with tf.GradientTape() as tape:
-                g_logits = self.discriminator(self.generator(latents, training=True),
-                                              training=True)[:, 0]
+                g_logits = self._discriminate(self.generator(latents, training=True), draw,
+                                              fake=True)
                 g_per_example = generator_loss_fn(g_logits)
                 g_loss = losses.average_over_global_batch(g_per_example, global_batch)
-            self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss, g_weights), g_weights))
+                scaled = self.g_optimizer.scale_loss(g_loss)
+            self._apply(self.g_optimizer, tape, scaled, self.generator.trainable_weights)
 
+        self.steps_done.assign_add(1)
         # Trackers hold unscaled per-replica means; Keras averages them across replicas.
         self.d_loss_tracker.update_state(tf.reduce_mean(d_per_example))
         self.g_loss_tracker.update_state(tf.reduce_mean(g_per_example))

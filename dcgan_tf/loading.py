@@ -17,7 +17,7 @@ import os
 import keras
 import tensorflow as tf
 
-from dcgan_tf import models, pretrained, runs, serving
+from dcgan_tf import averaging, models, pretrained, runs, serving
 from dcgan_tf.config import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ class Model:
     Attributes:
         config: the TrainConfig it was trained with.
         generator: z [n, latent_dim] -> images [n, S, S, 3] in [-1, 1] (the weights' moving
-            average when the run kept one, --g_ema).
+            average when the run kept one, --g_ema_kimg).
         discriminator: images [n, S, S, 3] in [-1, 1] -> logits [n, 1].
         encoder: masked images [n, S, S, 4] -> z [n, latent_dim], or None when the run trained
             none (``train.py --encoder``).
@@ -119,7 +119,8 @@ def build_networks(config: TrainConfig,
                                        config.kernel_size, synchronized_bn=synchronized_bn)
     discriminator = models.build_discriminator(config.image_size, config.d_filters,
                                                config.kernel_size,
-                                               synchronized_bn=synchronized_bn)
+                                               synchronized_bn=synchronized_bn,
+                                               norm=config.d_norm)
     return generator, discriminator
 
 
@@ -135,23 +136,35 @@ def encoder_checkpoint(config: TrainConfig) -> tuple[keras.Model, tf.train.Check
 def restore_gan(checkpoint: str, config: TrainConfig, generator: keras.Model,
                 discriminator: keras.Model | None = None) -> int:
     """Restores G (and D, when given) from a training checkpoint without its optimizers; when
-    the run kept a moving average of G's weights (--g_ema), G gets the average. Returns the
-    training step.
+    the run kept an average of G's weights (--g_ema_kimg), G gets the average, with BatchNorm
+    statistics measured for it (``averaging.recompute_batchnorm``). Returns the training step.
 
     The optimizers' state is read through stand-ins with the attribute names Keras' optimizers
-    save under (``_iterations``, ``_model_variables_moving_average``, in ``build`` order)."""
-    step = tf.Variable(-1, dtype=tf.int64)
+    save under (``_iterations``, ``_model_variables_moving_average``, in ``build`` order; under
+    a ``LossScaleOptimizer`` (--mixed_precision=float16), inside its ``inner_optimizer``)."""
+    step, iterations = tf.Variable(-1, dtype=tf.int64), tf.Variable(-1, dtype=tf.int64)
     averages = ([tf.Variable(tf.zeros_like(weight)) for weight in generator.trainable_variables]
-                if config.g_ema else [])
-    g_optimizer = tf.train.Checkpoint(_model_variables_moving_average=averages)
+                if config.g_ema_kimg else [])
+
+    def optimizer(**slots):
+        stand_in = tf.train.Checkpoint(**slots)
+        if config.mixed_precision == "float16":
+            return tf.train.Checkpoint(inner_optimizer=stand_in)
+        return stand_in
+
     networks = {"generator": generator}
     if discriminator is not None:
         networks["discriminator"] = discriminator
-    tf.train.Checkpoint(**networks, d_optimizer=tf.train.Checkpoint(_iterations=step),
-                        g_optimizer=g_optimizer).restore(checkpoint).expect_partial() \
-        .assert_existing_objects_matched()
-    for weight, average in zip(generator.trainable_variables, averages):
-        weight.assign(average)
+    tf.train.Checkpoint(**networks, steps_done=step,
+                        d_optimizer=optimizer(_iterations=iterations),
+                        g_optimizer=optimizer(_model_variables_moving_average=averages)) \
+        .restore(checkpoint).expect_partial().assert_existing_objects_matched()
+    if step.numpy() < 0:  # a checkpoint from before steps_done: D's updates were the steps
+        step = iterations
+    if averages:
+        for weight, average in zip(generator.trainable_variables, averages):
+            weight.assign(average)
+        averaging.recompute_batchnorm(generator, config.latent_prior)
     return int(step.numpy())
 
 

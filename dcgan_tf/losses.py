@@ -48,9 +48,35 @@ def non_saturating_generator_loss(fake_logits: tf.Tensor) -> tf.Tensor:
     return tf.nn.softplus(-fake_logits)
 
 
+def hinge_discriminator_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Tensor:
+    """Hinge loss of the discriminator (Lim & Ye 2017; SNGAN, BigGAN): max(0, 1 - D(x)) +
+    max(0, 1 + D(G(z))) on the logits, per example.
+
+    Returns:
+        [B] float32 losses in [0, inf); 2 when every logit is 0, 0 once real logits are >= 1
+        and fake ones <= -1.
+    """
+    return tf.nn.relu(1.0 - real_logits) + tf.nn.relu(1.0 + fake_logits)
+
+
+def hinge_generator_loss(fake_logits: tf.Tensor) -> tf.Tensor:
+    """Generator loss of the hinge game: -D(G(z)) on the logits, per example.
+
+    Returns:
+        [B] float32 losses, unbounded; 0 when the logits are 0.
+    """
+    return -fake_logits
+
+
 GENERATOR_LOSSES = {
     "minimax": minimax_generator_loss,
     "non_saturating": non_saturating_generator_loss,
+    "hinge": hinge_generator_loss,
+}
+
+DISCRIMINATOR_LOSSES = {
+    "minimax": minimax_discriminator_loss,
+    "hinge": hinge_discriminator_loss,
 }
 
 

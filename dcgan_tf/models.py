@@ -3,8 +3,11 @@
 Generator: z [B, latent_dim] -> Dense -> 4x4 feature map -> stride-2 transposed convolutions with
 BatchNorm + ReLU, halving the width each time -> tanh image [B, S, S, 3] in [-1, 1].
 Discriminator: image [B, S, S, 3] in [-1, 1] -> stride-2 convolutions with BatchNorm (not on the
-first) + LeakyReLU(0.2), doubling the width each time -> 4x4 map -> Dense -> logits [B, 1].
-Weights start from N(0, 0.02) as in the DCGAN paper.
+first) + LeakyReLU(0.2), doubling the width each time -> 4x4 map -> Dense -> logits [B, 1]; or,
+with ``norm="spectral"``, every convolution and the Dense spectrally normalised (Miyato et al.
+2018) instead of BatchNorm, or no normalisation at all (``norm="none"``).
+Weights start from N(0, 0.02) as in the DCGAN paper. The output layers compute in float32 under
+a mixed-precision policy (``keras.mixed_precision``), so images and logits are float32.
 """
 
 import math
@@ -69,7 +72,7 @@ def build_generator(latent_dim: int = 100, image_size: int = 64, filters: int = 
     layers += [
         keras.layers.Conv2DTranspose(3, kernel_size, strides=2, padding="same",
                                      kernel_initializer=_init(), name="to_rgb"),
-        keras.layers.Activation("tanh", name="tanh"),
+        keras.layers.Activation("tanh", name="tanh", dtype="float32"),
     ]
     model = keras.Sequential(layers, name="generator")
     _check_shape(model.output_shape, (None, image_size, image_size, 3), "generator")
@@ -77,7 +80,7 @@ def build_generator(latent_dim: int = 100, image_size: int = 64, filters: int = 
 
 
 def build_discriminator(image_size: int = 64, filters: int = 64, kernel_size: int = 4,
-                        synchronized_bn: bool = False) -> keras.Sequential:
+                        synchronized_bn: bool = False, norm: str = "batch") -> keras.Sequential:
     """Builds the DCGAN discriminator.
 
     Args:
@@ -85,15 +88,19 @@ def build_discriminator(image_size: int = 64, filters: int = 64, kernel_size: in
         filters: width of the first convolution; later ones have 2x, 4x, ... of it.
         kernel_size: side of the convolution kernels.
         synchronized_bn: share BatchNorm statistics across replicas under a strategy.
+        norm: "batch" (BatchNorm after every convolution but the first), "spectral" (Keras'
+            ``SpectralNormalization`` of every convolution and of the Dense, one power iteration
+            per training call) or "none".
 
     Returns:
         A model mapping [B, S, S, 3] float32 in [-1, 1] to logits [B, 1] (D(x) = sigmoid(logit)).
     """
     layers = [keras.Input((image_size, image_size, 3), name="images")]
-    layers += _down_stack(image_size, filters, kernel_size, synchronized_bn)
+    layers += _down_stack(image_size, filters, kernel_size, synchronized_bn, norm)
+    logits = keras.layers.Dense(1, kernel_initializer=_init(), name="logits", dtype="float32")
     layers += [
         keras.layers.Flatten(name="flatten"),
-        keras.layers.Dense(1, kernel_initializer=_init(), name="logits"),
+        _spectral(logits) if norm == "spectral" else logits,
     ]
     model = keras.Sequential(layers, name="discriminator")
     _check_shape(model.output_shape, (None, 1), "discriminator")
@@ -127,19 +134,29 @@ def build_encoder(image_size: int = 64, latent_dim: int = 100, filters: int = 32
     return model
 
 
-def _down_stack(image_size: int, filters: int, kernel_size: int, synchronized_bn: bool) -> list:
+def _down_stack(image_size: int, filters: int, kernel_size: int, synchronized_bn: bool,
+                norm: str = "batch") -> list:
     """Stride-2 convolutions down to a 4x4 map, doubling the width each time, with BatchNorm (not
-    on the first) and LeakyReLU(0.2)."""
+    on the first; ``norm="batch"``) or spectral normalisation (``"spectral"``), and
+    LeakyReLU(0.2)."""
     layers, width = [], filters
     for block in range(_num_resamplings(image_size)):
-        layers.append(keras.layers.Conv2D(width, kernel_size, strides=2, padding="same",
-                                          use_bias=block == 0, kernel_initializer=_init(),
-                                          name=f"down{block}"))
-        if block > 0:
+        batch_norm = norm == "batch" and block > 0
+        convolution = keras.layers.Conv2D(width, kernel_size, strides=2, padding="same",
+                                          use_bias=not batch_norm, kernel_initializer=_init(),
+                                          name=f"down{block}")
+        layers.append(_spectral(convolution) if norm == "spectral" else convolution)
+        if batch_norm:
             layers.append(_batch_norm(synchronized_bn, f"down{block}_bn"))
         layers.append(keras.layers.LeakyReLU(0.2, name=f"down{block}_lrelu"))
         width *= 2
     return layers
+
+
+def _spectral(layer: keras.layers.Layer) -> keras.layers.Layer:
+    """``layer`` with its kernel divided by its largest singular value (power iteration)."""
+    return keras.layers.SpectralNormalization(layer, power_iterations=1,
+                                              name=f"{layer.name}_sn")
 
 
 def _check_shape(actual, expected, what: str) -> None:

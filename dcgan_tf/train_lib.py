@@ -4,6 +4,7 @@ TensorBoard, samples, a graceful stop and a stop on divergence. Inference never 
 module: it loads models through ``dcgan_tf.loading``.
 """
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -17,12 +18,16 @@ import tensorflow as tf
 
 from dcgan_tf import callbacks as run_callbacks
 from dcgan_tf import data, distribute, encoder as encoder_lib, gan, images as image_utils
-from dcgan_tf import align, inception, loading, masks as mask_lib, runs
-from dcgan_tf.config import TrainConfig
+from dcgan_tf import align, averaging, inception, loading, masks as mask_lib, runs, synthetic
+from dcgan_tf.augment import parse_policy
+from dcgan_tf.config import TrainConfig, search_settings
 
 log = logging.getLogger(__name__)
 
 FIXED_LATENTS_SEED = 2 ** 31 - 1  # second seed word of the fixed sample latents
+PREVIEW_FACES = 8  # held-out faces completed by --preview_every
+PREVIEW_MASKS = ("center", "left", "thick", "random")
+PREVIEW_STEPS = 100  # steps of their search
 
 
 class TrainingDiverged(ValueError):
@@ -53,16 +58,28 @@ class TrainResult:
 def build_networks(config: TrainConfig, replicas: int = 1) -> Networks:
     """Builds G, D, the compiled DCGAN, the fixed sample latents and their checkpoint.
 
-    Call inside ``strategy.scope()``.
+    Call inside ``strategy.scope()``. Under --mixed_precision the networks compute in float16
+    or bfloat16 (their variables, outputs and checkpoints stay float32) and, for float16, both
+    optimizers scale the loss.
     """
-    generator, discriminator = loading.build_networks(
-        config, synchronized_bn=config.sync_batchnorm and replicas > 1)
-    model = gan.DCGAN(generator, discriminator, g_loss=config.g_loss, g_steps=config.g_steps,
-                      seed=config.seed, latent_prior=config.latent_prior)
-    average = {"use_ema": True, "ema_momentum": config.g_ema} if config.g_ema else {}
-    model.compile(
-        d_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=config.beta1),
-        g_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=config.beta1, **average))
+    with _precision(config.mixed_precision):
+        generator, discriminator = loading.build_networks(
+            config, synchronized_bn=config.sync_batchnorm and replicas > 1)
+    model = gan.DCGAN(generator, discriminator, g_loss=config.g_loss, d_loss=config.d_loss,
+                      g_steps=config.g_steps, seed=config.seed, latent_prior=config.latent_prior,
+                      augment=parse_policy(config.augment))
+    d_optimizer = keras.optimizers.Adam(config.d_rate, beta_1=config.beta1)
+    if config.g_ema_kimg:
+        g_optimizer = averaging.AveragingAdam(
+            config.g_rate, beta_1=config.beta1, half_life_kimg=config.g_ema_kimg,
+            rampup=config.g_ema_rampup, images_per_update=config.batch_size)
+    else:
+        g_optimizer = keras.optimizers.Adam(config.g_rate, beta_1=config.beta1)
+    if config.mixed_precision == "float16":
+        d_optimizer = keras.optimizers.LossScaleOptimizer(d_optimizer)
+        g_optimizer = keras.optimizers.LossScaleOptimizer(g_optimizer)
+    model.compile(d_optimizer=d_optimizer, g_optimizer=g_optimizer,
+                  jit_compile=config.jit_compile)
     fixed_latents = tf.Variable(
         gan.sample_latents([config.num_samples, config.latent_dim],
                            tf.constant([config.seed, FIXED_LATENTS_SEED], tf.int64),
@@ -70,8 +87,21 @@ def build_networks(config: TrainConfig, replicas: int = 1) -> Networks:
         trainable=False, name="fixed_latents")
     checkpoint = tf.train.Checkpoint(
         generator=generator, discriminator=discriminator, d_optimizer=model.d_optimizer,
-        g_optimizer=model.g_optimizer, fixed_latents=fixed_latents)
+        g_optimizer=model.g_optimizer, fixed_latents=fixed_latents, steps_done=model.steps_done)
     return Networks(model, checkpoint, fixed_latents)
+
+
+@contextlib.contextmanager
+def _precision(mixed_precision: str):
+    """Within the block, new Keras layers compute in ``mixed_precision`` ("off", "float16",
+    "bfloat16"); the global policy comes back after."""
+    previous = keras.config.dtype_policy()
+    if mixed_precision != "off":
+        keras.config.set_dtype_policy(f"mixed_{mixed_precision}")
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def run(config: TrainConfig, *, run_dir: str = "", images: np.ndarray | None = None,
@@ -115,7 +145,8 @@ def run(config: TrainConfig, *, run_dir: str = "", images: np.ndarray | None = N
         runs.save_config(run_dir, config)
     log.info("Run folder: %s", run_dir)
     log.info("TensorBoard: tensorboard --logdir %s", os.path.join(run_dir, runs.LOGS_DIR))
-    images, dataset, steps_per_epoch = _training_data(config, images, run_dir)
+    images, dataset, steps_per_epoch, preview_faces = _training_data(
+        config, images, run_dir, hold_out=config.preview_every > 0)
 
     # Under MultiWorkerMirroredStrategy every worker saves (saving may need collective reads),
     # but only the chief into the run; the others write to a private folder deleted at the end.
@@ -129,8 +160,11 @@ def run(config: TrainConfig, *, run_dir: str = "", images: np.ndarray | None = N
             restored = tf.train.latest_checkpoint(checkpoint_dir)
             if restored:
                 networks.checkpoint.restore(restored).assert_existing_objects_matched()
-            for optimizer in (networks.gan.d_optimizer, networks.gan.g_optimizer):
-                optimizer.learning_rate = config.learning_rate  # --learning_rate wins on resume
+                if int(networks.gan.steps_done.numpy()) == 0:  # saved before steps_done
+                    networks.gan.steps_done.assign(networks.gan.d_optimizer.iterations)
+            # The learning rates given now win on resume.
+            networks.gan.d_optimizer.learning_rate = config.d_rate
+            networks.gan.g_optimizer.learning_rate = config.g_rate
         model = networks.gan
         step = run_callbacks.global_step(model)
         total_steps = config.epochs * steps_per_epoch
@@ -143,6 +177,8 @@ def run(config: TrainConfig, *, run_dir: str = "", images: np.ndarray | None = N
                                               config.sample_every, writer, guard)]
             if config.fid_every:
                 extra.append(_fid_monitor(config, images, writer, guard))
+            if config.preview_every:
+                extra.append(_completion_preview(config, preview_faces, writer, guard))
             return extra
 
         history = _fit_in_run(
@@ -196,7 +232,7 @@ def train_encoder(config: TrainConfig, run_dir: str, *, images: np.ndarray | Non
     runs.save_config(run_dir, dataclasses.replace(
         saved or config, encoder_filters=config.encoder_filters,
         encoder_steps=config.encoder_steps, encoder_learning_rate=config.encoder_learning_rate))
-    images, dataset, steps_per_epoch = _training_data(config, images, run_dir)
+    images, dataset, steps_per_epoch, _ = _training_data(config, images, run_dir)
 
     with strategy.scope():
         generator, _ = loading.build_networks(config)
@@ -244,19 +280,51 @@ def train_encoder(config: TrainConfig, run_dir: str, *, images: np.ndarray | Non
     return TrainResult(run_dir, run_callbacks.global_step(trainer), history, trainer)
 
 
-def _training_data(config: TrainConfig, images: np.ndarray | None, run_dir: str):
+def _training_data(config: TrainConfig, images: np.ndarray | None, run_dir: str,
+                   hold_out: bool = False):
     """The run's images (uint8 [N, S, S, 3], loaded from ``config.data`` unless given; with
     --crop=align the detected landmarks are kept in ``<run>/landmarks.npz``), its ``tf.data``
-    pipeline of global batches and the steps of one epoch."""
+    pipeline of global batches, the steps of one epoch, and with ``hold_out`` the faces held
+    out for completion previews (``_held_out``; else None)."""
     if images is None:
         images = data.load_images(config.data, crop=config.crop, image_size=config.image_size,
                                   max_images=config.max_images,
                                   synthetic_images=config.synthetic_images, seed=config.seed,
                                   face_template=config.face_template,
                                   landmarks_cache=os.path.join(run_dir, runs.LANDMARKS_FILE))
+    held_out = None
+    if hold_out:
+        held_out, images = _held_out(config, images)
     steps_per_epoch = config.steps_per_epoch or max(1, len(images) // config.batch_size)
     dataset = data.training_dataset(images, config.batch_size, seed=config.seed, flip=config.flip)
-    return images, dataset, steps_per_epoch
+    return images, dataset, steps_per_epoch, held_out
+
+
+def _held_out(config: TrainConfig, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``PREVIEW_FACES`` faces for the completion previews that the run never trains on, and
+    the images it trains on: synthetic data gets faces of another stream
+    (``synthetic.HELD_OUT_SEED``); other data gives up its first ``PREVIEW_FACES`` images."""
+    if config.data == "synthetic":
+        return synthetic.faces(PREVIEW_FACES, seed=synthetic.HELD_OUT_SEED,
+                               image_size=config.image_size), images
+    if len(images) < 2 * PREVIEW_FACES:
+        raise ValueError(f"--preview_every holds out {PREVIEW_FACES} images for completion "
+                         f"previews and {config.data} has only {len(images)}: give more, or "
+                         f"--preview_every=0")
+    return images[:PREVIEW_FACES], images[PREVIEW_FACES:]
+
+
+def _completion_preview(config: TrainConfig, faces: np.ndarray,
+                        writer: tf.summary.SummaryWriter, guard) -> run_callbacks.CompletionPreview:
+    """The --preview_every callback: each held-out face with one of ``PREVIEW_MASKS`` (in turn),
+    completed by ``PREVIEW_STEPS`` steps of the default search."""
+    size = config.image_size
+    kinds = [PREVIEW_MASKS[index % len(PREVIEW_MASKS)] for index in range(len(faces))]
+    masks = np.concatenate([mask_lib.make_masks(kind, 1, size, seed=index)
+                            for index, kind in enumerate(kinds)])
+    settings = search_settings("default", steps=PREVIEW_STEPS).for_model(config.latent_prior)
+    return run_callbacks.CompletionPreview(faces, masks, settings, config.preview_every, writer,
+                                           guard)
 
 
 def _fit_in_run(model: keras.Model, manager: tf.train.CheckpointManager, dataset,

@@ -31,7 +31,7 @@ def _tiny_config():
     from dcgan_tf.config import TrainConfig
     return TrainConfig(image_size=32, latent_dim=8, g_filters=4, d_filters=4, batch_size=8,
                        epochs=1, steps_per_epoch=3, checkpoint_every=2, sample_every=2,
-                       log_every=1, num_samples=4, strategy="default")
+                       log_every=1, num_samples=4, strategy="default", preview_every=0)
 
 
 TINY = _tiny_config()

@@ -141,7 +141,7 @@ def test_all_known_and_all_missing_masks_are_reported(tiny_run, tmp_path):
                     f"--mask_file={tmp_path / 'white.png'}", f"--output_dir={tmp_path / 'known'}")
     assert run.returncode == 0, run.stderr
     assert "synthetic-0001: the mask marks every pixel as known" in run.stderr
-    originals = synthetic.faces(2, seed=complete_lib.HELD_OUT_SEED, image_size=32)
+    originals = synthetic.faces(2, seed=synthetic.HELD_OUT_SEED, image_size=32)
     completed = np.asarray(Image.open(tmp_path / "known" / "synthetic-0001_completed.png"))
     np.testing.assert_array_equal(completed, originals[1])
     run = _complete(f"--model={result.run_dir}", "--num_images=1", "--steps=2",

@@ -100,7 +100,7 @@ def test_evaluate_flag_errors_name_the_flag(random_inception_file, flags, messag
 
 def test_training_logs_fid_every_n_steps(random_inception_file, tmp_path):
     config = dataclasses.replace(TINY, runs_dir=str(tmp_path), fid_every=2, fid_samples=4,
-                                 fid_inception=random_inception_file, g_ema=0.5)
+                                 fid_inception=random_inception_file, g_ema_kimg=0.01)
     result = train_lib.run(config, images=FACES, verbose=0)
     fid_steps = []
     for path in tf.io.gfile.glob(os.path.join(result.run_dir, "logs", "events.out.tfevents.*")):

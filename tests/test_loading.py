@@ -57,9 +57,10 @@ def test_a_run_loads_as_it_was_trained(tiny_run):
 
 
 def test_a_run_with_a_weight_average_loads_the_average(tmp_path):
-    """--g_ema: the loaded generator holds the optimizer's moving average (what samples, FID and
-    completion use), restored without building the optimizer."""
-    config = dataclasses.replace(TINY, runs_dir=str(tmp_path), g_ema=0.5)
+    """--g_ema_kimg: the loaded generator holds the optimizer's weight average with BatchNorm
+    statistics measured for it (what samples, FID and completion use), restored without
+    building the optimizer."""
+    config = dataclasses.replace(TINY, runs_dir=str(tmp_path), g_ema_kimg=0.01)
     result = train_lib.run(config, images=FACES, verbose=0)
     latents = tf.random.stateless_normal([2, config.latent_dim], [1, 2])
     with result.trained.gan.averaged_generator() as averaged:
