@@ -50,7 +50,8 @@ def tiny_run(tmp_path_factory):
     """(config, TrainResult) of one 3-step run on 16 synthetic faces, shared by the session.
     Tests must not change it (copy the folder first)."""
     from dcgan_tf import train_lib
-    config = dataclasses.replace(TINY, runs_dir=str(tmp_path_factory.mktemp("runs")))
+    config = dataclasses.replace(TINY, runs_dir=str(tmp_path_factory.mktemp("runs")),
+                                 preview_every=2)
     return config, train_lib.run(config, images=FACES, verbose=0)
 
 

@@ -1,6 +1,8 @@
 """The training recipe options (train.py): what each computes, and tiny runs that use them."""
 
 import dataclasses
+import glob
+import os
 
 import keras
 import numpy as np
@@ -193,3 +195,16 @@ def test_config_refuses_bad_recipe_values():
                             ({"preview_every": -1}, "--preview_every must be >= 0")):
         with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
             TrainConfig(**fields).validate()
+
+
+def test_completion_previews_are_in_the_event_files(tiny_run):
+    """--preview_every=2 on a 3-step run: the preview grid and its hole PSNR at steps 2 and 3."""
+    _, result = tiny_run
+    steps = {}
+    for path in glob.glob(os.path.join(result.run_dir, "logs", "events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for value in event.summary.value:
+                steps.setdefault(value.tag, []).append(event.step)
+                if value.tag == "preview_hole_psnr":
+                    assert 3.0 < float(tf.make_ndarray(value.tensor)) < 40.0
+    assert steps["completion_preview"] == [2, 3] and steps["preview_hole_psnr"] == [2, 3]

@@ -9,6 +9,7 @@ import time
 import urllib.parse
 import urllib.request
 
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -72,3 +73,25 @@ def test_tensorboard_serves_scalars_and_sample_images(tensorboard_server):
     png = _get(port, "/data/plugin/images/individualImage?" + entries[-1]["query"])
     grid = tf.io.decode_png(png).numpy()
     assert grid.shape == (70, 70, 3) and grid.std() > 0
+
+
+def test_tensorboard_serves_completion_previews(tensorboard_server):
+    """--preview_every: held-out faces completed (masked | completed | original, two a row)
+    and their mean hole PSNR, at every second step and the last."""
+    port = tensorboard_server
+    image_tags = _poll_json(port, "/data/plugin/images/tags",
+                            lambda tags: "completion_preview" in tags.get(".", {}))
+    assert "completion_preview" in image_tags["."]
+    entries = json.loads(_get(port, "/data/plugin/images/images", run=".",
+                              tag="completion_preview", sample=0))
+    assert [entry["step"] for entry in entries] == [2, 3]
+    grid = tf.io.decode_png(_get(port, "/data/plugin/images/individualImage?"
+                                 + entries[-1]["query"])).numpy()
+    rows, columns = 4, 6  # 8 faces, each masked | completed | original, two faces a row
+    assert grid.shape == (2 + rows * 34, 2 + columns * 34, 3)
+    masked, completed = grid[2:34, 2:34], grid[2:34, 36:68]
+    assert np.abs(masked.astype(int) - completed).max() > 0  # the hole got filled
+    points = json.loads(_get(port, "/data/plugin/scalars/scalars", run=".",
+                             tag="preview_hole_psnr"))
+    assert [step for _, step, _ in points] == [2, 3]
+    assert all(3.0 < value < 40.0 for _, _, value in points)
