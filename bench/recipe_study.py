@@ -1,0 +1,189 @@
+"""The training-recipe study: each configuration trained for the same wall-clock budget on
+CelebA (64x64, same seed, one at a time), then FID and KID of its generator against the
+validation split (N = 2,720 generated and real).
+
+    python bench/recipe_study.py --out=/work/scratch/study \\
+        [--data=../shared/data/celeba_train.zip] [--real=../shared/data/celeba_valid.zip] \\
+        [--inception=../shared/models/inception_v3_fid.weights.h5] [--minutes=40] \\
+        [--configs=baseline,ttur,...] [--combine=best:ttur+augment]
+
+Run it on an otherwise idle machine: the budget is wall-clock time. It can be stopped (Ctrl-C,
+SIGTERM) and started again with the same --out: a configuration stopped half-way is resumed
+(``train.py --run_dir``) for the rest of its budget, finished ones are not trained again. Each
+run writes TensorBoard logs (with --fid_every FID along the way on 1,000 validation faces, and
+completion previews) in ``<out>/<name>/``; ``<out>/study.json`` holds the state and results and
+``<out>/table.md`` the table.
+"""
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED = os.path.join(REPO, "..", "shared")
+# The configurations: today's default, each option alone, wider networks (add combinations
+# with --combine).
+CONFIGS = {
+    "baseline": [],
+    "ttur": ["--g_learning_rate=1e-4", "--d_learning_rate=4e-4"],
+    "augment": ["--augment=translation,cutout,color"],
+    "spectral": ["--d_norm=spectral"],
+    "hinge": ["--d_loss=hinge", "--g_loss=hinge"],
+    "average": ["--g_ema_kimg=10"],
+    "width48": ["--g_filters=48", "--d_filters=48"],
+    "width64": ["--g_filters=64", "--d_filters=64"],
+}
+FID_EVERY = 2500  # steps between FIDs along the way (1,000 samples)
+MIN_RESUME_SECONDS = 120
+
+
+class Stop(Exception):
+    """The study was asked to stop (SIGINT/SIGTERM)."""
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", required=True, help="folder of the runs and results")
+    parser.add_argument("--data", default=os.path.join(SHARED, "data", "celeba_train.zip"))
+    parser.add_argument("--real", default=os.path.join(SHARED, "data", "celeba_valid.zip"))
+    parser.add_argument("--inception",
+                        default=os.path.join(SHARED, "models", "inception_v3_fid.weights.h5"))
+    parser.add_argument("--minutes", type=float, default=40.0, help="budget of each run")
+    parser.add_argument("--configs", default=",".join(CONFIGS))
+    parser.add_argument("--combine", action="append", default=[],
+                        help="NAME:A+B+...: a configuration with the flags of A, B, ...")
+    parser.add_argument("--max_real", type=int, default=0,
+                        help="evaluate on this many real images; 0 = all (the study's N)")
+    args = parser.parse_args()
+    configs = dict(CONFIGS)
+    for combination in args.combine:
+        name, parts = combination.split(":")
+        configs[name] = [flag for part in parts.split("+") for flag in CONFIGS[part]]
+    names = args.configs.split(",") + [c.split(":")[0] for c in args.combine]
+    unknown = [name for name in names if name not in configs]
+    if unknown:
+        raise SystemExit(f"--configs: unknown {unknown}; known: {sorted(configs)}")
+
+    os.makedirs(args.out, exist_ok=True)
+    state_path = os.path.join(args.out, "study.json")
+    state = json.load(open(state_path)) if os.path.exists(state_path) else {}
+
+    def stop(signum, frame):
+        raise Stop()
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        for name in names:
+            entry = state.setdefault(name, {"flags": configs[name], "seconds": 0.0})
+            if entry["flags"] != configs[name]:
+                raise SystemExit(f"{name}: its flags changed since {state_path} was written")
+            if "trained" not in entry:
+                train(args, name, entry, lambda: save(state_path, state))
+            if "fid" not in entry:
+                evaluate(args, name, entry)
+            save(state_path, state)
+            write_table(args, state, names)
+    except Stop:
+        print("Stopped; run the same command to go on.", flush=True)
+    finally:
+        save(state_path, state)
+
+
+def train(args, name: str, entry: dict, checkpoint_state) -> None:
+    """Trains (or resumes) ``name`` until its budget is spent, then records its steps."""
+    run_dir = os.path.join(args.out, name)
+    command = [sys.executable, os.path.join(REPO, "train.py"), f"--data={args.data}",
+               "--crop=celeba", f"--run_dir={run_dir}", "--seed=0", "--epochs=100000",
+               "--checkpoint_every=500", "--sample_every=1000", f"--fid_every={FID_EVERY}",
+               f"--fid_inception={args.inception}", f"--fid_real={args.real}",
+               *entry["flags"]]
+    remaining = args.minutes * 60 - entry["seconds"]
+    if remaining < MIN_RESUME_SECONDS:  # a resume would spend it reading the data set
+        entry["trained"], entry["steps"] = True, steps_of(run_dir)
+        return
+    print(f"{name}: training for {remaining / 60:.1f} more minutes: {' '.join(command)}",
+          flush=True)
+    with open(os.path.join(args.out, f"{name}.log"), "a") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+        start = time.monotonic()
+        try:
+            process.wait(timeout=max(remaining, 1))
+        except subprocess.TimeoutExpired:
+            pass
+        except Stop:
+            entry["seconds"] += time.monotonic() - start
+            finish(process)
+            checkpoint_state()
+            raise
+        entry["seconds"] += time.monotonic() - start
+        finish(process)
+    entry["trained"] = True
+    entry["steps"] = steps_of(run_dir)
+
+
+def finish(process: subprocess.Popen) -> None:
+    """Stops a training process the way Ctrl-C does: it saves a checkpoint and exits (killed if
+    it has not exited 5 minutes after: a stop while it was still reading the data set has been
+    seen to leave it running after it said "Finished")."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=300)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def steps_of(run_dir: str) -> int:
+    """The training step of a run's newest checkpoint."""
+    from dcgan_tf import loading
+    return loading.load(run_dir).step
+
+
+def evaluate(args, name: str, entry: dict) -> None:
+    """FID and KID of ``name``'s generator against --real, N = all of it (2,720)."""
+    output = os.path.join(args.out, name, "evaluation.json")
+    subprocess.run([sys.executable, os.path.join(REPO, "evaluate.py"),
+                    f"--model={os.path.join(args.out, name)}", f"--real={args.real}",
+                    "--crop=celeba", f"--inception={args.inception}",
+                    f"--max_real={args.max_real}", f"--output={output}"],
+                   check=True, cwd=REPO)
+    result = json.load(open(output))
+    entry["fid"], entry["kid"] = result["fid"], result["kid"]
+
+
+def write_table(args, state: dict, names: list) -> None:
+    baseline = state.get("baseline", {}).get("fid")
+    lines = ["| configuration | flags | steps | images/s | FID | KID x 1000 | FID vs baseline |",
+             "|---|---|---|---|---|---|---|"]
+    for name in names:
+        entry = state.get(name, {})
+        if "fid" not in entry:
+            continue
+        with open(os.path.join(args.out, name, "config.json")) as handle:
+            batch = json.load(handle)["batch_size"]
+        rate = entry["steps"] * batch / entry["seconds"]
+        versus = f"{entry['fid'] - baseline:+.1f}" if baseline is not None else "-"
+        lines.append(f"| {name} | `{' '.join(entry['flags']) or '(defaults)'}` | "
+                     f"{entry['steps']:,} | {rate:.1f} | {entry['fid']:.1f} | "
+                     f"{1000 * entry['kid']:.1f} | {versus} |")
+    table = "\n".join(lines) + "\n"
+    with open(os.path.join(args.out, "table.md"), "w") as handle:
+        handle.write(f"{args.minutes:g} minutes of training each, then FID/KID at N = 2,720 "
+                     f"against {os.path.basename(args.real)}\n\n" + table)
+    print(table, flush=True)
+
+
+def save(path: str, state: dict) -> None:
+    temporary = path + ".tmp"
+    with open(temporary, "w") as handle:
+        json.dump(state, handle, indent=2)
+    os.replace(temporary, path)
+
+
+if __name__ == "__main__":
+    main()
