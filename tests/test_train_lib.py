@@ -55,7 +55,7 @@ def test_tensorboard_events_hold_scalars_images_and_graph(tiny_run):
                 scalars.setdefault(value.tag, []).append(event.step)
             elif plugin == "images":
                 images.setdefault(value.tag, []).append((event.step, tf.make_ndarray(value.tensor)))
-    assert set(scalars) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    assert set(scalars) == {"d_loss", "g_loss", "d_real", "d_fake", "preview_hole_psnr"}
     assert scalars["d_loss"] == [1, 2, 3]
     steps = [step for step, _ in images["samples"]]
     assert steps == [2, 3]
