@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from app_helpers import decode, face_mask, png
 from dcgan_tf import loading, photo as photo_lib
 from dcgan_tf.app import engine as engine_lib, server
 
@@ -27,25 +28,6 @@ def engine():
 def client(engine):
     with TestClient(server.create_app(engine)) as test_client:
         yield test_client
-
-
-def png(pixels: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def decode(data: bytes) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
-
-
-def face_mask(face: dict, shape, top=0.45, bottom=0.75) -> np.ndarray:
-    """uint8 [H, W]: 255 = keep, 0 = a hole over the face's middle (nose and mouth)."""
-    x, y, width, height = face["box"]
-    mask = np.full(shape, 255, np.uint8)
-    mask[int(y + top * height):int(y + bottom * height),
-         int(x + 0.3 * width):int(x + 0.7 * width)] = 0
-    return mask
 
 
 @pytest.fixture(scope="module")

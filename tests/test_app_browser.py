@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app_process import start_app, stop_app
+from app_helpers import decode, start_app, stop_app
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 if not (CHROMIUM and CHROMEDRIVER):
@@ -67,10 +67,6 @@ def wait_for(driver, condition, seconds=60):
 def body_state(name, *values):
     return lambda driver: driver.find_element(By.TAG_NAME, "body").get_attribute(
         f"data-{name}") in values
-
-
-def decode(data: bytes) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
 
 
 def painted(driver) -> np.ndarray:

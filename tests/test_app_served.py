@@ -1,7 +1,6 @@
 """The web app as users start it: ``python app.py`` in a fresh process on 127.0.0.1, and with
 its completions run by an export (a SavedModel folder here, or TF Serving's REST API)."""
 
-import io
 import json
 import os
 import subprocess
@@ -12,23 +11,12 @@ import urllib.request
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from PIL import Image
 
 from dcgan_tf import export, serving
 from dcgan_tf.app import engine as engine_lib, server
 from dcgan_tf.config import search_settings
-from app_process import REPO, start_app, stop_app
+from app_helpers import REPO, decode, face_mask, png, start_app, stop_app
 from serving_stub import ServingStub
-
-
-def png(pixels: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def decode(data: bytes) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
 
 
 def test_app_py_serves_the_page_and_api_on_loopback_only():
@@ -71,10 +59,7 @@ def check_served_app(engine: engine_lib.Engine):
     with TestClient(server.create_app(engine)) as client:
         data = client.get("/api/samples/1").content
         face = client.post("/api/faces", files={"image": ("s.png", data)}).json()["faces"][0]
-        x, y, width, height = face["box"]
-        mask = np.full((320, 320), 255, np.uint8)
-        mask[int(y + 0.45 * height):int(y + 0.75 * height),
-             int(x + 0.3 * width):int(x + 0.7 * width)] = 0
+        mask = face_mask(face, (320, 320))
         hole, pixels = mask == 0, decode(data)
         parts = {"image": ("s.png", data), "mask": ("m.png", png(mask))}
         for endpoint, fields in (("/api/preview", {}), ("/api/complete", {"method": "fast"})):

@@ -1,9 +1,14 @@
-"""``python app.py`` in a fresh process, for tests that use the app as its users do."""
+"""Helpers of the web app's tests: ``python app.py`` in a fresh process (the app as its users
+start it), PNG bytes in and out, and a hole over a detected face."""
 
+import io
 import os
 import subprocess
 import sys
 import threading
+
+import numpy as np
+from PIL import Image
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -27,3 +32,23 @@ def start_app(*flags) -> tuple[subprocess.Popen, str]:
 def stop_app(process: subprocess.Popen) -> None:
     process.terminate()
     process.wait(timeout=30)
+
+
+def png(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def decode(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def face_mask(face: dict, shape, top=0.45, bottom=0.75) -> np.ndarray:
+    """uint8 [H, W]: 255 = keep, 0 = a hole over a face's middle (nose and mouth), from the
+    face's box as /api/faces gives it."""
+    x, y, width, height = face["box"]
+    mask = np.full(shape, 255, np.uint8)
+    mask[int(y + top * height):int(y + bottom * height),
+         int(x + 0.3 * width):int(x + 0.7 * width)] = 0
+    return mask
