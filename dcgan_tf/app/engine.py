@@ -7,6 +7,8 @@ Both give ``photo.CropCompleter``s for a method, so a photo takes one road
 page offers (the model's own generated faces placed in a synthetic scene).
 """
 
+import abc
+
 import numpy as np
 
 from dcgan_tf import blend, gan, images as image_utils, loading, photo, synthetic
@@ -19,7 +21,7 @@ SAMPLE_PLACEMENTS = ((160, 165, -8.0, 3.4), (165, 160, 6.0, 3.0), (155, 160, 0.0
                      (160, 160, 12.0, 3.2))
 
 
-class Engine:
+class Engine(abc.ABC):
     """``source`` (what it runs), ``image_size``, ``methods`` (the completion methods it offers,
     "instant" first when it has one: the live preview) and ``completer(method, seed, progress)``
     -> ``photo.CropCompleter``, where ``progress(step, steps)`` is called after each step of the
@@ -29,12 +31,13 @@ class Engine:
     image_size: int
     methods: tuple
 
+    @abc.abstractmethod
     def completer(self, method: str, seed: int = 0, progress=None) -> photo.CropCompleter:
-        raise NotImplementedError
+        """Completes aligned crops with ``method`` (one of ``methods``) and ``seed``."""
 
+    @abc.abstractmethod
     def generated_faces(self, count: int) -> np.ndarray:
         """uint8 [count, S, S, 3] of the model's own faces (seed ``SAMPLE_SEED``)."""
-        raise NotImplementedError
 
     def check_method(self, method: str) -> None:
         """Raises ValueError naming ``method`` when this engine does not offer it."""
