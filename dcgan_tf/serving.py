@@ -52,18 +52,14 @@ class SavedModelCompleter:
                              f"an older version): export it again with export.py")
         self.info = json.loads(self.predict(INFO_SIGNATURE, {"format": "json"}, "info"))
         self.settings = baked_settings(self.info, f"--model {path}")
-        self._function = self._signatures[SIGNATURE]
-        self.image_size = int(self._function.structured_outputs["completed"].shape[1])
+        completed = self._signatures[SIGNATURE].structured_outputs["completed"]
+        self.image_size = int(completed.shape[1])
 
     def __call__(self, images: np.ndarray, masks: np.ndarray, steps: int, seed: int) -> dict:
         """uint8 images [N, S, S, 3] and float32 masks [N, S, S, 1] (1 = known) -> numpy
         ``completed`` and ``generated`` uint8 [N, S, S, 3] and ``loss`` float32 [N]."""
-        tf = self._tf
-        outputs = self._function(images=tf.constant(images, tf.uint8),
-                                 masks=tf.constant(masks, tf.float32),
-                                 steps=tf.constant(steps, tf.int32),
-                                 seed=tf.constant(seed, tf.int64))
-        return {key: value.numpy() for key, value in outputs.items()}
+        return self.predict(SIGNATURE, {"images": images, "masks": masks, "steps": steps,
+                                        "seed": seed})
 
     def predict(self, signature: str, inputs: dict, only_output: str | None = None):
         """As ``RestCompleter.predict``, in this process (numpy outputs)."""
