@@ -135,15 +135,21 @@ def test_translation_is_an_integer_shift_within_an_eighth_with_zero_fill():
     assert set(dys) == set(range(-4, 5)) and set(dxs) == set(range(-2, 3))
 
 
-def test_translation_gradient_is_the_inverse_shift_of_the_upstream_gradient():
+def _weighted_sum_gradient(policy, seed):
+    """(images, augmented, weights, d sum(augmented * weights) / d images) for 6 random
+    16x16 images."""
     images = tf.constant(_positive_images([6, 16, 16, 3]))
     weights = _positive_images([6, 16, 16, 3], seed=1)
     with tf.GradientTape() as tape:
         tape.watch(images)
-        out = diff_augment(images, ("translation",), _seed(4, 4))
+        out = diff_augment(images, policy, seed)
         total = tf.reduce_sum(out * weights)
-    gradient = tape.gradient(total, images).numpy()
-    for image, augmented, weight, grad in zip(images.numpy(), out.numpy(), weights, gradient):
+    return images.numpy(), out.numpy(), weights, tape.gradient(total, images).numpy()
+
+
+def test_translation_gradient_is_the_inverse_shift_of_the_upstream_gradient():
+    images, out, weights, gradient = _weighted_sum_gradient(("translation",), _seed(4, 4))
+    for image, augmented, weight, grad in zip(images, out, weights, gradient):
         (dy, dx), = _shifts_matching(image, augmented, search=2)
         np.testing.assert_allclose(grad, _shift(weight, -dy, -dx), rtol=1e-6)
 
@@ -172,14 +178,8 @@ def test_cutout_zeros_one_half_size_rectangle_clipped_at_the_border():
 
 
 def test_cutout_gradient_is_the_upstream_gradient_outside_the_rectangle():
-    images = tf.constant(_positive_images([6, 16, 16, 3]))
-    weights = _positive_images([6, 16, 16, 3], seed=1)
-    with tf.GradientTape() as tape:
-        tape.watch(images)
-        out = diff_augment(images, ("cutout",), _seed(8, 8))
-        total = tf.reduce_sum(out * weights)
-    gradient = tape.gradient(total, images).numpy()
-    kept = out.numpy() != 0
+    _, out, weights, gradient = _weighted_sum_gradient(("cutout",), _seed(8, 8))
+    kept = out != 0
     np.testing.assert_array_equal(gradient, np.where(kept, weights, 0.0))
     assert (~kept).any()
 
