@@ -19,15 +19,18 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
 from absl import app, flags, logging  # noqa: E402
 
+from dcgan_tf import pretrained  # noqa: E402  (no TensorFlow)
+
 FLAGS = flags.FLAGS
 
 flags.DEFINE_string("host", "127.0.0.1",
                     "Address to listen on; 127.0.0.1 lets only this machine in.")
 flags.DEFINE_integer("port", 8080, "Port to listen on; 0 = any free port.")
-flags.DEFINE_string("model", "",
-                    "Run folder, checkpoint prefix, packaged model or SavedModel folder; "
-                    "default: the newest run, else celeba64.")
-flags.DEFINE_string("runs_dir", "runs", "Where the newest run is looked for.")
+flags.DEFINE_string("model", pretrained.DEFAULT_MODEL,
+                    "Packaged model, run folder, checkpoint prefix or SavedModel folder. A run "
+                    "completes photos when it has a face template (trained with --crop=align, "
+                    "or measured with tools/measure_template.py) and, for the preview and "
+                    "Complete, an encoder (train.py --encoder).")
 flags.DEFINE_string("server", "",
                     "TF Serving REST URL of an export (http://HOST:8501/v1/models/NAME): "
                     "completions run there instead of in this process.")
@@ -38,7 +41,7 @@ flags.DEFINE_integer("queue", 8, "Completions waiting or running before a 503.")
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    if FLAGS.server and FLAGS.model:
+    if FLAGS.server and FLAGS["model"].present:
         raise app.UsageError("give --model or --server, not both")
     if not 0 <= FLAGS.port <= 65535:
         raise app.UsageError(f"--port must be in [0, 65535], got {FLAGS.port}")
@@ -90,7 +93,7 @@ def _engine(engine_lib):
         return engine_lib.ServedEngine(serving.RestCompleter(FLAGS.server), FLAGS.server)
     if serving.is_saved_model(FLAGS.model):
         return engine_lib.ServedEngine(serving.SavedModelCompleter(FLAGS.model), FLAGS.model)
-    return engine_lib.LocalEngine(loading.load(FLAGS.model, FLAGS.runs_dir))
+    return engine_lib.LocalEngine(loading.load(FLAGS.model))
 
 
 def run_main():
