@@ -11,7 +11,9 @@ set plays no part in the choice.
 
 Run it on an otherwise idle machine: the budget is wall-clock time. It can be stopped (Ctrl-C,
 SIGTERM) and started again with the same --out: a configuration stopped half-way is resumed
-(``train.py --run_dir``) for the rest of its budget, finished ones are not trained again. Each
+(``train.py --run_dir``) for the rest of its budget, finished ones are not trained again. The
+budget used is recorded at every checkpoint, so even a killed study resumes from a checkpoint
+with the time it had used. Each
 run writes TensorBoard logs (with --fid_every FID along the way against 1,000 training faces,
 and completion previews) in ``<out>/<name>/``; ``<out>/study.json`` holds the state and results and
 ``<out>/table.md`` the table.
@@ -41,6 +43,7 @@ CONFIGS = {
 }
 FID_EVERY = 2500  # steps between FIDs along the way (1,000 samples)
 MIN_RESUME_SECONDS = 120
+POLL_SECONDS = 10  # how often a run is checked for a new checkpoint
 SELECTION_IMAGES = 2720  # training faces the selection FID compares with
 
 
@@ -111,20 +114,30 @@ def train(args, name: str, entry: dict, checkpoint_state) -> None:
           flush=True)
     with open(os.path.join(args.out, f"{name}.log"), "a") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
-        start = time.monotonic()
+        used, start = entry["seconds"], time.monotonic()
+        checkpoint = checkpoint_time(run_dir)
         try:
-            process.wait(timeout=max(remaining, 1))
-        except subprocess.TimeoutExpired:
-            pass
+            while process.poll() is None and time.monotonic() - start < remaining:
+                time.sleep(min(POLL_SECONDS, max(remaining - (time.monotonic() - start), 0)))
+                if checkpoint_time(run_dir) != checkpoint:  # the budget used is what it holds
+                    checkpoint = checkpoint_time(run_dir)
+                    entry["seconds"] = used + time.monotonic() - start
+                    checkpoint_state()
         except Stop:
-            entry["seconds"] += time.monotonic() - start
+            entry["seconds"] = used + time.monotonic() - start
             finish(process)
             checkpoint_state()
             raise
-        entry["seconds"] += time.monotonic() - start
+        entry["seconds"] = used + time.monotonic() - start
         finish(process)
     entry["trained"] = True
     entry["steps"] = steps_of(run_dir)
+
+
+def checkpoint_time(run_dir: str) -> float:
+    """When the run last wrote a checkpoint (0 before its first)."""
+    path = os.path.join(run_dir, "checkpoints", "checkpoint")
+    return os.path.getmtime(path) if os.path.exists(path) else 0.0
 
 
 def finish(process: subprocess.Popen) -> None:
