@@ -7,7 +7,7 @@ set plays no part in the choice.
     python bench/recipe_study.py --out=/work/scratch/study \\
         [--data=../shared/data/celeba_train.zip] [--real=../shared/data/celeba_valid.zip] \\
         [--inception=../shared/models/inception_v3_fid.weights.h5] [--minutes=40] \\
-        [--configs=baseline,ttur,...] [--combine=best:ttur+augment]
+        [--configs=baseline,ttur,...] [--combine=best:ttur+augment | --combine=best:auto]
 
 Run it on an otherwise idle machine: the budget is wall-clock time. It can be stopped (Ctrl-C,
 SIGTERM) and started again with the same --out: a configuration stopped half-way is resumed
@@ -43,6 +43,7 @@ CONFIGS = {
 }
 FID_EVERY = 2500  # steps between FIDs along the way (1,000 samples)
 MIN_RESUME_SECONDS = 120
+AUTO = "auto"  # --combine=NAME:auto
 POLL_SECONDS = 10  # how often a run is checked for a new checkpoint
 SELECTION_IMAGES = 2720  # training faces the selection FID compares with
 
@@ -61,14 +62,17 @@ def main():
     parser.add_argument("--minutes", type=float, default=40.0, help="budget of each run")
     parser.add_argument("--configs", default=",".join(CONFIGS))
     parser.add_argument("--combine", action="append", default=[],
-                        help="NAME:A+B+...: a configuration with the flags of A, B, ...")
+                        help="NAME:A+B+...: a configuration with the flags of A, B, ...; "
+                        "NAME:auto: with the flags of every configuration that beat the "
+                        "baseline's FID against training faces")
     parser.add_argument("--max_real", type=int, default=0,
                         help="evaluate on this many real images; 0 = all (the study's N)")
     args = parser.parse_args()
     configs = dict(CONFIGS)
     for combination in args.combine:
         name, parts = combination.split(":")
-        configs[name] = [flag for part in parts.split("+") for flag in CONFIGS[part]]
+        configs[name] = None if parts == AUTO else [
+            flag for part in parts.split("+") for flag in CONFIGS[part]]
     names = args.configs.split(",") + [c.split(":")[0] for c in args.combine]
     unknown = [name for name in names if name not in configs]
     if unknown:
@@ -84,8 +88,15 @@ def main():
     signal.signal(signal.SIGINT, stop)
     try:
         for name in names:
-            entry = state.setdefault(name, {"flags": configs[name], "seconds": 0.0})
-            if entry["flags"] != configs[name]:
+            flags = configs[name]
+            if flags is None:
+                flags = winners_combined(state, [n for n in names if n in CONFIGS])
+                if flags is None:
+                    print(f"{name}: fewer than two configurations beat the baseline; nothing "
+                          f"to combine", flush=True)
+                    continue
+            entry = state.setdefault(name, {"flags": flags, "seconds": 0.0})
+            if entry["flags"] != flags:
                 raise SystemExit(f"{name}: its flags changed since {state_path} was written")
             if "trained" not in entry:
                 train(args, name, entry, lambda: save(state_path, state))
@@ -97,6 +108,23 @@ def main():
         print("Stopped; run the same command to go on.", flush=True)
     finally:
         save(state_path, state)
+
+
+def winners_combined(state: dict, names: list) -> list | None:
+    """The flags of every configuration in ``names`` whose FID against training faces beat the
+    baseline's, the better configuration's value first where two set the same flag (two widths);
+    None when fewer than two beat it."""
+    baseline = state["baseline"]["fid_train"]
+    winners = sorted((state[name] for name in names if name != "baseline"
+                      and state.get(name, {}).get("fid_train", baseline) < baseline),
+                     key=lambda entry: entry["fid_train"])
+    if len(winners) < 2:
+        return None
+    flags = {}
+    for entry in winners:
+        for flag in entry["flags"]:
+            flags.setdefault(flag.split("=")[0], flag)
+    return sorted(flags.values())
 
 
 def train(args, name: str, entry: dict, checkpoint_state) -> None:
