@@ -77,6 +77,31 @@ def test_template_round_trip(model, faces):
     assert distance.mean() <= 2.0, distance
 
 
+def test_a_large_photo_is_searched_shrunk_and_its_faces_land_on_the_photo(faces, monkeypatch):
+    """A photo longer than the detection side is searched in a shrunk copy; the faces found
+    there come back in the photo's coordinates, where a full-resolution search puts them."""
+    photo = synthetic.scene(faces[:2], [(330, 400, 10.0, 6.0), (820, 300, -5.0, 2.0)],
+                            (760, 1000))
+    full = align.detect_faces(photo, max_side=1000)
+    searched_shapes = []
+    detector = align._detector()
+    monkeypatch.setattr(align, "_detector", lambda: type("Recorder", (), {
+        "detect_faces": lambda self, image, **options: (
+            searched_shapes.append(image.shape), detector.detect_faces(image, **options))[1]})())
+    shrunk = align.detect_faces(photo, max_side=500)  # halved, as a 12 MP photo is by default
+    assert searched_shapes == [(380, 500, 3)]
+    assert len(shrunk) == len(full) == 2
+    template = photo_lib.template_of(align.DEFAULT_TEMPLATE, "the default template")
+    for coarse, fine in zip(sorted(shrunk, key=lambda face: face.box[0]),
+                            sorted(full, key=lambda face: face.box[0])):
+        # The two alignments put the landmarks within 1.5 px of each other in a 64x64 crop
+        # (MTCNN's own landmarks move by about 1 px as a face changes size).
+        moved = (align.align(coarse, template, 64).to_crop(fine.landmarks)
+                 - align.align(fine, template, 64).to_crop(fine.landmarks))
+        assert np.abs(moved).max() <= 1.5, moved
+        np.testing.assert_allclose(coarse.box, fine.box, atol=0.1 * fine.box[2])
+
+
 def test_warp_there_and_back_reproduces_a_smooth_image():
     """Crop by a similarity, then sample the crop back at the photo's pixels: inside the crop
     a smooth image comes back within 2 uint8 levels."""
