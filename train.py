@@ -91,6 +91,9 @@ flags.DEFINE_bool("jit_compile", _DEFAULTS.jit_compile,
 flags.DEFINE_integer("preview_every", _DEFAULTS.preview_every,
                      "Complete held-out faces (several masks, a short search) every N steps "
                      "and log the grid and preview_hole_psnr to TensorBoard; 0 = off.")
+flags.DEFINE_integer("held_out_faces", _DEFAULTS.held_out_faces,
+                     "Faces the run never trains on, completed by the previews: the data set's "
+                     "first N images (synthetic data: another face stream). Fixed for a run.")
 flags.DEFINE_enum("strategy", _DEFAULTS.strategy, config_lib.STRATEGIES,
                   "tf.distribute strategy (multi_worker reads TF_CONFIG).")
 flags.DEFINE_list("devices", list(_DEFAULTS.devices),

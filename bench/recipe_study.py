@@ -16,10 +16,11 @@ budget used is recorded at every checkpoint, so even a killed study resumes from
 with the time it had used. Each
 run writes TensorBoard logs (with --fid_every FID along the way against 1,000 training faces,
 and completion previews) in ``<out>/<name>/``; ``<out>/study.json`` holds the state and results and
-``<out>/table.md`` the table.
+``<out>/table.md`` the tables (the figures at the end, and FID along the way).
 """
 
 import argparse
+import glob
 import json
 import os
 import signal
@@ -219,10 +220,37 @@ def write_table(args, state: dict, names: list) -> None:
                      f"{entry['steps']:,} | {rate:.1f} | {entry['fid']:.1f} | "
                      f"{1000 * entry['kid']:.1f} | {versus} | {entry['fid_train']:.1f} |")
     table = "\n".join(lines) + "\n"
+    curves = {name: fid_curve(os.path.join(args.out, name)) for name in names
+              if "fid" in state.get(name, {})}
+    steps = sorted({step for curve in curves.values() for step in curve
+                    if step % FID_EVERY == 0})  # not the FIDs of stops and ends
+    if steps:
+        table += ("\nFID along the way (1,000 generated vs 1,000 training faces, train.py "
+                  "--fid_every):\n\n| configuration | " + " | ".join(f"{s:,}" for s in steps)
+                  + " |\n|---|" + "---|" * len(steps) + "\n")
+        for name, curve in curves.items():
+            table += f"| {name} | " + " | ".join(
+                f"{curve[s]:.1f}" if s in curve else "" for s in steps) + " |\n"
     with open(os.path.join(args.out, "table.md"), "w") as handle:
         handle.write(f"{args.minutes:g} minutes of training each, then FID/KID at N = 2,720 "
                      f"against {os.path.basename(args.real)}\n\n" + table)
     print(table, flush=True)
+
+
+def fid_curve(run_dir: str) -> dict:
+    """{step: FID} of the TensorBoard scalar ``fid`` in a run's logs (the last value logged at
+    a step wins: a resumed run can log a step twice)."""
+    from tensorboard.backend.event_processing import event_accumulator
+    import tensorflow as tf
+    curve = {}
+    for path in sorted(glob.glob(os.path.join(run_dir, "logs", "events.out.tfevents.*")),
+                       key=os.path.getmtime):
+        events = event_accumulator.EventAccumulator(path, size_guidance={"tensors": 0})
+        events.Reload()
+        if "fid" in events.Tags()["tensors"]:
+            for event in events.Tensors("fid"):
+                curve[event.step] = float(tf.make_ndarray(event.tensor_proto))
+    return curve
 
 
 def save(path: str, state: dict) -> None:

@@ -7,6 +7,7 @@ any work (data loading, model building) starts.
 
 import dataclasses
 import json
+import math
 import os
 
 from dcgan_tf.masks import MASK_KINDS
@@ -24,6 +25,9 @@ IMAGE_SIZES = (32, 64, 128)
 # Fields that fix the checkpointed variables (and their meaning): a resumed run must keep them.
 ARCHITECTURE_FIELDS = ("image_size", "latent_dim", "latent_prior", "g_filters", "d_filters",
                        "kernel_size", "num_samples", "d_norm", "g_ema_kimg", "mixed_precision")
+# ... and the fields that fix which images it trains on.
+FIXED_FIELDS = ARCHITECTURE_FIELDS + ("held_out_faces",)
+PREVIEW_FACES = 8  # held_out_faces of a run whose config.json predates the field but previews
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +65,7 @@ class TrainConfig:
     mixed_precision: str = "off"  # compute in float16 or bfloat16 (variables stay float32)
     jit_compile: bool = False  # XLA; 6x slower on CPU, so off by default
     preview_every: int = 1000  # completion previews in TensorBoard every N steps; 0 = off
+    held_out_faces: int = PREVIEW_FACES  # faces never trained on, completed by the previews
     strategy: str = "auto"
     devices: tuple = ()
     sync_batchnorm: bool = True
@@ -117,6 +122,7 @@ class TrainConfig:
         check_range("num_samples", self.num_samples, 1, 1024)
         check_range("fid_every", self.fid_every, 0)
         check_range("preview_every", self.preview_every, 0)
+        check_range("held_out_faces", self.held_out_faces, 0, 64)
         check_range("fid_samples", self.fid_samples, 2)
         check_range("encoder_filters", self.encoder_filters, 1, 1024)
         check_range("encoder_steps", self.encoder_steps, 1)
@@ -165,9 +171,21 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
-        """Builds a config from a ``config.json`` dict, ignoring keys this version does not know."""
+        """Builds a config from a ``config.json`` dict, ignoring keys this version does not know.
+
+        A run saved before ``held_out_faces`` existed held out ``PREVIEW_FACES`` faces if it
+        previewed (``preview_every`` > 0) and none if it predates previews too. A run that kept
+        an average with the constant momentum of the former ``--g_ema`` keeps it: the half-life
+        of that momentum at the run's batch size, without ramp-up."""
         known = {f.name for f in dataclasses.fields(cls)}
         kept = {k: v for k, v in values.items() if k in known}
+        momentum = values.get("g_ema", 0.0)
+        if momentum and "g_ema_kimg" not in kept:
+            batch = kept.get("batch_size", cls.batch_size)
+            kept["g_ema_kimg"] = batch * math.log(0.5) / math.log(momentum) / 1000
+            kept["g_ema_rampup"] = 0.0
+        if "held_out_faces" not in kept:
+            kept["held_out_faces"] = PREVIEW_FACES if kept.get("preview_every", 0) > 0 else 0
         for name in ("devices", "face_template"):
             if name in kept:
                 kept[name] = tuple(kept[name])

@@ -57,6 +57,24 @@ def sample_images(generator: keras.Model, count: int, seed: int, prior: str = "n
     return np.concatenate(batches)
 
 
+def agree_on_overflow(gradients: list) -> list:
+    """This replica's gradients, made non-finite when any replica's are.
+
+    Keras' ``LossScaleOptimizer`` looks for overflow in each replica's own gradients, before
+    they are summed, and follows replica 0 (or, without merge calls, each replica itself): an
+    overflow on another replica would reach every weight through the sum, or replicas would
+    disagree on skipping a step. Called in a replica context, before ``apply_gradients``."""
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return gradients
+    finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in gradients
+                            if g is not None])
+    overflows = context.all_reduce(tf.distribute.ReduceOp.SUM,
+                                   tf.cast(tf.logical_not(finite), tf.float32))
+    poison = tf.where(overflows > 0, float("nan"), 0.0)
+    return [g if g is None else g + tf.cast(poison, g.dtype) for g in gradients]
+
+
 class DCGAN(keras.Model):
     """Trains a generator against a discriminator (real = 1, fake = 0, D returns logits).
 
@@ -119,9 +137,11 @@ class DCGAN(keras.Model):
         """Within the block, the generator holds its weights' average when the generator's
         optimizer keeps one (``averaging.AveragingAdam``), with BatchNorm statistics measured
         for it (``averaging.recompute_batchnorm``), for samples, FID and previews; the trained
-        weights and their statistics come back after."""
+        weights and their statistics come back after. Before the first update is applied (a
+        loss-scaling optimizer skips the steps that overflow) there is no average yet, and the
+        trained weights serve."""
         optimizer = getattr(self.g_optimizer, "inner_optimizer", self.g_optimizer)
-        if not optimizer.use_ema:
+        if not optimizer.use_ema or int(optimizer.iterations.numpy()) == 0:
             yield self.generator
             return
         weights = self.generator.variables  # trainable ones and BatchNorm statistics
@@ -163,7 +183,10 @@ class DCGAN(keras.Model):
     def _apply(optimizer, tape, scaled_loss, weights) -> None:
         """One update of ``weights`` from ``scaled_loss``, the loss as ``optimizer.scale_loss``
         gave it inside ``tape`` (a ``LossScaleOptimizer`` unscales the gradients)."""
-        optimizer.apply_gradients(zip(tape.gradient(scaled_loss, weights), weights))
+        gradients = tape.gradient(scaled_loss, weights)
+        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+            gradients = agree_on_overflow(gradients)
+        optimizer.apply_gradients(zip(gradients, weights))
 
     def train_step(self, real_images):
         """One discriminator update, then ``g_steps`` generator updates.

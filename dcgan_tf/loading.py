@@ -137,12 +137,14 @@ def restore_gan(checkpoint: str, config: TrainConfig, generator: keras.Model,
                 discriminator: keras.Model | None = None) -> int:
     """Restores G (and D, when given) from a training checkpoint without its optimizers; when
     the run kept an average of G's weights (--g_ema_kimg), G gets the average, with BatchNorm
-    statistics measured for it (``averaging.recompute_batchnorm``). Returns the training step.
+    statistics measured for it (``averaging.recompute_batchnorm``), once G's optimizer has
+    applied an update (before, there is no average). Returns the training step.
 
     The optimizers' state is read through stand-ins with the attribute names Keras' optimizers
     save under (``_iterations``, ``_model_variables_moving_average``, in ``build`` order; under
     a ``LossScaleOptimizer`` (--mixed_precision=float16), inside its ``inner_optimizer``)."""
     step, iterations = tf.Variable(-1, dtype=tf.int64), tf.Variable(-1, dtype=tf.int64)
+    g_updates = tf.Variable(0, dtype=tf.int64)
     averages = ([tf.Variable(tf.zeros_like(weight)) for weight in generator.trainable_variables]
                 if config.g_ema_kimg else [])
 
@@ -157,11 +159,12 @@ def restore_gan(checkpoint: str, config: TrainConfig, generator: keras.Model,
         networks["discriminator"] = discriminator
     tf.train.Checkpoint(**networks, steps_done=step,
                         d_optimizer=optimizer(_iterations=iterations),
-                        g_optimizer=optimizer(_model_variables_moving_average=averages)) \
+                        g_optimizer=optimizer(_iterations=g_updates,
+                                              _model_variables_moving_average=averages)) \
         .restore(checkpoint).expect_partial().assert_existing_objects_matched()
     if step.numpy() < 0:  # a checkpoint from before steps_done: D's updates were the steps
         step = iterations
-    if averages:
+    if averages and g_updates.numpy() > 0:
         for weight, average in zip(generator.trainable_variables, averages):
             weight.assign(average)
         averaging.recompute_batchnorm(generator, config.latent_prior)

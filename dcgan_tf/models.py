@@ -154,9 +154,13 @@ def _down_stack(image_size: int, filters: int, kernel_size: int, synchronized_bn
 
 
 def _spectral(layer: keras.layers.Layer) -> keras.layers.Layer:
-    """``layer`` with its kernel divided by its largest singular value (power iteration)."""
+    """``layer`` with its kernel divided by its largest singular value (power iteration).
+
+    The wrapper computes in float32 whatever the policy: under a mixed policy it would read the
+    kernel cast to half precision and write W / sigma back rounded to it, every training call.
+    ``layer`` keeps its own policy, and the output is float32."""
     return keras.layers.SpectralNormalization(layer, power_iterations=1,
-                                              name=f"{layer.name}_sn")
+                                              name=f"{layer.name}_sn", dtype="float32")
 
 
 def _check_shape(actual, expected, what: str) -> None:

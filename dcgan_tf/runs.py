@@ -17,7 +17,7 @@ import os
 import re
 
 from dcgan_tf import images as image_utils
-from dcgan_tf.config import ARCHITECTURE_FIELDS, TrainConfig
+from dcgan_tf.config import FIXED_FIELDS, TrainConfig
 
 CONFIG_FILE = "config.json"
 CHECKPOINTS_DIR = "checkpoints"
@@ -99,15 +99,16 @@ def save_config(run_dir: str, config: TrainConfig) -> None:
 
 
 def check_resumable(saved: TrainConfig | None, config: TrainConfig, run_dir: str) -> None:
-    """Refuses to resume with a different architecture than the checkpoint was trained with.
+    """Refuses to resume with a different architecture than the checkpoint was trained with, or
+    with other held-out faces.
 
     Raises:
-        ValueError: listing each changed architecture flag.
+        ValueError: listing each changed flag.
     """
     if saved is None:
         return
     changed = [f"--{field} {getattr(saved, field)} -> {getattr(config, field)}"
-               for field in ARCHITECTURE_FIELDS if getattr(saved, field) != getattr(config, field)]
+               for field in FIXED_FIELDS if getattr(saved, field) != getattr(config, field)]
     if changed:
-        raise ValueError(f"cannot resume {run_dir} with a different architecture: "
+        raise ValueError(f"cannot resume {run_dir} with a different architecture or held-out set: "
                          f"{', '.join(changed)}")

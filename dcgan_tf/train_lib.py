@@ -25,7 +25,6 @@ from dcgan_tf.config import TrainConfig, search_settings
 log = logging.getLogger(__name__)
 
 FIXED_LATENTS_SEED = 2 ** 31 - 1  # second seed word of the fixed sample latents
-PREVIEW_FACES = 8  # held-out faces completed by --preview_every
 PREVIEW_MASKS = ("center", "left", "thick", "random")
 PREVIEW_STEPS = 100  # steps of their search
 
@@ -145,8 +144,7 @@ def run(config: TrainConfig, *, run_dir: str = "", images: np.ndarray | None = N
         runs.save_config(run_dir, config)
     log.info("Run folder: %s", run_dir)
     log.info("TensorBoard: tensorboard --logdir %s", os.path.join(run_dir, runs.LOGS_DIR))
-    images, dataset, steps_per_epoch, preview_faces = _training_data(
-        config, images, run_dir, hold_out=config.preview_every > 0)
+    images, dataset, steps_per_epoch, preview_faces = _training_data(config, images, run_dir)
 
     # Under MultiWorkerMirroredStrategy every worker saves (saving may need collective reads),
     # but only the chief into the run; the others write to a private folder deleted at the end.
@@ -177,8 +175,11 @@ def run(config: TrainConfig, *, run_dir: str = "", images: np.ndarray | None = N
                                               config.sample_every, writer, guard)]
             if config.fid_every:
                 extra.append(_fid_monitor(config, images, writer, guard))
-            if config.preview_every:
+            if config.preview_every and len(preview_faces):
                 extra.append(_completion_preview(config, preview_faces, writer, guard))
+            elif config.preview_every:
+                log.info("No completion previews: the run holds out no faces "
+                         "(--held_out_faces=0 when it started)")
             return extra
 
         history = _fit_in_run(
@@ -280,38 +281,36 @@ def train_encoder(config: TrainConfig, run_dir: str, *, images: np.ndarray | Non
     return TrainResult(run_dir, run_callbacks.global_step(trainer), history, trainer)
 
 
-def _training_data(config: TrainConfig, images: np.ndarray | None, run_dir: str,
-                   hold_out: bool = False):
-    """The run's images (uint8 [N, S, S, 3], loaded from ``config.data`` unless given; with
-    --crop=align the detected landmarks are kept in ``<run>/landmarks.npz``), its ``tf.data``
-    pipeline of global batches, the steps of one epoch, and with ``hold_out`` the faces held
-    out for completion previews (``_held_out``; else None)."""
+def _training_data(config: TrainConfig, images: np.ndarray | None, run_dir: str):
+    """The run's training images (uint8 [N, S, S, 3], loaded from ``config.data`` unless given;
+    with --crop=align the detected landmarks are kept in ``<run>/landmarks.npz``), its
+    ``tf.data`` pipeline of global batches, the steps of one epoch, and the faces held out for
+    completion previews (``_held_out``)."""
     if images is None:
         images = data.load_images(config.data, crop=config.crop, image_size=config.image_size,
                                   max_images=config.max_images,
                                   synthetic_images=config.synthetic_images, seed=config.seed,
                                   face_template=config.face_template,
                                   landmarks_cache=os.path.join(run_dir, runs.LANDMARKS_FILE))
-    held_out = None
-    if hold_out:
-        held_out, images = _held_out(config, images)
+    held_out, images = _held_out(config, images)
     steps_per_epoch = config.steps_per_epoch or max(1, len(images) // config.batch_size)
     dataset = data.training_dataset(images, config.batch_size, seed=config.seed, flip=config.flip)
     return images, dataset, steps_per_epoch, held_out
 
 
 def _held_out(config: TrainConfig, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``PREVIEW_FACES`` faces for the completion previews that the run never trains on, and
-    the images it trains on: synthetic data gets faces of another stream
-    (``synthetic.HELD_OUT_SEED``); other data gives up its first ``PREVIEW_FACES`` images."""
+    """``config.held_out_faces`` faces for the completion previews that the run never trains on
+    (uint8 [K, S, S, 3]), and the images it trains on: synthetic data gets faces of another
+    stream (``synthetic.HELD_OUT_SEED``); other data gives up its first K images."""
+    count = config.held_out_faces
     if config.data == "synthetic":
-        return synthetic.faces(PREVIEW_FACES, seed=synthetic.HELD_OUT_SEED,
+        return synthetic.faces(count, seed=synthetic.HELD_OUT_SEED,
                                image_size=config.image_size), images
-    if len(images) < 2 * PREVIEW_FACES:
-        raise ValueError(f"--preview_every holds out {PREVIEW_FACES} images for completion "
-                         f"previews and {config.data} has only {len(images)}: give more, or "
-                         f"--preview_every=0")
-    return images[:PREVIEW_FACES], images[PREVIEW_FACES:]
+    if len(images) < 2 * count:
+        raise ValueError(f"--held_out_faces holds out {count} images for completion previews "
+                         f"and {config.data} has only {len(images)}: give more, or "
+                         f"--held_out_faces=0")
+    return images[:count], images[count:]
 
 
 def _completion_preview(config: TrainConfig, faces: np.ndarray,

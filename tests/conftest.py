@@ -31,7 +31,8 @@ def _tiny_config():
     from dcgan_tf.config import TrainConfig
     return TrainConfig(image_size=32, latent_dim=8, g_filters=4, d_filters=4, batch_size=8,
                        epochs=1, steps_per_epoch=3, checkpoint_every=2, sample_every=2,
-                       log_every=1, num_samples=4, strategy="default", preview_every=0)
+                       log_every=1, num_samples=4, strategy="default", preview_every=0,
+                       held_out_faces=0)
 
 
 TINY = _tiny_config()
@@ -51,7 +52,7 @@ def tiny_run(tmp_path_factory):
     Tests must not change it (copy the folder first)."""
     from dcgan_tf import train_lib
     config = dataclasses.replace(TINY, runs_dir=str(tmp_path_factory.mktemp("runs")),
-                                 preview_every=2)
+                                 preview_every=2, held_out_faces=8)
     return config, train_lib.run(config, images=FACES, verbose=0)
 
 

@@ -129,7 +129,7 @@ CASES = [
     ("train resume nothing", "train.py", ["--resume", "--runs_dir={tmp}"], 1,
      "--resume: no runs to resume"),
     ("train other architecture", "train.py", ["--run_dir={run}", "--g_filters=8", "--epochs=2"],
-     1, "with a different architecture: --g_filters 4 -> 8"),
+     1, "with a different architecture or held-out set: --g_filters 4 -> 8"),
     ("train encoder without a run", "train.py", ["--encoder"], 1,
      "--encoder trains against a trained run: give --run_dir or --resume"),
     ("train encoder without a GAN checkpoint", "train.py", ["--encoder", "--run_dir={tmp}"], 1,

@@ -2,6 +2,7 @@
 
 import dataclasses
 import glob
+import json
 import os
 
 import keras
@@ -10,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import FACES, TINY
-from dcgan_tf import averaging, gan, inpaint, loading, losses, models, train_lib
+from dcgan_tf import averaging, gan, inpaint, loading, losses, models, runs, train_lib
 from dcgan_tf.config import SearchSettings, TrainConfig
 
 
@@ -60,6 +61,25 @@ def test_spectral_discriminator_normalises_every_kernel_and_has_no_batchnorm():
     assert not any(isinstance(layer, (keras.layers.BatchNormalization,
                                       keras.layers.SpectralNormalization))
                    for layer in none.layers)
+
+
+@pytest.mark.parametrize("precision", ["float16", "bfloat16"])
+def test_spectral_normalisation_under_mixed_precision_keeps_float32_weights(precision):
+    """The convolutions compute in half precision, but the normalised kernels written back each
+    training call are float32 values (not rounded to half precision), and the logits float32."""
+    keras.utils.set_random_seed(1)
+    with train_lib._precision(precision):
+        discriminator = models.build_discriminator(32, 4, norm="spectral")
+    wrapped = [layer for layer in discriminator.layers
+               if isinstance(layer, keras.layers.SpectralNormalization)]
+    assert wrapped[0].layer.compute_dtype == precision
+    logits = discriminator(tf.random.stateless_uniform([4, 32, 32, 3], [1, 2], -1, 1),
+                           training=True)
+    assert logits.dtype == tf.float32
+    for layer in wrapped:
+        kernel = layer.layer.kernel.numpy()
+        rounded = tf.cast(tf.cast(kernel, precision), tf.float32).numpy()
+        assert np.mean(kernel == rounded) < 0.05, layer.name
 
 
 def test_augmentation_reaches_the_discriminator_with_draws_of_its_own():
@@ -132,6 +152,39 @@ def test_average_follows_its_update_rule():
                                rtol=1e-6)
 
 
+def test_before_its_first_update_the_average_is_the_trained_weights(tmp_path):
+    """A loss-scaling optimizer can skip the first steps: until an update is applied there is
+    no average (its slots are zeros), so samples and loading use the trained weights."""
+    config = dataclasses.replace(TINY, g_ema_kimg=1.0)
+    networks = train_lib.build_networks(config)
+    generator = networks.gan.generator
+    networks.gan.g_optimizer.build(generator.trainable_variables)
+    trained = [weight.numpy() for weight in generator.trainable_variables]
+    assert np.abs(trained[0]).max() > 0
+    with networks.gan.averaged_generator() as held:
+        for weight, value in zip(held.trainable_variables, trained):
+            np.testing.assert_array_equal(weight.numpy(), value)
+    path = networks.checkpoint.save(str(tmp_path / "ckpt"))
+    fresh, _ = loading.build_networks(config)
+    loading.restore_gan(path, config, fresh)
+    for weight, value in zip(fresh.trainable_variables, trained):
+        np.testing.assert_array_equal(weight.numpy(), value)
+
+
+def test_a_run_of_the_former_constant_momentum_keeps_its_average():
+    """config.json of a run trained with --g_ema=0.999 (Keras' use_ema, the same checkpoint
+    slot) at batch 64: the same beta every update, no ramp-up."""
+    legacy = {**json.loads(TINY.to_json()), "g_ema": 0.999, "batch_size": 64}
+    del legacy["g_ema_kimg"], legacy["g_ema_rampup"]
+    config = TrainConfig.from_dict(legacy)
+    assert config.g_ema_rampup == 0.0
+    optimizer = averaging.AveragingAdam(1e-3, half_life_kimg=config.g_ema_kimg, rampup=0.0,
+                                        images_per_update=64)
+    optimizer.build([tf.Variable(0.0)])
+    assert float(optimizer.ema_momentum) == pytest.approx(0.999)
+    assert TrainConfig.from_dict({**legacy, "g_ema": 0.0}).g_ema_kimg == 0.0
+
+
 def test_batchnorm_statistics_are_measured_for_the_weights_held():
     keras.utils.set_random_seed(4)
     generator = models.build_generator(8, 32, 4)
@@ -168,6 +221,37 @@ def test_a_mixed_precision_run_trains_saves_resumes_and_completes(tmp_path, prec
     assert np.all(np.isfinite(completion.completed))
 
 
+def test_an_overflow_on_one_replica_skips_the_step_on_every_replica(two_cpus):
+    """Two replicas, float16 loss scaling: replica 1's gradient overflows, replica 0's does not.
+    Every replica skips the update (the weight stays, the scale halves) instead of following
+    replica 0 into a sum that holds inf."""
+    # Reduced on one device: collective ops here would share instance keys with the next
+    # strategy of the process (another test's), with other shapes.
+    strategy = tf.distribute.MirroredStrategy(
+        two_cpus, cross_device_ops=tf.distribute.ReductionToOneDevice())
+    with strategy.scope():
+        weight = tf.Variable([1.0, 2.0])
+        optimizer = keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD(0.1))
+        optimizer.build([weight])
+    scale = float(optimizer.dynamic_scale.numpy())
+
+    @tf.function
+    def step(overflow_on_replica_1: bool):
+        def on_replica():
+            replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+            bad = tf.logical_and(overflow_on_replica_1, tf.equal(replica, 1))
+            gradient = tf.where(bad, tf.constant([np.inf, 1.0]), tf.constant([1.0, 1.0]))
+            optimizer.apply_gradients(zip(gan.agree_on_overflow([gradient]), [weight]))
+        strategy.run(on_replica)
+
+    step(tf.constant(True))
+    np.testing.assert_array_equal(weight.numpy(), [1.0, 2.0])
+    assert float(optimizer.dynamic_scale.numpy()) == scale / 2
+    step(tf.constant(False))  # both finite: the sum [2, 2], unscaled, is applied
+    np.testing.assert_allclose(weight.numpy(), np.array([1.0, 2.0]) - 0.1 * 2 / (scale / 2),
+                               rtol=1e-6)
+
+
 def test_jit_compile_reaches_keras():
     networks = train_lib.build_networks(dataclasses.replace(TINY, jit_compile=True))
     assert networks.gan.jit_compile is True
@@ -175,15 +259,32 @@ def test_jit_compile_reaches_keras():
 
 
 def test_preview_faces_are_held_out_of_training():
-    real = dataclasses.replace(TINY, data="faces.zip")
+    real = dataclasses.replace(TINY, data="faces.zip", held_out_faces=6)
     held_out, training = train_lib._held_out(real, FACES)
-    assert len(held_out) == train_lib.PREVIEW_FACES
-    np.testing.assert_array_equal(held_out, FACES[:train_lib.PREVIEW_FACES])
-    np.testing.assert_array_equal(training, FACES[train_lib.PREVIEW_FACES:])
-    synthetic_held_out, everything = train_lib._held_out(TINY, FACES)
-    assert everything is FACES and synthetic_held_out.shape == (train_lib.PREVIEW_FACES, 32, 32, 3)
-    with pytest.raises(ValueError, match="--preview_every holds out 8 images"):
+    np.testing.assert_array_equal(held_out, FACES[:6])
+    np.testing.assert_array_equal(training, FACES[6:])
+    synthetic_held_out, everything = train_lib._held_out(
+        dataclasses.replace(TINY, held_out_faces=8), FACES)
+    assert everything is FACES and synthetic_held_out.shape == (8, 32, 32, 3)
+    with pytest.raises(ValueError, match="--held_out_faces holds out 6 images"):
         train_lib._held_out(real, FACES[:10])
+
+
+def test_held_out_faces_are_fixed_for_a_run_whatever_the_previews(tmp_path):
+    """The hold-out does not follow --preview_every, a resumed run keeps its held-out set, and a
+    config.json from before the field says what that run held out."""
+    assert TrainConfig(preview_every=0).held_out_faces == 8
+    run = str(tmp_path)
+    runs.save_config(run, dataclasses.replace(TINY, held_out_faces=8))
+    with pytest.raises(ValueError, match="--held_out_faces 8 -> 0"):
+        train_lib.run(dataclasses.replace(TINY, held_out_faces=0), run_dir=run, images=FACES,
+                      verbose=0)
+    legacy = json.loads(TINY.to_json())
+    del legacy["held_out_faces"]
+    assert TrainConfig.from_dict({**legacy, "preview_every": 500}).held_out_faces == 8
+    assert TrainConfig.from_dict({**legacy, "preview_every": 0}).held_out_faces == 0
+    del legacy["preview_every"]  # a run from before the previews held out nothing
+    assert TrainConfig.from_dict(legacy).held_out_faces == 0
 
 
 def test_config_refuses_bad_recipe_values():
@@ -192,7 +293,8 @@ def test_config_refuses_bad_recipe_values():
                             ({"augment": "flip"}, "--augment"),
                             ({"mixed_precision": "int8"}, "--mixed_precision must be one of"),
                             ({"g_ema_rampup": 2.0}, "--g_ema_rampup must be in [0, 1]"),
-                            ({"preview_every": -1}, "--preview_every must be >= 0")):
+                            ({"preview_every": -1}, "--preview_every must be >= 0"),
+                            ({"held_out_faces": 65}, "--held_out_faces must be in [0, 64]")):
         with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
             TrainConfig(**fields).validate()
 
