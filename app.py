@@ -56,7 +56,7 @@ def main(argv):
         engine = _engine(engine_lib)
         limits = server.Limits(max_upload_bytes=FLAGS.max_upload_mb * 1_000_000,
                                complete_queue=FLAGS.queue)
-        web_app = server.create_app(engine, limits)
+        web_app = server.create_app(engine, limits, warm_up=True)
     except ValueError as error:
         logging.error("%s", error)
         sys.exit(1)

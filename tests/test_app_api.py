@@ -5,6 +5,7 @@ import base64
 import concurrent.futures
 import io
 import json
+import logging
 import struct
 import threading
 import zlib
@@ -271,3 +272,27 @@ def test_concurrent_requests_each_get_their_own_answer(client):
                                  requests * 2))
     assert together == alone * 2
     assert len(set(alone)) == 4
+
+
+class _CountingEngine(engine_lib.Engine):
+    """``real``, counting the completers asked for, by method."""
+
+    def __init__(self, real):
+        self.real, self.source, self.image_size = real, real.source, real.image_size
+        self.methods, self.asked = real.methods, []
+
+    def completer(self, method, seed=0, progress=None):
+        self.asked.append(method)
+        return self.real.completer(method, seed, progress)
+
+    def generated_faces(self, count):
+        return self.real.generated_faces(count)
+
+
+def test_warm_up_previews_a_sample_before_serving(engine, caplog):
+    warmed, cold = _CountingEngine(engine), _CountingEngine(engine)
+    with caplog.at_level(logging.INFO, logger=server.__name__):
+        server.create_app(warmed, warm_up=True)
+        server.create_app(cold)
+    assert warmed.asked == ["instant"] and cold.asked == []
+    assert "Preview warmed up" in caplog.text and "completed nothing" not in caplog.text

@@ -43,7 +43,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
 from dcgan_tf import align, image_reader, masks as mask_lib, photo as photo_lib
-from dcgan_tf.app.engine import Engine
+from dcgan_tf.app.engine import SAMPLE_PLACEMENTS, SAMPLE_SIZE, Engine
 from dcgan_tf.app.lanes import Busy, Lane
 
 log = logging.getLogger(__name__)
@@ -103,8 +103,11 @@ class _PhotoCache:
         return entry.pixels, entry.faces
 
 
-def create_app(engine: Engine, limits: Limits = Limits()) -> fastapi.FastAPI:
-    """The app completing photos with ``engine``; ``limits`` bound its uploads and queues."""
+def create_app(engine: Engine, limits: Limits = Limits(), warm_up: bool = False
+               ) -> fastapi.FastAPI:
+    """The app completing photos with ``engine``; ``limits`` bound its uploads and queues.
+    ``warm_up``: preview a sample photo before returning, so the first user's preview does not
+    wait for the face detector's and the encoder's first calls (about 1.5 s)."""
     app = fastapi.FastAPI(title="dcgan_tf completion",
                           description="Paint a hole in a face photo and have a DCGAN fill it.")
     too_large = (f"the request is larger than the {limits.max_upload_bytes:,} bytes allowed "
@@ -118,6 +121,8 @@ def create_app(engine: Engine, limits: Limits = Limits()) -> fastapi.FastAPI:
     preview_lane = Lane("preview", limits.preview_queue)  # also face detection: both are quick
     complete_lane = Lane("complete", limits.complete_queue)
     samples = [_png(sample) for sample in engine.samples()]
+    if warm_up and "instant" in engine.methods:
+        _warm_up(photos, engine, samples[0])
     app.state.preview_lane, app.state.complete_lane = preview_lane, complete_lane
 
     @app.exception_handler(StarletteHTTPException)
@@ -267,6 +272,19 @@ def _preview(photos: _PhotoCache, engine: Engine, request: tuple[bytes, bytes]
         return _jpeg(photos.get(request[0]).pixels), 0.0, str(error)
 
 
+def _warm_up(photos: _PhotoCache, engine: Engine, sample: bytes) -> None:
+    """Previews ``sample`` (the PNG of the first sample photo) with a hole over its face."""
+    x, y, _, scale = SAMPLE_PLACEMENTS[0]
+    half = int(8 * scale)  # 16 of the crop's 64 pixels
+    mask = np.full(SAMPLE_SIZE, 255, np.uint8)
+    mask[int(y) - half:int(y) + half, int(x) - half:int(x) + half] = 0
+    _, seconds, note = _preview(photos, engine, (sample, _png(mask)))
+    if note:
+        log.warning("The warm-up preview of a sample photo completed nothing: %s", note)
+    else:
+        log.info("Preview warmed up in %.1f s", seconds)
+
+
 class _BadRequest(ValueError):
     """A request's field is wrong: 400 with this message."""
 
@@ -304,7 +322,7 @@ async def _progress_lines(job: asyncio.Future, updates: asyncio.Queue, method: s
 
 
 def _png(pixels: np.ndarray) -> bytes:
-    """PNG bytes of uint8 [H, W, 3]."""
+    """PNG bytes of uint8 [H, W, 3] (or [H, W], grey)."""
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format="PNG")
     return buffer.getvalue()
