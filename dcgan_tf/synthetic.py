@@ -94,6 +94,7 @@ _FRAMES = _palette(
 
 
 HELD_OUT_SEED = 1_000_003  # a face stream no default training run (seed 0) draws from
+SCENE_FEATHER = 4.0  # crop pixels over which a face placed by scene() fades in
 
 
 def faces(count: int, *, seed: int = 0, start: int = 0, image_size: int = 64) -> np.ndarray:
@@ -754,7 +755,8 @@ def scene(faces_to_place, placements, size=(320, 360), background=None) -> np.nd
         background: uint8 [H, W, 3] to draw on; default: smooth colour waves.
 
     Returns:
-        uint8 [H, W, 3]; each face is resampled bilinearly.
+        uint8 [H, W, 3]; each face is resampled bilinearly and fades into the background
+        over the outer ``SCENE_FEATHER`` pixels of its crop (no hard, stair-stepped edge).
     """
     height, width = size
     y, x = np.mgrid[0:height, 0:width]
@@ -769,8 +771,12 @@ def scene(faces_to_place, placements, size=(320, 360), background=None) -> np.nd
         inverse = np.array([[np.cos(theta), np.sin(theta)],
                             [-np.sin(theta), np.cos(theta)]]) / scale
         local = (points - [centre_x, centre_y]) @ inverse.T + (side - 1) / 2
-        inside = np.all((local > -0.5) & (local < side - 0.5), axis=1)
-        photo[inside] = _bilinear(np.asarray(face, np.float64), local[inside])
+        # Crop pixels to the crop's nearest edge: the face fades in over SCENE_FEATHER of them.
+        to_edge = np.min(np.minimum(local + 0.5, side - 0.5 - local), axis=1)
+        inside = to_edge > 0
+        alpha = np.minimum(to_edge[inside] / SCENE_FEATHER, 1.0)[:, np.newaxis]
+        photo[inside] = (alpha * _bilinear(np.asarray(face, np.float64), local[inside])
+                         + (1 - alpha) * photo[inside])
     return np.clip(np.rint(photo), 0, 255).astype(np.uint8).reshape(height, width, 3)
 
 
