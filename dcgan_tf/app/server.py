@@ -275,7 +275,7 @@ def _preview(photos: _PhotoCache, engine: Engine, request: tuple[bytes, bytes]
 def _warm_up(photos: _PhotoCache, engine: Engine, sample: bytes) -> None:
     """Previews ``sample`` (the PNG of the first sample photo) with a hole over its face."""
     x, y, _, scale = SAMPLE_PLACEMENTS[0]
-    half = int(8 * scale)  # 16 of the crop's 64 pixels
+    half = int(8 * scale)  # a square of 16 crop pixels around the crop's centre
     mask = np.full(SAMPLE_SIZE, 255, np.uint8)
     mask[int(y) - half:int(y) + half, int(x) - half:int(x) + half] = 0
     _, seconds, note = _preview(photos, engine, (sample, _png(mask)))
