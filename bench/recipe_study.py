@@ -226,11 +226,14 @@ def write_table(args, state: dict, names: list) -> None:
                     if step % FID_EVERY == 0})  # not the FIDs of stops and ends
     if steps:
         table += ("\nFID along the way (1,000 generated vs 1,000 training faces, train.py "
-                  "--fid_every):\n\n| configuration | " + " | ".join(f"{s:,}" for s in steps)
-                  + " |\n|---|" + "---|" * len(steps) + "\n")
+                  "--fid_every; end: the last step's):\n\n| configuration | "
+                  + " | ".join(f"{s:,}" for s in steps) + " | end |\n|---|"
+                  + "---|" * (len(steps) + 1) + "\n")
         for name, curve in curves.items():
-            table += f"| {name} | " + " | ".join(
-                f"{curve[s]:.1f}" if s in curve else "" for s in steps) + " |\n"
+            end = max(curve, default=None)
+            table += (f"| {name} | " + " | ".join(
+                f"{curve[s]:.1f}" if s in curve else "" for s in steps)
+                + (f" | {curve[end]:.1f} ({end:,}) |\n" if curve else " | |\n"))
     with open(os.path.join(args.out, "table.md"), "w") as handle:
         handle.write(f"{args.minutes:g} minutes of training each, then FID/KID at N = 2,720 "
                      f"against {os.path.basename(args.real)}\n\n" + table)
