@@ -230,10 +230,9 @@ def write_table(args, state: dict, names: list) -> None:
                   + " | ".join(f"{s:,}" for s in steps) + " | end |\n|---|"
                   + "---|" * (len(steps) + 1) + "\n")
         for name, curve in curves.items():
-            end = max(curve, default=None)
-            table += (f"| {name} | " + " | ".join(
-                f"{curve[s]:.1f}" if s in curve else "" for s in steps)
-                + (f" | {curve[end]:.1f} ({end:,}) |\n" if curve else " | |\n"))
+            end = f"{curve[max(curve)]:.1f} ({max(curve):,})" if curve else ""
+            table += f"| {name} | " + " | ".join(
+                f"{curve[s]:.1f}" if s in curve else "" for s in steps) + f" | {end} |\n"
     with open(os.path.join(args.out, "table.md"), "w") as handle:
         handle.write(f"{args.minutes:g} minutes of training each, then FID/KID at N = 2,720 "
                      f"against {os.path.basename(args.real)}\n\n" + table)
