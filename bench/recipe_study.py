@@ -1,5 +1,5 @@
-"""The training-recipe study: each configuration trained for the same wall-clock budget on
-CelebA (64x64, same seed, one at a time), then FID and KID of its generator against the
+"""The training-recipe study: each configuration trained for the same budget on CelebA (64x64 or
+--image_size, same seed, one at a time), then FID and KID of its generator against the
 validation split (N = 2,720 generated and real): the figures reported. The best combination is
 chosen on another slice, the FID against 2,720 training faces (``fid_train``), so the reported
 set plays no part in the choice.
@@ -9,7 +9,15 @@ set plays no part in the choice.
         [--inception=../shared/models/inception_v3_fid.weights.h5] [--minutes=40] \\
         [--configs=baseline,ttur,...] [--combine=best:ttur+augment | --combine=best:auto]
 
-Run it on an otherwise idle machine: the budget is wall-clock time. It can be stopped (Ctrl-C,
+    # 128 px (issue 30): celeba64's recipe at two widths, with and without augmentation
+    python bench/recipe_study.py --out=/work/scratch/study128 --image_size=128 \
+        --crop=celeba_face --cpu_minutes=60 --configs=average \
+        --combine=average_augment:average+augment --combine=average_w48:average+width48 \
+        --combine=average_w48_augment:average+width48+augment
+
+The budget is wall-clock time (--minutes: run it on an otherwise idle machine), or the training
+process's own CPU time (--cpu_minutes: fair to each configuration on a machine shared with other
+work; 2 busy cores for 30 minutes are 60 CPU-minutes). It can be stopped (Ctrl-C,
 SIGTERM) and started again with the same --out: a configuration stopped half-way is resumed
 (``train.py --run_dir``) for the rest of its budget, finished ones are not trained again. The
 budget used is recorded at every checkpoint, so even a killed study resumes from a checkpoint
@@ -60,7 +68,12 @@ def main():
     parser.add_argument("--real", default=os.path.join(SHARED, "data", "celeba_valid.zip"))
     parser.add_argument("--inception",
                         default=os.path.join(SHARED, "models", "inception_v3_fid.weights.h5"))
-    parser.add_argument("--minutes", type=float, default=40.0, help="budget of each run")
+    parser.add_argument("--minutes", type=float, default=40.0,
+                        help="budget of each run in wall-clock minutes")
+    parser.add_argument("--cpu_minutes", type=float, default=0.0,
+                        help="instead: budget of each run in CPU-minutes of its process")
+    parser.add_argument("--image_size", type=int, default=64)
+    parser.add_argument("--crop", default="celeba", help="crop of the training and real faces")
     parser.add_argument("--configs", default=",".join(CONFIGS))
     parser.add_argument("--combine", action="append", default=[],
                         help="NAME:A+B+...: a configuration with the flags of A, B, ...; "
@@ -132,35 +145,60 @@ def train(args, name: str, entry: dict, checkpoint_state) -> None:
     """Trains (or resumes) ``name`` until its budget is spent, then records its steps."""
     run_dir = os.path.join(args.out, name)
     command = [sys.executable, os.path.join(REPO, "train.py"), f"--data={args.data}",
-               "--crop=celeba", f"--run_dir={run_dir}", "--seed=0", "--epochs=100000",
+               f"--crop={args.crop}", f"--image_size={args.image_size}", f"--run_dir={run_dir}",
+               "--seed=0", "--epochs=100000",
                "--checkpoint_every=500", "--sample_every=1000", f"--fid_every={FID_EVERY}",
                f"--fid_inception={args.inception}", *entry["flags"]]
-    remaining = args.minutes * 60 - entry["seconds"]
-    if entry["seconds"] and remaining < MIN_RESUME_SECONDS:  # spent reading the data set
+    budget_key = "cpu_seconds" if args.cpu_minutes else "seconds"
+    budget = 60 * (args.cpu_minutes or args.minutes)
+    entry.setdefault("cpu_seconds", 0.0)
+    remaining = budget - entry[budget_key]
+    if entry[budget_key] and remaining < MIN_RESUME_SECONDS:  # spent reading the data set
         entry["trained"], entry["steps"] = True, steps_of(run_dir)
         return
-    print(f"{name}: training for {remaining / 60:.1f} more minutes: {' '.join(command)}",
-          flush=True)
+    print(f"{name}: training for {remaining / 60:.1f} more {budget_key[:-1].replace('_', ' ')}-"
+          f"minutes: {' '.join(command)}", flush=True)
     with open(os.path.join(args.out, f"{name}.log"), "a") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
-        used, start = entry["seconds"], time.monotonic()
+        used = {key: entry[key] for key in ("seconds", "cpu_seconds")}
+        start = time.monotonic()
+
+        def record():  # the budget used so far: wall-clock and the process's CPU time
+            entry["seconds"] = used["seconds"] + time.monotonic() - start
+            cpu = cpu_seconds(process.pid)
+            if cpu is not None:
+                entry["cpu_seconds"] = used["cpu_seconds"] + cpu
+
         checkpoint = checkpoint_time(run_dir)
         try:
-            while process.poll() is None and time.monotonic() - start < remaining:
-                time.sleep(min(POLL_SECONDS, max(remaining - (time.monotonic() - start), 0)))
+            while process.poll() is None and entry[budget_key] - used[budget_key] < remaining:
+                time.sleep(POLL_SECONDS)
                 if checkpoint_time(run_dir) != checkpoint:  # the budget used is what it holds
                     checkpoint = checkpoint_time(run_dir)
-                    entry["seconds"] = used + time.monotonic() - start
+                    record()
                     checkpoint_state()
+                elif process.poll() is None:
+                    record()
         except Stop:
-            entry["seconds"] = used + time.monotonic() - start
+            record()
             finish(process)
             checkpoint_state()
             raise
-        entry["seconds"] = used + time.monotonic() - start
+        record()
         finish(process)
     entry["trained"] = True
     entry["steps"] = steps_of(run_dir)
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of a process, all its threads (Linux /proc); None once it has
+    been reaped."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 def checkpoint_time(run_dir: str) -> float:
@@ -197,7 +235,7 @@ def evaluate(args, name: str, entry: dict) -> None:
         output = os.path.join(args.out, name, f"evaluation-{key}.json")
         subprocess.run([sys.executable, os.path.join(REPO, "evaluate.py"),
                         f"--model={os.path.join(args.out, name)}", f"--real={real}",
-                        "--crop=celeba", f"--inception={args.inception}",
+                        f"--crop={args.crop}", f"--inception={args.inception}",
                         f"--max_real={count}", f"--output={output}"], check=True, cwd=REPO)
         results[key] = json.load(open(output))
     entry["fid"], entry["kid"] = results["valid"]["fid"], results["valid"]["kid"]
@@ -206,7 +244,9 @@ def evaluate(args, name: str, entry: dict) -> None:
 
 def write_table(args, state: dict, names: list) -> None:
     baseline = state.get("baseline", {}).get("fid")
-    lines = ["| configuration | flags | steps | images/s | FID | KID x 1000 | FID vs baseline "
+    rate_key, rate_name = (("cpu_seconds", "images per CPU-s") if args.cpu_minutes
+                           else ("seconds", "images/s"))
+    lines = [f"| configuration | flags | steps | {rate_name} | FID | KID x 1000 | FID vs baseline "
              "| FID (train faces) |", "|---|---|---|---|---|---|---|---|"]
     for name in names:
         entry = state.get(name, {})
@@ -214,7 +254,7 @@ def write_table(args, state: dict, names: list) -> None:
             continue
         with open(os.path.join(args.out, name, "config.json")) as handle:
             batch = json.load(handle)["batch_size"]
-        rate = entry["steps"] * batch / entry["seconds"]
+        rate = entry["steps"] * batch / entry[rate_key]
         versus = f"{entry['fid'] - baseline:+.1f}" if baseline is not None else "-"
         lines.append(f"| {name} | `{' '.join(entry['flags']) or '(defaults)'}` | "
                      f"{entry['steps']:,} | {rate:.1f} | {entry['fid']:.1f} | "
@@ -234,7 +274,9 @@ def write_table(args, state: dict, names: list) -> None:
             table += f"| {name} | " + " | ".join(
                 f"{curve[s]:.1f}" if s in curve else "" for s in steps) + f" | {end} |\n"
     with open(os.path.join(args.out, "table.md"), "w") as handle:
-        handle.write(f"{args.minutes:g} minutes of training each, then FID/KID at N = 2,720 "
+        budget = (f"{args.cpu_minutes:g} CPU-minutes" if args.cpu_minutes
+                  else f"{args.minutes:g} minutes")
+        handle.write(f"{budget} of training each, then FID/KID at N = 2,720 "
                      f"against {os.path.basename(args.real)}\n\n" + table)
     print(table, flush=True)
 

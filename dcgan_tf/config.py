@@ -12,7 +12,7 @@ import os
 
 from dcgan_tf.masks import MASK_KINDS
 
-CROPS = ("auto", "celeba", "ffhq", "center", "none")
+CROPS = ("auto", "celeba", "celeba_face", "ffhq", "center", "none")
 TRAIN_CROPS = CROPS + ("align",)  # align: the faces of photos, detected and aligned
 G_LOSSES = ("non_saturating", "minimax", "hinge")
 D_LOSSES = ("minimax", "hinge")

@@ -33,6 +33,11 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 MAX_UNREADABLE_FRACTION = 0.01
 CELEBA_SIZE = (218, 178)  # height, width of CelebA's aligned images
 CELEBA_CROP = 108  # side of the usual central crop of a 178-pixel-wide CelebA image
+# "celeba_face": the whole face from hairline to chin, for 128 px models. On the mean of 2,000
+# training images the hairline lies at y ~ 62 and the chin at y ~ 185 of the 218-pixel frame, so
+# a 144 px square from y = 50 holds both with ~10 px to spare (144 -> 128 px only downsamples).
+CELEBA_FACE_CROP = 144  # side, in a 178-pixel-wide frame; centred horizontally
+CELEBA_FACE_TOP = 50  # top row, in a 218-pixel-high frame
 _TFRECORD_NAME = re.compile(r"-r(\d\d)\.tfrecords$")
 _DECODE_BATCH = 256
 _CHUNK = 1024  # files read into memory at a time
@@ -48,6 +53,8 @@ def load_images(source: str, *, crop: str = "auto", image_size: int = 64, max_im
             FFHQ TFRecords.
         crop: "auto" (CelebA's 178x218 frame -> "celeba", square -> whole frame, else "center"),
             "celeba" (central 108x108 of the 178x218 frame, scaled for other widths),
+            "celeba_face" (the 144x144 square from row 50 of that frame, centred across: the
+            whole face with chin and hairline, for 128 px models; scaled for other sizes),
             "ffhq" or "none" (the whole frame), "center" (the largest central square),
             "align" (each photo's most confident face, aligned to ``face_template``; photos
             without a face are skipped with a warning).
@@ -158,7 +165,8 @@ def crop_and_resize(image: tf.Tensor, crop: str, image_size: int) -> tf.Tensor:
 
     Args:
         image: uint8 [H, W, 3].
-        crop: one of "auto", "celeba", "ffhq", "center", "none" (see ``load_images``).
+        crop: one of "auto", "celeba", "celeba_face", "ffhq", "center", "none" (see
+            ``load_images``).
         image_size: output side S.
 
     Returns:
@@ -236,17 +244,27 @@ def crop_box(height, width, crop: str) -> tuple:
                         tf.where(is_square, height, tf.minimum(height, width)))
     elif crop == "celeba":
         side = tf.minimum(_celeba_side(width), height)
+    elif crop == "celeba_face":
+        side = tf.minimum(_scaled(width, CELEBA_FACE_CROP / CELEBA_SIZE[1]), height)
+        top = tf.minimum(_scaled(height, CELEBA_FACE_TOP / CELEBA_SIZE[0]), height - side)
+        return top, (width - side) // 2, side, side
     elif crop == "center":
         side = tf.minimum(height, width)
     elif crop in ("ffhq", "none"):
         return 0, 0, height, width
     else:
-        raise ValueError(f"--crop must be one of auto, celeba, ffhq, center, none; got {crop!r}")
+        raise ValueError(f"--crop must be one of auto, celeba, celeba_face, ffhq, center, none; "
+                         f"got {crop!r}")
     return (height - side) // 2, (width - side) // 2, side, side
 
 
 def _celeba_side(width):
-    return tf.cast(tf.round(tf.cast(width, tf.float32) * CELEBA_CROP / CELEBA_SIZE[1]), tf.int32)
+    return _scaled(width, CELEBA_CROP / CELEBA_SIZE[1])
+
+
+def _scaled(length, fraction: float):
+    """round(length * fraction) as int32, for int or int32-tensor lengths."""
+    return tf.cast(tf.round(tf.cast(length, tf.float32) * fraction), tf.int32)
 
 
 def _image_files(folder: str) -> list[str]:

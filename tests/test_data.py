@@ -109,6 +109,16 @@ def test_celeba_crop_is_the_central_108_box():
     assert data.crop_and_resize(image, "auto", 108).numpy().min() == 255
 
 
+def test_celeba_face_crop_is_the_144_box_from_row_50_and_scales_with_the_frame():
+    image = _box_image(218, 178, top=50, left=17, side=144)
+    assert data.crop_and_resize(image, "celeba_face", 144).numpy().min() == 255
+    assert [int(v) for v in data.crop_box(218, 178, "celeba_face")] == [50, 17, 144, 144]
+    assert [int(v) for v in data.crop_box(436, 356, "celeba_face")] == [100, 34, 288, 288]
+    # a frame shorter than the box: the square still fits inside it
+    top, left, side, _ = (int(v) for v in data.crop_box(150, 178, "celeba_face"))
+    assert side == 144 and 0 <= top and top + side <= 150 and left == 17
+
+
 def test_center_crop_is_the_largest_central_square():
     image = _box_image(100, 60, top=20, left=0, side=60)
     assert data.crop_and_resize(image, "center", 60).numpy().min() == 255
