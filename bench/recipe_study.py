@@ -156,8 +156,9 @@ def train(args, name: str, entry: dict, checkpoint_state) -> None:
     if entry[budget_key] and remaining < MIN_RESUME_SECONDS:  # spent reading the data set
         entry["trained"], entry["steps"] = True, steps_of(run_dir)
         return
-    print(f"{name}: training for {remaining / 60:.1f} more {budget_key[:-1].replace('_', ' ')}-"
-          f"minutes: {' '.join(command)}", flush=True)
+    unit = "CPU-minutes" if args.cpu_minutes else "minutes"
+    print(f"{name}: training for {remaining / 60:.1f} more {unit}: {' '.join(command)}",
+          flush=True)
     with open(os.path.join(args.out, f"{name}.log"), "a") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
         used = {key: entry[key] for key in ("seconds", "cpu_seconds")}
