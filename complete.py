@@ -4,8 +4,8 @@ Searches the generator's latent space for the image that matches the known pixel
 discriminator finds real, then blends it into the hole. Masks: 1 = known, 0 = to fill.
 
 Examples:
-  # Right after `python train.py`: held-out synthetic faces, central hole, newest run:
-  python complete.py
+  # Right after `python train.py`: its run on held-out synthetic faces, central hole:
+  python complete.py --model=latest
   # Your own photos at their own size: faces found, aligned, completed and put back:
   python complete.py --align --images='photos/*.jpg' --mask_dir=holes/
   python complete.py --align --images=group.jpg --mask=center   # a hole in every face
@@ -18,7 +18,7 @@ Examples:
   python complete.py --images=faces/ --mask_dir=masks/
   # The classic settings of bamos/dcgan-completion, to compare against:
   python complete.py --method=bamos
-  # Fast: start from the run's encoder (python train.py --encoder --resume) and stop early:
+  # Fast: start from the model's encoder (a run's: python train.py --encoder --resume):
   python complete.py --method=fast --images=faces/
   # With an exported model (export.py), here or behind TF Serving:
   python complete.py --model=export/dcgan/1 --images=faces/
@@ -44,12 +44,10 @@ _DEFAULTS = config_lib.CompleteConfig()
 _SEARCH = _DEFAULTS.search
 FLAGS = flags.FLAGS
 
-flags.DEFINE_string("model", _DEFAULTS.model,
-                    "Run folder, checkpoint prefix, exported SavedModel folder or packaged model "
-                    "(celeba64); default: the newest run in --runs_dir, else celeba64.")
+flags.DEFINE_string("model", _DEFAULTS.model, config_lib.MODEL_HELP)
 flags.DEFINE_string("server", _DEFAULTS.server,
                     "TF Serving REST endpoint (http://HOST:8501/v1/models/NAME) to complete on.")
-flags.DEFINE_string("runs_dir", _DEFAULTS.runs_dir, "Where the newest run is looked for.")
+flags.DEFINE_string("runs_dir", _DEFAULTS.runs_dir, "Where --model=latest looks for runs.")
 flags.DEFINE_list("images", list(_DEFAULTS.images),
                   "Image files, folders or globs; default: held-out synthetic faces.")
 flags.DEFINE_integer("num_images", _DEFAULTS.num_images,

@@ -26,10 +26,9 @@ from dcgan_tf import config as config_lib  # noqa: E402
 
 FLAGS = flags.FLAGS
 
-flags.DEFINE_string("model", "",
-                    "Run folder, checkpoint prefix or packaged model name (e.g. celeba64) to "
-                    "sample; default: the newest run in --runs_dir.")
-flags.DEFINE_string("runs_dir", "runs", "Where the newest run is looked for.")
+flags.DEFINE_string("model", "", "The model to sample (not a SavedModel): " +
+                    config_lib.MODEL_HELP)
+flags.DEFINE_string("runs_dir", "runs", "Where --model=latest looks for runs.")
 flags.DEFINE_list("images", [],
                   "Instead of a model: image files, folders or globs to measure.")
 flags.DEFINE_string("real", None, "The real images: a folder, zip or TFRecords.")

@@ -2,8 +2,8 @@
 complete signatures (the whole z-optimisation and blending run inside the graph).
 
 Examples:
-  # The newest run -> export/dcgan/<next version>/:
-  python export.py
+  # The run `python train.py` just made -> export/dcgan/<next version>/ (no --model: celeba64):
+  python export.py --model=latest
   # A given run, as version 3 of the model "faces", keeping the 2 newest versions:
   python export.py --model=runs/00001-celeba_train-64 --model_name=faces --version=3 --keep=2
   # Also write export/models.config for a server that mounts export/ at /models:
@@ -25,10 +25,8 @@ from dcgan_tf import config as config_lib  # noqa: E402
 _SEARCH = config_lib.SearchSettings()
 FLAGS = flags.FLAGS
 
-flags.DEFINE_string("model", "",
-                    "Run folder, checkpoint prefix or packaged model (celeba64); default: the "
-                    "newest run, else celeba64.")
-flags.DEFINE_string("runs_dir", "runs", "Where the newest run is looked for.")
+flags.DEFINE_string("model", "", config_lib.MODEL_HELP)
+flags.DEFINE_string("runs_dir", "runs", "Where --model=latest looks for runs.")
 flags.DEFINE_string("export_base", "export", "The folder TF Serving watches.")
 flags.DEFINE_string("model_name", "dcgan", "Model name: <export_base>/<model_name>/<version>/.")
 flags.DEFINE_integer("version", 0, "Version number; 0 = one more than the newest.")

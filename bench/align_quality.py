@@ -29,7 +29,7 @@ import tensorflow as tf  # noqa: E402
 
 from dcgan_tf import align, data, image_reader, images as image_utils, loading  # noqa: E402
 from dcgan_tf import masks as mask_lib, metrics, photo as photo_lib  # noqa: E402
-from dcgan_tf.config import search_settings  # noqa: E402
+from dcgan_tf.config import MODEL_HELP, search_settings  # noqa: E402
 
 DEFAULT_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data",
                             "celeba_valid.zip")
@@ -76,7 +76,7 @@ def centre_alignment(size: int) -> align.Alignment:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", default="celeba64")
+    parser.add_argument("--model", default="", help=MODEL_HELP)
     parser.add_argument("--data", default=DEFAULT_DATA)
     parser.add_argument("--crop", default="celeba")
     parser.add_argument("--num_images", type=int, default=128)
@@ -114,7 +114,7 @@ def main():
                 aligned.append(not np.array_equal(completed[mask < 0.5], np.full_like(
                     completed[mask < 0.5], 128)))
     count, aligned = len(aligned), np.array(aligned)
-    print(f"model {args.model}, {count} faces of {args.data} in {CANVAS}x{CANVAS} canvases, "
+    print(f"model {model.source}, {count} faces of {args.data} in {CANVAS}x{CANVAS} canvases, "
           f"--method={args.method}; faces detected and aligned: {aligned.sum()} of {count} "
           f"(a missed face leaves a mid-grey hole)")
     print(f"{'method':8s} {'hole PSNR':>9s} {'hole SSIM':>9s} {'PSNR found':>10s} {'s/image':>8s}")

@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 
 from dcgan_tf import data, images as image_utils, inpaint, loading, masks as mask_lib  # noqa: E402
 from dcgan_tf import metrics  # noqa: E402
-from dcgan_tf.config import SearchSettings, search_settings  # noqa: E402
+from dcgan_tf.config import MODEL_HELP, SearchSettings, search_settings  # noqa: E402
 
 DEFAULT_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data",
                             "celeba_valid.zip")
@@ -47,7 +47,7 @@ def evaluate(model: loading.Model, originals, masks, settings: SearchSettings, b
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", default="", help="run folder or checkpoint; default newest")
+    parser.add_argument("--model", default="", help=MODEL_HELP)
     parser.add_argument("--data", default=DEFAULT_DATA)
     parser.add_argument("--crop", default="celeba")
     parser.add_argument("--num_images", type=int, default=256)
@@ -62,7 +62,7 @@ def main():
     model_config = model.config
     originals = data.load_images(args.data, crop=args.crop, image_size=model_config.image_size,
                                  max_images=args.num_images)
-    print(f"model {args.model or 'newest run'}, {len(originals)} images of {args.data}, "
+    print(f"model {model.source}, {len(originals)} images of {args.data}, "
           f"{model_config.image_size}x{model_config.image_size}")
     header = (f"{'mask':8s} {'method':8s} {'hole PSNR':>9s} {'hole SSIM':>9s} {'PSNR':>6s} "
               f"{'hole L1':>7s} {'s/image':>8s} {'x bamos':>7s}")

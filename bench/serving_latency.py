@@ -20,7 +20,7 @@ import tensorflow as tf  # noqa: E402
 
 from dcgan_tf import export, images as image_utils, inpaint, loading  # noqa: E402
 from dcgan_tf import masks as mask_lib, synthetic  # noqa: E402
-from dcgan_tf.config import SearchSettings  # noqa: E402
+from dcgan_tf.config import MODEL_HELP, SearchSettings  # noqa: E402
 
 
 def seconds_per_call(call, repeats: int) -> float:
@@ -33,7 +33,7 @@ def seconds_per_call(call, repeats: int) -> float:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", default="", help="run folder or checkpoint; default newest")
+    parser.add_argument("--model", default="", help=MODEL_HELP)
     parser.add_argument("--batch_sizes", default="1,16")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
@@ -44,7 +44,7 @@ def main():
     with tempfile.TemporaryDirectory() as base:
         served = tf.saved_model.load(export.export(args.model, export_base=base,
                                                    settings=settings)).signatures["complete"]
-        print(f"model {args.model or 'newest run'}, {size}x{size}, {settings.steps} steps, "
+        print(f"model {model.source}, {size}x{size}, {settings.steps} steps, "
               f"{settings.restarts} start(s), {settings.blend} blending")
         print(f"{'batch':>5s} {'SavedModel s':>12s} {'in-process s':>12s} {'ratio':>6s}")
         for batch in (int(value) for value in args.batch_sizes.split(",")):

@@ -21,6 +21,11 @@ PRECISIONS = ("off", "float16", "bfloat16")
 LATENT_PRIORS = ("normal", "uniform")
 STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker")
 IMAGE_SIZES = (32, 64, 128)
+# --model of every verb (the rule is dcgan_tf.loading.resolve's): "" = the packaged default.
+LATEST_RUN = "latest"
+MODEL_HELP = ("Packaged model name (celeba64), run folder, checkpoint prefix, exported SavedModel "
+              f"folder, or '{LATEST_RUN}' for the newest run in --runs_dir; default: the packaged "
+              "celeba64, whatever runs the working folder holds.")
 
 # Fields that fix the checkpointed variables (and their meaning): a resumed run must keep them.
 ARCHITECTURE_FIELDS = ("image_size", "latent_dim", "latent_prior", "g_filters", "d_filters",

@@ -3,8 +3,9 @@
 
 Both sides are brought to the model's resolution (the real set through the training crop), then
 through the FID Inception network (``dcgan_tf.inception``). Generated images are rounded to uint8
-first, as they would be saved. Real-set features are cached on disk, keyed by the file, crop,
-size, count and Inception weights, since they cost minutes on a CPU and never change.
+first, as they would be saved. Real-set features are cached on disk, keyed by the files read
+(a folder by every file in it: names, sizes, modification times), crop, size, count and
+Inception weights, since they cost minutes on a CPU.
 """
 
 import dataclasses
@@ -125,11 +126,27 @@ _PIXELS_VERSION = 2
 
 
 def _cache_key(source, crop, image_size, max_images, weights_path) -> str:
-    parts = [os.path.abspath(source), crop, image_size, max_images, _PIXELS_VERSION]
-    for path in (source, weights_path):
-        status = os.stat(path)
-        parts += [status.st_size, status.st_mtime_ns]
+    """The real set's cache key: its path and every file it is read from (a folder by all the
+    files inside it: names, sizes and modification times), the crop, size and count, and the
+    weights file."""
+    parts = [os.path.abspath(source), crop, image_size, max_images, _PIXELS_VERSION,
+             _file_stamps(source), _file_stamps(weights_path)]
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+
+def _file_stamps(path: str) -> list:
+    """[(name relative to ``path``, size, mtime_ns)] of a file, or of every file in a folder."""
+    if not os.path.isdir(path):
+        status = os.stat(path)
+        return [("", status.st_size, status.st_mtime_ns)]
+    stamps = []
+    for folder, subfolders, names in os.walk(path):
+        subfolders.sort()
+        for name in sorted(names):
+            status = os.stat(os.path.join(folder, name))
+            stamps.append((os.path.relpath(os.path.join(folder, name), path), status.st_size,
+                           status.st_mtime_ns))
+    return stamps
 
 
 def _save_npy(path: str, array: np.ndarray) -> None:

@@ -165,8 +165,8 @@ def export(model: str = "", *, runs_dir: str = "runs", export_base: str = "expor
     """Exports a model's networks as version ``version`` (0 = next integer) of ``model_name``.
 
     Args:
-        model: run folder, checkpoint prefix or packaged model ("" = the newest run in
-            ``runs_dir``, else the packaged default).
+        model: a model spec (``loading.resolve``: "" = the packaged default, "latest" = the
+            newest run in ``runs_dir``).
         export_base: the folder TF Serving watches (``--model_base_path``'s parent).
         model_name: sub-folder and serving name.
         version: a positive integer not yet used, or 0 for one more than the newest.

@@ -7,7 +7,12 @@ A model spec (``--model``) is one of
     - the name of a packaged model (``celeba64``, see ``dcgan_tf.pretrained``);
     - an exported SavedModel folder (``export/dcgan/1``), which completes through its own
       signatures (``dcgan_tf.serving``) instead of being restored into networks;
-    - "" for the newest run in ``runs_dir``, else the packaged default model.
+    - "latest": the newest run in ``runs_dir`` (e.g. the one ``python train.py`` just made);
+    - "" (no --model): the packaged default model, ``celeba64``.
+
+That is the one rule of every verb (complete, the web app, export, evaluate, the benches): a
+missing --model never picks up a run of the working folder, so what a command completes does not
+depend on what was trained there before; ``--model=latest`` asks for that run.
 """
 
 import dataclasses
@@ -18,7 +23,7 @@ import keras
 import tensorflow as tf
 
 from dcgan_tf import averaging, models, pretrained, runs, serving
-from dcgan_tf.config import TrainConfig
+from dcgan_tf.config import LATEST_RUN, TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -59,14 +64,12 @@ def resolve(model: str = "", runs_dir: str = "runs") -> tuple[str, str]:
         ValueError: naming --model when it is none of these.
     """
     if not model:
-        try:
-            return RUN, runs.latest_run_dir(runs_dir)
-        except ValueError:
-            if not pretrained.model_dir(pretrained.DEFAULT_MODEL):
-                raise
-            log.info("No run in %s: using the packaged model %s", runs_dir,
-                     pretrained.DEFAULT_MODEL)
-            return PACKAGED, pretrained.DEFAULT_MODEL
+        return PACKAGED, pretrained.DEFAULT_MODEL
+    if model == LATEST_RUN:
+        newest = runs.list_runs(runs_dir)
+        if not newest:
+            raise ValueError(f"--model={LATEST_RUN}: no run in --runs_dir {runs_dir}")
+        return RUN, newest[-1]
     if serving.is_saved_model(model):
         return SAVED_MODEL, model
     if os.path.exists(model + ".index"):

@@ -18,7 +18,7 @@ def start_app(*flags) -> tuple[subprocess.Popen, str]:
     Its output after the address goes to a drained pipe; stop it with ``stop_app``."""
     process = subprocess.Popen([sys.executable, os.path.join(REPO, "app.py"), "--port=0",
                                 *flags], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True, cwd=REPO)
+                               text=True)
     lines = []
     for line in process.stdout:
         lines.append(line)

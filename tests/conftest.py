@@ -1,13 +1,36 @@
 """Test set-up: split the CPU into two logical devices before TensorFlow starts, so tests can run
-MirroredStrategy with two replicas on any machine; keep TensorFlow's logs quiet."""
+MirroredStrategy with two replicas on any machine; keep TensorFlow's logs quiet.
+
+Hermetic: every test runs in its own temporary working folder, and the session's processes (the
+xdist workers and every script a test starts, which inherit the environment) get a temporary
+HOME, so no test reads or writes ./runs, ./export or a user's cache (~/.cache/dcgan_tf, ~/.keras).
+The session fails if a file of the checkout changed all the same. Each TensorFlow process is held
+to one intra-op thread (two inter-op), as the README recommends for processes that share cores:
+the suite runs two workers, and each may start a script, on the machine's two cores.
+"""
 
 import os
 import sys
+import tempfile
 
+_OWN_HOME = "DCGAN_TEST_HOME" not in os.environ
+if _OWN_HOME:  # once, in the first process; the others inherit it
+    os.environ["DCGAN_TEST_HOME"] = tempfile.mkdtemp(prefix="dcgan-tests-home-")
+    for variable in ("HOME", "XDG_CACHE_HOME", "KERAS_HOME"):
+        os.environ[variable] = os.environ["DCGAN_TEST_HOME"]
+    os.environ.update(TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from hypothesis import configuration as hypothesis_configuration  # noqa: E402
+
+# Hypothesis keeps its example database under the working folder the session started in.
+hypothesis_configuration.set_hypothesis_home_dir(
+    os.path.join(os.environ["DCGAN_TEST_HOME"], ".hypothesis"))
+
 import dataclasses  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
 
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
@@ -19,6 +42,50 @@ tf.config.set_logical_device_configuration(
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED_DATA = os.path.join(REPO_ROOT, "..", "shared", "data")
+
+
+def _checkout_files() -> dict:
+    """{path: (size, mtime)} of the files in the checkout that git does not track (./runs,
+    ./export, ...; the tracked ones are the developer's to edit while tests run), but bytecode
+    and pip's metadata."""
+    listing = subprocess.run(["git", "ls-files"], cwd=REPO_ROOT, capture_output=True, text=True)
+    tracked = set(listing.stdout.splitlines()) if listing.returncode == 0 else set()
+    files = {}
+    for folder, subfolders, names in os.walk(REPO_ROOT):
+        subfolders[:] = [name for name in subfolders if name not in (".git", "__pycache__")
+                         and not name.endswith(".egg-info")]
+        for name in names:
+            path = os.path.relpath(os.path.join(folder, name), REPO_ROOT)
+            if path not in tracked:
+                status = os.stat(os.path.join(REPO_ROOT, path))
+                files[path] = (status.st_size, status.st_mtime_ns)
+    return files
+
+
+def pytest_sessionstart(session):
+    if not hasattr(session.config, "workerinput"):  # the controller: once per session
+        session.config.checkout_before = _checkout_files()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if hasattr(session.config, "workerinput"):
+        return
+    before, after = session.config.checkout_before, _checkout_files()
+    changed = sorted(path for path in before.keys() | after.keys()
+                     if before.get(path) != after.get(path))
+    if changed:
+        session.config.pluginmanager.get_plugin("terminalreporter").write_line(
+            f"NOT HERMETIC: the tests changed {len(changed)} file(s) of the checkout: "
+            f"{', '.join(changed[:10])}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if _OWN_HOME:
+        shutil.rmtree(os.environ["DCGAN_TEST_HOME"], ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _in_a_temporary_folder(tmp_path, monkeypatch):
+    """Each test runs in its own empty working folder."""
+    monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture

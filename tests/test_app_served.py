@@ -41,7 +41,7 @@ def test_app_py_refuses_bad_flags():
                             "give --model or --server, not both"),
                            (["--model=no_such_model"], "no_such_model")):
         run = subprocess.run([sys.executable, os.path.join(REPO, "app.py"), *flags],
-                             capture_output=True, text=True, cwd=REPO, timeout=120)
+                             capture_output=True, text=True, timeout=120)
         assert run.returncode != 0 and message in run.stderr, run.stderr
 
 

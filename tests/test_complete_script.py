@@ -16,7 +16,7 @@ from serving_stub import ServingStub
 
 def _complete(*flags):
     return subprocess.run([sys.executable, os.path.join(REPO_ROOT, "complete.py"), *flags],
-                          capture_output=True, text=True, timeout=300, cwd=REPO_ROOT)
+                          capture_output=True, text=True, timeout=300)
 
 
 def test_default_synthetic_completion_writes_everything(tiny_run, tmp_path):
@@ -77,13 +77,25 @@ def test_mask_file_and_mask_dir_on_own_images(tiny_run, tmp_path):
             str(photos / "a.jpg"), str(photos / "b.png")]
 
 
-def test_bad_flags_missing_run_and_unknown_model(tmp_path):
+def test_without_model_the_packaged_one_even_beside_a_run_and_latest_is_the_run(tiny_run,
+                                                                                tmp_path):
+    """The default-model rule (loading.resolve): no --model is celeba64 although --runs_dir
+    holds a run; --model=latest is that run, and names --runs_dir when it holds none."""
+    config, result = tiny_run
+    common = ["--steps=1", "--num_images=1", f"--runs_dir={config.runs_dir}"]
+    for flags, expected in (([], "celeba64"), (["--model=latest"], result.run_dir)):
+        out = tmp_path / f"out{len(flags)}"
+        run = _complete(*common, *flags, f"--output_dir={out}")
+        assert run.returncode == 0, run.stderr[-3000:]
+        with open(out / "metrics.json") as handle:
+            assert json.load(handle)["model"] == expected
+    run = _complete("--model=latest", f"--runs_dir={tmp_path / 'none'}", "--steps=1")
+    assert run.returncode == 1 and "--model=latest: no run in --runs_dir" in run.stderr
+
+
+def test_bad_flags_and_unknown_model():
     run = _complete("--mask_scale=2")
     assert run.returncode != 0 and "--mask_scale" in run.stderr
-    run = _complete(f"--runs_dir={tmp_path}", "--steps=1", "--num_images=1",
-                    f"--output_dir={tmp_path / 'out'}")
-    assert run.returncode == 0, run.stderr
-    assert "No run in" in run.stderr and "using the packaged model celeba64" in run.stderr
     run = _complete("--model=no_such_model", "--steps=1")
     assert run.returncode == 1 and "packaged: celeba64); got no_such_model" in run.stderr
 
@@ -133,7 +145,7 @@ def test_exported_model_here_and_behind_a_rest_server(tiny_run, tmp_path):
 
 
 def test_all_known_and_all_missing_masks_are_reported(tiny_run, tmp_path):
-    from dcgan_tf import complete_lib, synthetic
+    from dcgan_tf import synthetic
     _, result = tiny_run
     for name, value in (("white", 255), ("black", 0)):
         Image.fromarray(np.full((32, 32), value, np.uint8)).save(tmp_path / f"{name}.png")
@@ -200,3 +212,45 @@ def test_align_completes_a_photo_at_its_size_through_the_cli(tmp_path):
     assert nothing.returncode == 1 and "wall.png: no face found" in nothing.stderr
     ignored = _complete("--align", "--crop=center", f"--images={photos / 'wall.png'}")
     assert ignored.returncode != 0 and "--crop (the framing of crops" in ignored.stderr
+
+
+def test_align_keeps_each_modes_decoded_pixels_outside_the_hole(tmp_path):
+    """Uploads in other modes (transparency, palette, 16-bit grey, CMYK) come back as 8-bit RGB
+    PNGs whose pixels outside the hole are exactly the upload as ``image_reader.read_rgb``
+    decodes it (alpha over white, 16 bits rounded to 8, CMYK and palette converted): what the
+    README promises, no more."""
+    from test_align import FACE_SEED, scene
+    from dcgan_tf import gan, image_reader, loading
+    model = loading.load("celeba64")
+    photo = scene(gan.sample_images(model.generator, 1, FACE_SEED, model.config.latent_prior)[0])
+    rgb = Image.fromarray(photo)
+    alpha = Image.fromarray(np.tile(np.linspace(90, 255, photo.shape[1]).astype(np.uint8),
+                                    (photo.shape[0], 1)))
+    grey16 = Image.fromarray(np.asarray(rgb.convert("L"), np.uint16) * 257 + 128)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    rgba = rgb.copy()
+    rgba.putalpha(alpha)
+    rgba.save(photos / "rgba.png")
+    grey_alpha = rgb.convert("L")
+    grey_alpha.putalpha(alpha)
+    grey_alpha.save(photos / "grey_alpha.png")
+    rgb.quantize(64).save(photos / "palette.png", transparency=0)
+    grey16.save(photos / "grey16.png")
+    rgb.convert("CMYK").save(photos / "cmyk.jpg", quality=95)
+    assert Image.open(photos / "grey16.png").mode.startswith("I")
+    mask = np.full(photo.shape[:2], 255, np.uint8)
+    mask[140:180, 150:210] = 0
+    Image.fromarray(mask).save(tmp_path / "hole.png")
+    out = tmp_path / "out"
+    run = _complete("--align", f"--images={photos}", f"--mask_file={tmp_path / 'hole.png'}",
+                    "--method=fast", f"--output_dir={out}")
+    assert run.returncode == 0, run.stderr[-3000:]
+    known = mask == 255
+    for path in sorted(photos.iterdir()):
+        completed = Image.open(out / f"{path.stem}_completed.png")
+        decoded = image_reader.read_rgb(str(path))
+        assert completed.mode == "RGB", path.name
+        completed = np.asarray(completed)
+        np.testing.assert_array_equal(completed[known], decoded[known], err_msg=path.name)
+        assert np.abs(completed[~known].astype(int) - decoded[~known]).mean() > 1, path.name

@@ -136,8 +136,9 @@ def test_packaged_model_keeps_its_encoder(trained, tmp_path, monkeypatch):
                                  encoder_filters=8)
     generator, discriminator = loading.build_networks(config)
     _, encoder, _, _ = trained
-    monkeypatch.setattr(pretrained, "PACKAGE_DIR", str(tmp_path))
-    pretrained.save(str(tmp_path / "tiny"), config.to_json(), generator, discriminator, encoder)
+    packages = tmp_path / "packages"  # not the working folder, where "tiny" would be a path
+    monkeypatch.setattr(pretrained, "PACKAGE_DIR", str(packages))
+    pretrained.save(str(packages / "tiny"), config.to_json(), generator, discriminator, encoder)
     loaded = loading.load("tiny")
     probe = encoder_lib.encoder_inputs(np.zeros([1, SIZE, SIZE, 3]), np.ones([1, SIZE, SIZE, 1]))
     np.testing.assert_allclose(loaded.encoder(probe).numpy(), encoder(probe).numpy(), atol=1e-6)

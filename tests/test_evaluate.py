@@ -4,6 +4,7 @@ randomly initialised Inception weights file (the real one is never needed)."""
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -36,7 +37,7 @@ def real_folder(tmp_path_factory):
 
 def _evaluate(*flags):
     return subprocess.run([sys.executable, os.path.join(REPO_ROOT, "evaluate.py"), *flags],
-                          capture_output=True, text=True, timeout=300, cwd=REPO_ROOT)
+                          capture_output=True, text=True, timeout=300)
 
 
 def test_evaluate_a_run(tiny_run, random_inception_file, real_folder, tmp_path):
@@ -75,6 +76,33 @@ def test_real_features_are_cached_per_set_and_weights(real_folder, random_incept
     features(max_images=3)
     features(cache_dir="")
     assert calls == [6, 6, 3, 6]
+
+
+def test_editing_a_file_inside_a_real_folder_invalidates_its_cached_features(
+        real_folder, random_inception_file, tmp_path):
+    """The cache keys a folder by the files in it, not by the folder's own stat (which an edit
+    inside it leaves unchanged)."""
+    folder = tmp_path / "real"
+    shutil.copytree(real_folder, folder)
+    stamp = os.stat(folder).st_mtime_ns
+
+    def extractor(images, progress=None):
+        return np.asarray(images, np.float64).reshape(len(images), -1)[:, :4]
+
+    def features():
+        return evaluate_lib.real_features(extractor, str(folder), crop="none", image_size=32,
+                                          max_images=0, weights_path=random_inception_file,
+                                          cache_dir=str(tmp_path / "cache"))
+
+    before = features()
+    edited = folder / "face-0.png"
+    image_utils.save_png(str(edited), 255 - FACES[0])
+    os.utime(edited, ns=(stamp + 10**9, stamp + 10**9))
+    os.utime(folder, ns=(stamp, stamp))  # the folder itself looks untouched
+    after = features()
+    assert not np.array_equal(after[0], before[0])
+    np.testing.assert_array_equal(after[1:], before[1:])
+    assert len(os.listdir(tmp_path / "cache")) == 2
 
 
 def test_images_against_themselves_give_zero(random_inception_file, real_folder):

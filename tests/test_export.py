@@ -204,7 +204,7 @@ def test_a_killed_export_leaves_no_version_folder(tiny_run, tmp_path):
     base = tmp_path / "export"
     process = subprocess.Popen(
         [sys.executable, os.path.join(REPO_ROOT, "export.py"), f"--model={result.run_dir}",
-         f"--export_base={base}", "--steps=1"], cwd=REPO_ROOT,
+         f"--export_base={base}", "--steps=1"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     model_dir = base / "dcgan"
     deadline = time.monotonic() + 120

@@ -28,8 +28,8 @@ def test_inference_modules_do_not_import_training(module):
     code = (f"import sys; import dcgan_tf.{module}; "
             f"print(sorted(name for name in sys.modules if name in "
             f"('dcgan_tf.train_lib', 'dcgan_tf.callbacks', 'dcgan_tf.launch')))")
-    run = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True,
-                         text=True, timeout=120)
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, env=dict(os.environ, PYTHONPATH=REPO_ROOT))
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.strip().splitlines()[-1] == "[]"
 
@@ -71,8 +71,10 @@ def test_a_run_with_a_weight_average_loads_the_average(tmp_path):
     assert np.abs(loaded - trained).max() > 1e-4  # the average is not the last iterate
 
 
-def test_packaged_model_loads_by_name_and_is_the_default_without_runs(tiny_run, package_dir,
-                                                                      tmp_path):
+def test_packaged_model_loads_by_name_and_is_the_default_even_beside_runs(tiny_run, package_dir,
+                                                                          tmp_path):
+    """No --model is the packaged default whatever --runs_dir holds (the tiny run's folder
+    holds a run); --model=latest is that newest run."""
     config, result = tiny_run
     run_model = loading.load(result.run_dir)
     pretrained.save(str(package_dir / pretrained.DEFAULT_MODEL), config.to_json(),
@@ -80,13 +82,17 @@ def test_packaged_model_loads_by_name_and_is_the_default_without_runs(tiny_run, 
     assert pretrained.available() == [pretrained.DEFAULT_MODEL]
     latents = tf.random.stateless_normal([2, config.latent_dim], [3, 4])
     expected = run_model.generator(latents).numpy()
-    for spec, runs_dir in [(pretrained.DEFAULT_MODEL, "runs"), ("", str(tmp_path / "empty"))]:
+    for spec, runs_dir in [(pretrained.DEFAULT_MODEL, config.runs_dir), ("", config.runs_dir),
+                           ("", str(tmp_path / "empty"))]:
         assert loading.resolve(spec, runs_dir) == (loading.PACKAGED, pretrained.DEFAULT_MODEL)
         loaded = loading.load(spec, runs_dir)
         assert loaded.config == config and loaded.step == -1
         np.testing.assert_allclose(loaded.generator(latents).numpy(), expected, atol=1e-6)
     with pytest.raises(ValueError, match=f"packaged: {pretrained.DEFAULT_MODEL}\\); got nope"):
         loading.load("nope")
+    assert loading.resolve("latest", config.runs_dir) == (loading.RUN, result.run_dir)
+    with pytest.raises(ValueError, match="--model=latest: no run in --runs_dir .*empty"):
+        loading.resolve("latest", str(tmp_path / "empty"))
 
 
 def test_bad_specs_are_named(tiny_run, tmp_path):

@@ -252,12 +252,6 @@ def test_an_overflow_on_one_replica_skips_the_step_on_every_replica(two_cpus):
                                rtol=1e-6)
 
 
-def test_jit_compile_reaches_keras():
-    networks = train_lib.build_networks(dataclasses.replace(TINY, jit_compile=True))
-    assert networks.gan.jit_compile is True
-    assert train_lib.build_networks(TINY).gan.jit_compile is False
-
-
 def test_preview_faces_are_held_out_of_training():
     real = dataclasses.replace(TINY, data="faces.zip", held_out_faces=6)
     held_out, training = train_lib._held_out(real, FACES)

@@ -14,9 +14,20 @@ TINY_FLAGS = ["--image_size=32", "--latent_dim=8", "--g_filters=4", "--d_filters
               "--sample_every=2", "--num_samples=4", "--strategy=default"]
 
 
-def _train(*flags, timeout=300):
+def _train(*flags, timeout=300, environment=None):
     return subprocess.run([sys.executable, os.path.join(REPO_ROOT, "train.py"), *flags],
-                          capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT)
+                          capture_output=True, text=True, timeout=timeout, env=environment)
+
+
+@pytest.mark.parametrize("jit", [True, False])
+def test_jit_compile_compiles_the_train_step_with_xla(tmp_path, jit):
+    """--jit_compile: TensorFlow reports an XLA-compiled cluster (its once-per-process INFO
+    line), and without the flag it compiles none."""
+    flag = "--jit_compile" if jit else "--nojit_compile"
+    result = _train(*TINY_FLAGS, f"--runs_dir={tmp_path}", flag,
+                    environment=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="0"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert ("Compiled cluster using XLA" in result.stderr) == jit
 
 
 def test_help_shows_runnable_examples():
@@ -80,7 +91,7 @@ def test_sigterm_saves_a_checkpoint_and_samples_before_exit(tmp_path):
     process = subprocess.Popen(
         [sys.executable, os.path.join(REPO_ROOT, "train.py"), *flags, "--steps_per_epoch=1000",
          "--epochs=1", "--checkpoint_every=1000", f"--runs_dir={tmp_path}"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO_ROOT)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     samples = tmp_path / "00000-synthetic-32" / "samples"
     deadline = time.monotonic() + 240
     while not (samples.exists() and any(samples.glob("step-*.png"))):
@@ -114,8 +125,7 @@ def test_sigkill_at_random_moments_then_resume_reaches_the_same_final_step(tmp_p
     checkpoint_dir = tmp_path / "run" / "checkpoints"
     checkpointed = []
     for kill in range(3):
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                   cwd=REPO_ROOT)
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if kill == 0:
             time.sleep(moments.uniform(0.5, 3.0))  # during start-up
         else:  # during training: a moment after the next checkpoint appears
