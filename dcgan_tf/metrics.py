@@ -55,18 +55,22 @@ def ssim(images, references) -> np.ndarray:
 
 
 def hole_ssim(images, references, masks) -> np.ndarray:
-    """SSIM on each image's hole bounding box; NaN for an image without a hole."""
-    scores = []
-    for image, reference, mask in zip(images, references, np.asarray(masks)):
+    """SSIM on each image's hole bounding box; NaN for an image without a hole. Images whose
+    holes share one bounding box are measured in one batch."""
+    images, references = np.asarray(images), np.asarray(references)
+    boxes = {}
+    for index, mask in enumerate(np.asarray(masks)):
         rows, cols = np.nonzero(mask[..., 0] == 0)
-        if rows.size == 0:
-            scores.append(np.nan)
-            continue
-        box = np.s_[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
-        window = min(11, *image[box].shape[:2])  # small holes get a smaller window
-        crops = [tf.constant(x[box][None], tf.float32) for x in (image, reference)]
-        scores.append(float(tf.image.ssim(*crops, max_val=_RANGE, filter_size=window)[0]))
-    return np.array(scores)
+        if rows.size:
+            box = (rows.min(), rows.max() + 1, cols.min(), cols.max() + 1)
+            boxes.setdefault(box, []).append(index)
+    scores = np.full(len(images), np.nan)
+    for (top, bottom, left, right), indices in boxes.items():
+        window = min(11, bottom - top, right - left)  # small holes get a smaller window
+        crops = [tf.constant(x[indices, top:bottom, left:right], tf.float32)
+                 for x in (images, references)]
+        scores[indices] = tf.image.ssim(*crops, max_val=_RANGE, filter_size=window).numpy()
+    return scores
 
 
 def completion_metrics(completed, originals, masks) -> dict:
