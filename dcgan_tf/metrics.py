@@ -143,8 +143,7 @@ def kid(features_a, features_b, *, subsets: int = 100, subset_size: int = 1000,
     return float(np.mean(estimates)), float(np.std(estimates))
 
 
-def realism(completed_features, original_features, *, kid_subsets: int = 100,
-            kid_subset_size: int = 1000) -> dict:
+def realism(completed_features, original_features, **kid_options) -> dict:
     """FID, KID, U-IDS and P-IDS of completed images, each against real faces that are not
     their own originals.
 
@@ -158,7 +157,8 @@ def realism(completed_features, original_features, *, kid_subsets: int = 100,
     Args:
         completed_features: Inception pool features [N, D] of the completed images.
         original_features: [N, D] of their originals, row i the original of completion i.
-        kid_subsets, kid_subset_size: as for ``kid``.
+        **kid_options: ``subsets``, ``subset_size`` or ``seed`` of ``kid`` (its defaults
+            otherwise).
 
     Returns:
         {"fid", "kid", "u_ids", "p_ids", "num_per_side"}: floats, and n.
@@ -172,8 +172,7 @@ def realism(completed_features, original_features, *, kid_subsets: int = 100,
     fids, kids = [], []
     for first, second in ((own, other), (other, own)):
         fids.append(fid(completed[first], originals[second]))
-        kids.append(kid(completed[first], originals[second], subsets=kid_subsets,
-                        subset_size=kid_subset_size)[0])
+        kids.append(kid(completed[first], originals[second], **kid_options)[0])
     u_ids, p_ids = discriminative_scores(completed, originals)
     return {"fid": float(np.mean(fids)), "kid": float(np.mean(kids)), "u_ids": u_ids,
             "p_ids": p_ids, "num_per_side": own.stop}

@@ -47,14 +47,14 @@ def test_p_ids_sees_a_small_change_made_to_every_pair():
 
 def test_completions_equal_to_their_originals_give_the_real_against_real_reference():
     _, originals = _draws(4, 1001, 16)  # odd: the last pair is left out
-    scores = metrics.realism(originals, originals, kid_subsets=10)
+    scores = metrics.realism(originals, originals, subsets=10)
     assert scores["num_per_side"] == 500
     assert scores["p_ids"] == 0.5  # every pair ties
     assert abs(scores["u_ids"] - 0.5) < 0.05
     # Against the other half, not against themselves: FID is that of two real halves.
     halves_fid = metrics.fid(originals[:500], originals[500:1000])
     assert scores["fid"] == pytest.approx(halves_fid) and scores["fid"] > 0.01
-    shifted = metrics.realism(originals + 0.5, originals, kid_subsets=10)
+    shifted = metrics.realism(originals + 0.5, originals, subsets=10)
     assert shifted["fid"] > 3 * scores["fid"] and shifted["kid"] > 10 * abs(scores["kid"])
 
 
