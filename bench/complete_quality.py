@@ -99,6 +99,32 @@ def quality(completed, originals, masks) -> dict:
     return {key: float(np.nanmean(values)) for key, values in scores.items()}
 
 
+def score(completed, originals, masks, seconds: float, extractor=None, original_features=None,
+          *, reference: bool = False) -> dict:
+    """One row of the table.
+
+    Args:
+        completed, originals: uint8 [N, H, W, 3].
+        masks: [N, H, W, 1], 1 = known.
+        seconds: per image.
+        extractor: an ``inception.FeatureExtractor`` for the realism figures, or None.
+        original_features: the extractor's features [N, 2048] of ``originals``.
+        reference: ``completed`` are the originals themselves (their features are known).
+
+    Returns:
+        ``quality``'s means with seconds_per_image, num_images and hole_share (the hole's
+        share of the pixels), and with an extractor also fid, kid, u_ids and p_ids.
+    """
+    row = quality(completed, originals, masks)
+    row.update(seconds_per_image=seconds, num_images=len(originals),
+               hole_share=float(1 - np.mean(masks)))
+    if extractor is not None:
+        features = original_features if reference else extractor(completed)
+        scores = metrics.realism(features, original_features)
+        row.update({key: scores[key] for key in ("fid", "kid", "u_ids", "p_ids")})
+    return row
+
+
 def check_args(args) -> None:
     """Raises ValueError naming the first flag out of range."""
     unknown = sorted(set(args.methods.split(",")) - set(METHODS))
@@ -145,16 +171,18 @@ def write_results(path: str, results: dict) -> None:
     image_utils.atomic_write(path, write)
 
 
-def _header(realism: bool) -> str:
-    header = (f"{'mask':8s} {'method':8s} {'hole PSNR':>9s} {'hole SSIM':>9s} {'PSNR':>6s} "
+def header(realism: bool) -> str:
+    """The table's heading and rule (realism: with the realism columns)."""
+    header = (f"{'mask':9s} {'method':8s} {'hole PSNR':>9s} {'hole SSIM':>9s} {'PSNR':>6s} "
               f"{'hole L1':>7s} {'s/image':>8s} {'x bamos':>7s}")
     if realism:
         header += f" {'FID':>7s} {'KID x1e3':>8s} {'U-IDS':>6s} {'P-IDS':>6s}"
-    return header
+    return header + "\n" + "-" * len(header)
 
 
-def _row(kind: str, method: str, row: dict, speedup: str) -> str:
-    line = (f"{kind:8s} {method:8s} {row['hole_psnr']:9.2f} {row['hole_ssim']:9.3f} "
+def format_row(kind: str, method: str, row: dict, speedup: str) -> str:
+    """One line of the table for ``score``'s ``row``."""
+    line = (f"{kind:9s} {method:8s} {row['hole_psnr']:9.2f} {row['hole_ssim']:9.3f} "
             f"{row['psnr']:6.2f} {row['l1']:7.4f} {row['seconds_per_image']:8.3f} {speedup:>7s}")
     if "fid" in row:
         line += (f" {row['fid']:7.2f} {1e3 * row['kid']:8.2f} {row['u_ids']:6.3f} "
@@ -183,25 +211,18 @@ def run(args) -> None:
                  for kind in args.masks.split(",")}
     for kind, masks in all_masks.items():
         print(f"mask {kind}: the hole is {100 * (1 - masks.mean()):.1f}% of the pixels")
-    print(_header(args.realism))
-    print("-" * len(_header(args.realism)), flush=True)
+    print(header(args.realism), flush=True)
     results = {}
     for kind, masks in all_masks.items():
         bamos_seconds = None
         for method in args.methods.split(","):
             completed, seconds = complete(method, model, originals, masks, steps=args.steps,
                                           batch_size=args.batch_size)
-            row = quality(completed, originals, masks)
-            row.update(seconds_per_image=seconds, num_images=len(originals),
-                       hole_share=float(1 - masks.mean()))
-            if args.realism:
-                features = (original_features if method == REFERENCE
-                            else extractor(completed))
-                scores = metrics.realism(features, original_features)
-                row.update({key: scores[key] for key in ("fid", "kid", "u_ids", "p_ids")})
+            row = score(completed, originals, masks, seconds, extractor, original_features,
+                        reference=method == REFERENCE)
             bamos_seconds = seconds if method == "bamos" else bamos_seconds
             speedup = f"{bamos_seconds / seconds:.1f}" if bamos_seconds and seconds else "-"
-            print(_row(kind, method, row, speedup), flush=True)
+            print(format_row(kind, method, row, speedup), flush=True)
             results[f"{method}/{kind}"] = row
             if args.output:
                 write_results(args.output, results)
