@@ -186,8 +186,9 @@ def discriminative_scores(completed_features, original_features) -> tuple[float,
       completions of B from the real faces of A, n images a side (n = N // 2 >=
       ``MIN_IDS_SIDE`` = 200; below ``RELIABLE_IDS_SIDE`` = 1,000 the figures are noisy);
     - a linear SVM (scikit-learn ``LinearSVC``, C = ``IDS_C`` = 0.01, its default squared
-      hinge loss and intercept) on features standardised to zero mean and unit variance per dimension (the
-      scaler fitted on the training folds only), real = the positive class;
+      hinge loss and intercept, ``random_state`` = ``IDS_SEED``) on features standardised to
+      zero mean and unit variance per dimension (the scaler fitted on the training folds
+      only), real = the positive class;
     - ``IDS_FOLDS`` = 5-fold stratified cross-validation (fold assignment shuffled with seed
       ``IDS_SEED`` = 0): each image's decision value comes from the SVM fitted on the other
       four folds, so no figure is measured on the images the SVM was fitted on. Fitted and
