@@ -35,6 +35,7 @@ row's hole PSNR, as null).
 """
 
 import argparse
+import importlib.util
 import json
 import math
 import os
@@ -137,11 +138,20 @@ def check_args(args) -> None:
                          f"{', '.join(mask_lib.MASK_KINDS)}")
     if args.num_images < 1 or args.batch_size < 1 or args.steps < 0:
         raise ValueError("--num_images and --batch_size must be >= 1, --steps >= 0")
-    if args.realism and not os.path.isfile(args.inception):
-        raise ValueError(f"--inception file not found: {args.inception}")
+    if args.realism:
+        check_realism_flags(args.inception)
     if args.output:
         image_utils.check_writable_dir(os.path.dirname(os.path.abspath(args.output)),
                                        "output")
+
+
+def check_realism_flags(inception_path: str) -> None:
+    """Raises ValueError, before any work, when --realism cannot run: no --inception file, or
+    no scikit-learn (the ``bench`` extra)."""
+    if not os.path.isfile(inception_path):
+        raise ValueError(f"--inception file not found: {inception_path}")
+    if importlib.util.find_spec("sklearn") is None:
+        raise ValueError("--realism needs scikit-learn: pip install -e \".[bench]\"")
 
 
 def check_realism_count(count: int) -> None:

@@ -5,12 +5,13 @@ Each of the first N FFHQ faces of ``ffhq128_dev.zip`` (128x128, FFHQ's own align
 head with some background) is a photo with one hole, a box over both eyes and the nose (rows
 ``HOLE`` of FFHQ's frame: 34x58 px at 128 px). The search methods find and align the face with
 MTCNN, complete it in the model's framing and blend it back (``photo.complete_photo``: what
-``complete.py --align`` does); a photo whose face is not found keeps a mid-grey hole and counts
-as found in none. The classical fills (telea, ns, mean) fill the same hole of the whole photo,
-and ``real`` is the photo itself (the reference row). Per method: hole PSNR and SSIM, full-photo
-PSNR, hole L1 and seconds per photo (detection included); with --realism also FID, KID, U-IDS and
-P-IDS (``metrics.realism``, the protocol of bench/complete_quality.py) of the completed photos,
-which are face crops in FFHQ's framing already, against the real photos of the other half.
+``complete.py --align`` does); a photo whose face is not found keeps a mid-grey hole (the
+printout counts the faces found). The classical fills (telea, ns, mean) fill the same hole of
+the whole photo, and ``real`` is the photo itself (the reference row). Per method: hole PSNR and
+SSIM, full-photo PSNR, hole L1 and seconds per photo (detection included); with --realism also
+FID, KID, U-IDS and P-IDS (``metrics.realism``, the protocol of bench/complete_quality.py) of
+the completed photos, which are face crops in FFHQ's framing already, against the real photos
+of the other half.
 
     python bench/photo_quality.py --model=celeba64 [--num_images=400] \\
         [--methods=fast,telea,ns,mean,real] [--realism] [--output=photo_results.json]
@@ -91,8 +92,8 @@ def run(args) -> None:
     if unknown:
         raise ValueError(f"--methods: unknown {', '.join(unknown)}; choose from "
                          f"{', '.join(METHODS)}")
-    if args.realism and not os.path.isfile(args.inception):
-        raise ValueError(f"--inception file not found: {args.inception}")
+    if args.realism:
+        table.check_realism_flags(args.inception)
     model = loading.load(args.model)
     photos = [image_reader.read_rgb(encoded, name)
               for name, encoded in data.read_encoded(args.data, args.num_images)]
