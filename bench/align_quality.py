@@ -13,10 +13,14 @@ resolution; hole PSNR and SSIM are measured there against the canvas itself:
                 detector: the face is placed around the centre)
     (c) oracle  the true transform (the crop the model was trained on)
 
+and, as anchors with no model, the classical fills of the same hole in the whole canvas
+(``dcgan_tf.classical``): telea, ns (OpenCV's inpainting) and mean (the known pixels' colour).
+
     python bench/align_quality.py --model=celeba64 [--num_images=128] [--method=fast]
 """
 
 import argparse
+import functools
 import os
 import sys
 import time
@@ -27,7 +31,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from dcgan_tf import align, data, image_reader, images as image_utils, loading  # noqa: E402
+from dcgan_tf import align, classical, data, image_reader, images as image_utils  # noqa: E402
+from dcgan_tf import loading  # noqa: E402
 from dcgan_tf import masks as mask_lib, metrics, photo as photo_lib  # noqa: E402
 from dcgan_tf.config import MODEL_HELP, search_settings  # noqa: E402
 
@@ -89,21 +94,24 @@ def main():
     settings = search_settings(args.method).for_model(model.config.latent_prior)
     crop_hole = mask_lib.make_masks("center", 1, size, scale=args.mask_scale)[0, ..., 0]
     rng = np.random.default_rng(SCENE_SEED)
-    methods = ("align", "center", "oracle")
+    methods = ("align", "center", "oracle") + classical.METHODS
     scores, seconds, aligned = {name: [] for name in methods}, dict.fromkeys(methods, 0.0), []
     for index, (name, encoded) in enumerate(data.read_encoded(args.data, args.num_images)):
         canvas, truth = make_scene(image_reader.read_rgb(encoded, name), args.crop, size, rng)
         mask = align.mask_from_crop(crop_hole, truth, canvas.shape[:2])
         completer = photo_lib.local(model, settings, seed=index)
         runs = {"center": lambda: photo_lib.complete_aligned(
-                    completer, canvas, mask, [centre_alignment(size)]),
-                "oracle": lambda: photo_lib.complete_aligned(completer, canvas, mask, [truth]),
-                "align": lambda: photo_lib.complete_photo(completer, canvas, mask=mask)}
+                    completer, canvas, mask, [centre_alignment(size)]).completed,
+                "oracle": lambda: photo_lib.complete_aligned(
+                    completer, canvas, mask, [truth]).completed,
+                "align": lambda: photo_lib.complete_photo(completer, canvas, mask=mask).completed}
+        runs.update({fill: functools.partial(classical.fill_photo, canvas, mask, fill)
+                     for fill in classical.METHODS})
         target = image_utils.to_float(canvas)[np.newaxis]
         for method, run in runs.items():
             start = time.perf_counter()
             try:
-                completed = run().completed
+                completed = run()
             except align.AlignmentError:  # no face found: the hole stays mid-grey
                 completed = np.where(mask[..., np.newaxis] > 0.5, canvas, 128).astype(np.uint8)
             seconds[method] += time.perf_counter() - start

@@ -32,3 +32,17 @@ def test_identical_images_score_perfectly():
 def test_hole_ssim_is_nan_without_a_hole():
     image = np.zeros((1, 16, 16, 3), np.float32)
     assert math.isnan(metrics.hole_ssim(image, image, np.ones((1, 16, 16, 1)))[0])
+
+
+def test_hole_ssim_of_a_batch_equals_that_of_each_image_alone():
+    rng = np.random.default_rng(1)
+    images = rng.uniform(-1, 1, (5, 32, 32, 3)).astype(np.float32)
+    references = np.clip(images + rng.normal(0, 0.3, images.shape), -1, 1).astype(np.float32)
+    mask_batch = np.concatenate([masks.make_masks("center", 2, 32),
+                                 masks.make_masks("thick", 2, 32, seed=3),
+                                 np.ones((1, 32, 32, 1), np.float32)])
+    batch = metrics.hole_ssim(images, references, mask_batch)
+    alone = [metrics.hole_ssim(images[i:i + 1], references[i:i + 1], mask_batch[i:i + 1])[0]
+             for i in range(5)]
+    np.testing.assert_allclose(batch, alone, rtol=1e-6)
+    assert np.isnan(batch[4]) and not np.isnan(batch[:4]).any()

@@ -1,0 +1,163 @@
+"""Completing faces framed unlike the model's training crops, through the photo path (--align),
+scored at the photo's resolution against classical fills of the same holes.
+
+Each of the first N FFHQ faces of ``ffhq128_dev.zip`` (128x128, FFHQ's own alignment: the whole
+head with some background) is a photo with one hole, a box over both eyes and the nose (rows
+``HOLE`` of FFHQ's frame: 34x58 px at 128 px). The search methods find and align the face with
+MTCNN, complete it in the model's framing and blend it back (``photo.complete_photo``: what
+``complete.py --align`` does); a photo whose face is not found keeps a mid-grey hole (the
+printout counts the faces found). The classical fills (telea, ns, mean) fill the same hole of
+the whole photo, and ``real`` is the photo itself (the reference row). Per method: hole PSNR and
+SSIM, full-photo PSNR, hole L1 and seconds per photo (detection included); with --realism also
+FID, KID, U-IDS and P-IDS (``metrics.realism``, the protocol of bench/complete_quality.py) of
+the completed photos, which are face crops in FFHQ's framing already, against the real photos
+of the other half.
+
+    python bench/photo_quality.py --model=celeba64 [--num_images=400] \\
+        [--methods=fast,telea,ns,mean,real] [--realism] [--output=photo_results.json]
+
+FFHQ is CC BY-NC-SA 4.0 (NVIDIA); never commit its images or anything made from them.
+"""
+
+import argparse
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+
+import complete_quality as table  # noqa: E402  (the sibling bench: scores, checks, JSON)
+from dcgan_tf import align, classical, data, image_reader, inception, loading  # noqa: E402
+from dcgan_tf import photo as photo_lib  # noqa: E402
+from dcgan_tf.config import METHODS as SEARCH_METHODS, MODEL_HELP, search_settings  # noqa: E402
+
+DEFAULT_DATA = os.path.join(table.SHARED, "data", "ffhq128_dev.zip")
+MASK_NAME = "eyes_nose"
+# The hole as (top, bottom, left, right) fractions of FFHQ's frame: both eyes (MTCNN finds them
+# at 37% and 62% across, 47% down on the dev faces) and the nose (61% down).
+HOLE = (0.39, 0.66, 0.27, 0.73)
+METHODS = SEARCH_METHODS + classical.METHODS + (table.REFERENCE,)
+
+
+def hole_mask(height: int, width: int) -> np.ndarray:
+    """The ``HOLE`` box as a mask float32 [H, W], 1 = known."""
+    top, bottom, left, right = (round(f * side) for f, side in zip(
+        HOLE, (height, height, width, width)))
+    mask = np.ones((height, width), np.float32)
+    mask[top:bottom, left:right] = 0.0
+    return mask
+
+
+def complete_photos(method: str, photos, mask, completers, faces, detect_seconds: float):
+    """Completes every photo with one method.
+
+    Args:
+        method: one of ``METHODS``.
+        photos: uint8 [N, H, W, 3].
+        mask: float32 [H, W], 1 = known, the same hole in every photo.
+        completers: a function index -> ``photo.CropCompleter`` (search methods only).
+        faces: each photo's detected faces (empty: none found).
+        detect_seconds: the detection's time per photo, counted to the search methods.
+
+    Returns:
+        (completed uint8 [N, H, W, 3], seconds per photo).
+    """
+    start = time.perf_counter()
+    if method == table.REFERENCE:
+        completed = photos.copy()
+    elif method in classical.METHODS:
+        completed = np.stack([classical.fill_photo(photo, mask, method) for photo in photos])
+    else:
+        completed = np.stack([_complete_photo(completers(index), photo, mask, found)
+                              for index, (photo, found) in enumerate(zip(photos, faces))])
+    seconds = (time.perf_counter() - start) / len(photos)
+    return completed, seconds + (detect_seconds if method in SEARCH_METHODS else 0.0)
+
+
+def _complete_photo(completer, photo, mask, faces) -> np.ndarray:
+    """One photo through the photo path; mid-grey in the hole when it cannot be aligned."""
+    try:
+        return photo_lib.complete_photo(completer, photo, mask=mask, faces=faces).completed
+    except align.AlignmentError:
+        return np.where(mask[..., np.newaxis] > 0.5, photo, 128).astype(np.uint8)
+
+
+def run(args) -> None:
+    """The benchmark: loads, detects, completes, scores, prints, writes."""
+    methods = args.methods.split(",")
+    unknown = sorted(set(methods) - set(METHODS))
+    if unknown:
+        raise ValueError(f"--methods: unknown {', '.join(unknown)}; choose from "
+                         f"{', '.join(METHODS)}")
+    if args.realism:
+        table.check_realism_flags(args.inception)
+    model = loading.load(args.model)
+    photos = [image_reader.read_rgb(encoded, name)
+              for name, encoded in data.read_encoded(args.data, args.num_images)]
+    if len({photo.shape for photo in photos}) > 1:
+        raise ValueError(f"--data {args.data}: the photos must share one size")
+    photos = np.stack(photos)
+    if args.realism:
+        table.check_realism_count(len(photos))
+    mask = hole_mask(*photos.shape[1:3])
+    print(f"model {model.source}, {len(photos)} photos of {args.data} at "
+          f"{photos.shape[2]}x{photos.shape[1]}, hole {MASK_NAME} "
+          f"{100 * (1 - mask.mean()):.1f}% of the pixels")
+    faces, detect_seconds = [[]] * len(photos), 0.0
+    if set(methods) & set(SEARCH_METHODS):
+        start = time.perf_counter()
+        faces = [align.detect_faces(photo) for photo in photos]
+        detect_seconds = (time.perf_counter() - start) / len(photos)
+        print(f"a face found in {sum(map(bool, faces))} photos (a photo without one keeps a "
+              f"mid-grey hole)")
+    extractor = original_features = None
+    if args.realism:
+        extractor = inception.FeatureExtractor(args.inception)
+        original_features = extractor(photos)
+    masks = np.broadcast_to(mask[np.newaxis, ..., np.newaxis], photos.shape[:3] + (1,))
+    print(table.header(args.realism))
+    results = {}
+    for method in methods:
+        settings = (search_settings(method).for_model(model.config.latent_prior)
+                    if method in SEARCH_METHODS else None)
+        completed, seconds = complete_photos(
+            method, photos, mask, lambda index: photo_lib.local(model, settings, seed=index),
+            faces, detect_seconds)
+        row = table.score(completed, photos, masks, seconds, extractor, original_features,
+                          reference=method == table.REFERENCE)
+        print(table.format_row(MASK_NAME, method, row, "-"), flush=True)
+        results[f"{method}/{MASK_NAME}"] = row
+        if args.output:
+            table.write_results(args.output, results)
+    if args.output:
+        print(f"Written: {args.output}")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """The flags (of ``sys.argv`` when ``argv`` is None)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default="", help=MODEL_HELP)
+    parser.add_argument("--data", default=DEFAULT_DATA)
+    parser.add_argument("--num_images", type=int, default=400)
+    parser.add_argument("--methods", default="fast,telea,ns,mean,real",
+                        help=f"comma-separated, of {', '.join(METHODS)}")
+    parser.add_argument("--realism", action="store_true",
+                        help="also FID, KID, U-IDS and P-IDS (needs --num_images >= 400)")
+    parser.add_argument("--inception", default=table.DEFAULT_INCEPTION,
+                        help="the FID Inception weights file (for --realism)")
+    parser.add_argument("--output", default="", help="also write the figures as JSON here")
+    return parser.parse_args(argv)
+
+
+def main():
+    try:
+        run(parse_args())
+    except ValueError as error:
+        sys.exit(f"error: {error}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""bench/photo_quality.py on a tiny model and a folder of synthetic photos: the classical fills
+and the reference row at the photos' size, the JSON it writes, and the photos it refuses."""
+
+import importlib.util
+import json
+import os
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import FACES, REPO_ROOT
+from dcgan_tf import images as image_utils
+
+SCRIPT = os.path.join(REPO_ROOT, "bench", "photo_quality.py")
+
+
+@pytest.fixture(scope="module")
+def bench():
+    """The script as a module (it imports its sibling complete_quality.py from bench/)."""
+    sys.path.insert(0, os.path.dirname(SCRIPT))
+    spec = importlib.util.spec_from_file_location("photo_quality", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    yield module
+    sys.path.remove(os.path.dirname(SCRIPT))
+
+
+def test_hole_covers_the_eyes_and_nose_box_of_the_frame(bench):
+    mask = bench.hole_mask(128, 128)
+    assert mask[50:84, 35:93].max() == 0 and mask.sum() == 128 * 128 - 34 * 58
+    assert mask[49, 60] == mask[60, 34] == 1
+
+
+def test_classical_fills_and_reference_row_at_the_photos_size(bench, tiny_run, tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for index, face in enumerate(FACES[:4]):
+        image_utils.save_png(str(folder / f"{index}.png"), face)
+    output = tmp_path / "photo.json"
+    _, result = tiny_run
+    bench.run(bench.parse_args([f"--model={result.run_dir}", f"--data={folder}",
+                                "--methods=telea,mean,real", f"--output={output}"]))
+    with open(output) as handle:
+        table = json.load(handle)
+    assert sorted(table) == ["mean/eyes_nose", "real/eyes_nose", "telea/eyes_nose"]
+    assert table["real/eyes_nose"]["hole_psnr"] is None
+    assert np.isfinite(table["telea/eyes_nose"]["hole_psnr"])
+    assert table["mean/eyes_nose"]["hole_share"] == pytest.approx(1 - bench.hole_mask(
+        32, 32).mean())
+
+
+def test_photos_of_different_sizes_are_refused(bench, tiny_run, tmp_path):
+    image_utils.save_png(str(tmp_path / "a.png"), FACES[0])
+    image_utils.save_png(str(tmp_path / "b.png"), FACES[1][:16])
+    _, result = tiny_run
+    with pytest.raises(ValueError, match="the photos must share one size"):
+        bench.run(bench.parse_args([f"--model={result.run_dir}", f"--data={tmp_path}",
+                                    "--methods=telea"]))
