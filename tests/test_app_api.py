@@ -417,6 +417,42 @@ def test_the_pixel_cap_and_the_photo_cache_s_bytes(engine, client):
         assert app.state.photos.nbytes == kept
 
 
+class _FailingEngine(engine_lib.Engine):
+    """An engine whose completions fail with an error naming server internals."""
+
+    source, image_size, methods = "failing", 64, ("fast",)
+
+    def __init__(self, real: engine_lib.LocalEngine):
+        self.real = real
+
+    def completer(self, method, seed=0, progress=None):
+        def complete_crops(crops, masks):
+            raise RuntimeError("secret: /srv/models/celeba64 exploded")
+        return photo_lib.CropCompleter(self.real.completer("fast").template, 64, complete_crops)
+
+    def generated_faces(self, count):
+        return self.real.generated_faces(count)
+
+
+def test_an_unexpected_error_answers_500_with_a_request_id_only(engine, sample, caplog):
+    data, _, mask, _ = sample
+    with TestClient(server.create_app(_FailingEngine(engine))) as test_client, \
+            caplog.at_level(logging.ERROR, logger=server.__name__):
+        plain = test_client.post("/api/complete", files=files(data, mask))
+        streamed = test_client.post("/api/complete", files=files(data, mask),
+                                    data={"progress": "true"})
+    assert plain.status_code == 500 and "secret" not in plain.text
+    request_id = plain.json()["request_id"]
+    assert plain.headers["x-request-id"] == request_id
+    assert f"internal error (request id {request_id})" in plain.json()["detail"]
+    final = json.loads(streamed.text.splitlines()[-1])
+    assert final["status"] == 500 and "secret" not in streamed.text
+    assert final["request_id"] in final["error"] and final["request_id"] != request_id
+    for logged_id in (request_id, final["request_id"]):
+        assert f"(request id {logged_id})" in caplog.text
+    assert caplog.text.count("secret: /srv/models/celeba64 exploded") >= 2
+
+
 def test_concurrent_requests_each_get_their_own_answer(client):
     """Previews and completions of four different photos at once, from four threads: each
     answer equals the answer to the same request made alone."""

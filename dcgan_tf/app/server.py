@@ -17,7 +17,8 @@ Masks are PNGs at the photo's size: white (or opaque) = keep, black (or transpar
 Bad input: over ``max_upload_bytes`` -> 413; not an image, truncated, over ``max_pixels``, a
 mask of another size, an unknown method -> 400 naming the field; no face, or a hole that meets
 no face -> 422 (a preview answers with the photo and a note instead: painting starts anywhere);
-a full queue -> 503 with Retry-After.
+a full queue -> 503 with Retry-After; anything unexpected -> 500 with a request id (the
+exception goes to the log under that id, never to the client).
 
 Faces, previews and completions each have a lane (a worker and a bounded queue), so face
 detection does not hold up previews. A client that disconnects cancels its request: a queued
@@ -37,6 +38,7 @@ import logging
 import os
 import threading
 import time
+import uuid
 
 import fastapi
 import numpy as np
@@ -144,6 +146,8 @@ def create_app(engine: Engine, limits: Limits = Limits(), warm_up: bool = False
                           description="Paint a hole in a face photo and have a DCGAN fill it.")
     too_large = (f"the request is larger than the {limits.max_upload_bytes:,} bytes allowed "
                  f"(photo and mask together)")
+    # Innermost: an unexpected exception becomes a 500 with a request id.
+    app.add_middleware(_InternalErrors)
     # Starlette's limiter counts the bytes of every body as they arrive; the outer check
     # answers a body declared too large at once, with the same JSON message (Starlette's own
     # answer to it is a plain "Content Too Large").
@@ -278,6 +282,41 @@ class _DeclaredSizeLimit:
                 response = responses.JSONResponse({"detail": self.message}, 413)
                 return await response(scope, receive, send)
         await self.app(scope, receive, send)
+
+
+class _InternalErrors:
+    """ASGI middleware: an exception no handler answered becomes a 500 whose JSON body holds a
+    request id and a short message; the exception is logged with that id, and never sent."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = False
+
+        async def watched_send(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched_send)
+        except Exception as error:
+            if started:  # too late for a 500: the server closes the connection
+                raise
+            request_id, message = _internal_error(error, f"{scope['method']} {scope['path']}")
+            response = responses.JSONResponse({"detail": message, "request_id": request_id},
+                                              500, headers={"X-Request-Id": request_id})
+            await response(scope, receive, send)
+
+
+def _internal_error(error: Exception, what: str) -> tuple[str, str]:
+    """Logs ``error`` (with its traceback) under a new request id; (id, the client's message)."""
+    request_id = uuid.uuid4().hex[:12]
+    log.error("%s failed (request id %s)", what, request_id, exc_info=error)
+    return request_id, f"internal error (request id {request_id}): the server's log has it"
 
 
 class _ClientGone(Exception):
@@ -445,8 +484,8 @@ async def _progress_lines(request: fastapi.Request, job: asyncio.Future,
         yield json.dumps({"error": error.detail, "status": error.status_code}) + "\n"
         return
     except Exception as error:  # the stream has started: the error goes in it
-        log.exception("completion failed")
-        yield json.dumps({"error": f"completion failed: {error}", "status": 500}) + "\n"
+        request_id, message = _internal_error(error, f"{request.method} {request.url.path}")
+        yield json.dumps({"error": message, "status": 500, "request_id": request_id}) + "\n"
         return
     # The image in pieces: one JSON line, without copies of a large PNG's base64.
     yield json.dumps({"done": True, "method": method, "seconds": round(seconds, 3)})[:-1]
