@@ -12,8 +12,9 @@ of app.py (its VmHWM).
 Targets (one face, this 2-core machine): preview p50 <= 50 ms server time; fast completion
 p50 <= 0.5 s end to end.
 
-Memory with the largest photos and the queues full (4 previews and 8 completions):
-    python bench/app_load.py --sizes=8000 --queue=8 --clients=12 --repeats=1 --seconds=120
+Memory with the largest photos app.py takes (--max_megapixels, 24 by default: 4898 x 4898) and
+the queues full (4 previews and 8 completions):
+    python bench/app_load.py --sizes=4898 --queue=8 --clients=12 --repeats=1 --seconds=120
 """
 
 import argparse
@@ -51,9 +52,11 @@ def photo_file(pixels: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def start_app(model: str, queue: int) -> tuple[subprocess.Popen, str]:
+def start_app(model: str, queue: int, max_megapixels: float | None
+              ) -> tuple[subprocess.Popen, str]:
+    pixels = [] if max_megapixels is None else [f"--max_megapixels={max_megapixels}"]
     process = subprocess.Popen([sys.executable, os.path.join(REPO, "app.py"), "--port=0",
-                                f"--model={model}", f"--queue={queue}"],
+                                f"--model={model}", f"--queue={queue}", *pixels],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     for line in process.stdout:
         if line.startswith("Completing with"):
@@ -136,8 +139,10 @@ def main():
     parser.add_argument("--sizes", default=SIZES,
                         help="sides of the square photos made from each sample, comma-separated")
     parser.add_argument("--queue", type=int, default=64, help="app.py --queue")
+    parser.add_argument("--max_megapixels", type=float,
+                        help="app.py --max_megapixels (default: app.py's)")
     args = parser.parse_args()
-    process, url = start_app(args.model, args.queue)
+    process, url = start_app(args.model, args.queue, args.max_megapixels)
     try:
         with client_for(url) as client:
             requests = make_requests(client, [int(size) for size in args.sizes.split(",")])
