@@ -68,7 +68,8 @@ def read(source, convert, name: str = "", max_pixels: int = MAX_PIXELS):
         with Image.open(handle) as picture:
             _check_size(picture, name, max_pixels)
             picture.seek(0)  # the first frame of an animation
-            return convert(ImageOps.exif_transpose(picture))
+            ImageOps.exif_transpose(picture, in_place=True)  # no copy of an upright photo
+            return convert(picture)
     except UnreadableImage:
         raise
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as error:
@@ -106,7 +107,9 @@ def to_rgb(picture: Image.Image) -> np.ndarray:
     if picture.mode == "RGBA":
         background = Image.new("RGBA", picture.size, (255, 255, 255, 255))
         picture = Image.alpha_composite(background, picture)
-    return np.asarray(picture.convert("RGB"), dtype=np.uint8).copy()
+    if picture.mode != "RGB":
+        picture = picture.convert("RGB")
+    return np.array(picture, dtype=np.uint8)  # a writable copy of Pillow's bytes
 
 
 def _high_depth_to_rgb(values: np.ndarray, is_float: bool) -> np.ndarray:
