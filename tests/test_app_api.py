@@ -1,5 +1,6 @@
 """The web app's HTTP API (``dcgan_tf.app.server``) on the packaged model: every endpoint, every
-kind of bad input, a full queue, and concurrent requests each getting their own answer."""
+kind of bad input, a full queue, clients that disconnect (served by uvicorn in a thread), the
+lanes and the photo cache, 500s, and concurrent requests each getting their own answer."""
 
 import base64
 import concurrent.futures
