@@ -10,6 +10,7 @@ Examples:
 The API is documented at http://127.0.0.1:8080/docs.
 """
 
+import dataclasses
 import logging as python_logging
 import os
 import socket
@@ -19,9 +20,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
 from absl import app, flags, logging  # noqa: E402
 
-from dcgan_tf import pretrained  # noqa: E402  (no TensorFlow)
+from dcgan_tf import image_reader, pretrained  # noqa: E402  (no TensorFlow)
+from dcgan_tf.app.limits import Limits  # noqa: E402  (no TensorFlow)
 
 FLAGS = flags.FLAGS
+_DEFAULTS = Limits()
 
 flags.DEFINE_string("host", "127.0.0.1",
                     "Address to listen on; 127.0.0.1 lets only this machine in.")
@@ -34,8 +37,15 @@ flags.DEFINE_string("model", pretrained.DEFAULT_MODEL,
 flags.DEFINE_string("server", "",
                     "TF Serving REST URL of an export (http://HOST:8501/v1/models/NAME): "
                     "completions run there instead of in this process.")
-flags.DEFINE_integer("max_upload_mb", 50, "Largest request body (photo and mask), in MB.")
-flags.DEFINE_integer("queue", 8, "Completions waiting or running before a 503.")
+flags.DEFINE_integer("max_upload_mb", _DEFAULTS.max_upload_bytes // 1_000_000,
+                     "Largest request body (photo and mask), in MB.")
+flags.DEFINE_float("max_megapixels", _DEFAULTS.max_pixels / 1e6,
+                   f"Largest photo, in millions of pixels (at most "
+                   f"{image_reader.MAX_PIXELS / 1e6:g}); larger ones get 400 before they are "
+                   f"decoded. The app's memory grows with it: at 24 it stays under 2 GB with "
+                   f"every queue full of such photos.")
+flags.DEFINE_integer("queue", _DEFAULTS.complete_queue,
+                     "Completions waiting or running before a 503.")
 
 
 def main(argv):
@@ -47,6 +57,9 @@ def main(argv):
         raise app.UsageError(f"--port must be in [0, 65535], got {FLAGS.port}")
     if FLAGS.max_upload_mb < 1 or FLAGS.queue < 1:
         raise app.UsageError("--max_upload_mb and --queue must be >= 1")
+    if not 0 < FLAGS.max_megapixels <= image_reader.MAX_PIXELS / 1e6:
+        raise app.UsageError(f"--max_megapixels must be in (0, "
+                             f"{image_reader.MAX_PIXELS / 1e6:g}], got {FLAGS.max_megapixels}")
     logging.set_verbosity(logging.WARNING)
     python_logging.getLogger("dcgan_tf").setLevel(python_logging.INFO)
     import uvicorn
@@ -54,8 +67,10 @@ def main(argv):
     from dcgan_tf.app import engine as engine_lib, server
     try:
         engine = _engine(engine_lib)
-        limits = server.Limits(max_upload_bytes=FLAGS.max_upload_mb * 1_000_000,
-                               complete_queue=FLAGS.queue)
+        limits = dataclasses.replace(_DEFAULTS,
+                                     max_upload_bytes=FLAGS.max_upload_mb * 1_000_000,
+                                     max_pixels=round(FLAGS.max_megapixels * 1e6),
+                                     complete_queue=FLAGS.queue)
         web_app = server.create_app(engine, limits, warm_up=True)
     except ValueError as error:
         logging.error("%s", error)

@@ -1,15 +1,20 @@
 """Load test of the web app: ``python app.py`` in its own process, N clients on loopback.
 
-First each distinct request (a sample photo at one of two sizes, a hole over its face, preview
+First each distinct request (a sample photo at each of ``--sizes``, a hole over its face, preview
 or ``fast`` completion) is sent alone, one at a time: its answer is the reference, and its
 latency the single-client figure. Then ``--clients`` threads send random requests from that set
 for ``--seconds``; every answer must equal its request's reference, byte for byte (a 503 is
 counted and retried after its Retry-After). Prints requests/s and p50/p95 latency per kind,
-end to end and as the server timed it (``Server-Timing: fill``).
+end to end and as the server timed it (``Server-Timing: fill``), and the peak resident memory
+of app.py (its VmHWM).
 
     python bench/app_load.py [--clients=4] [--seconds=60] [--model=celeba64]
 Targets (one face, this 2-core machine): preview p50 <= 50 ms server time; fast completion
 p50 <= 0.5 s end to end.
+
+Memory with the largest photos app.py takes (--max_megapixels, 24 by default: 4898 x 4898) and
+the queues full (4 previews and 8 completions):
+    python bench/app_load.py --sizes=4898 --queue=8 --clients=12 --repeats=1 --seconds=120
 """
 
 import argparse
@@ -28,7 +33,8 @@ import numpy as np
 from PIL import Image
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SIZES = (320, 960)  # the samples as they are, and enlarged 3x (a phone photo's face scale)
+SIZES = "320,960"  # the samples as they are, and enlarged 3x (a phone photo's face scale)
+JPEG_PIXELS = 4_000_000  # photos larger than this are sent as JPEG: as PNG, 64 MP is > 50 MB
 
 
 def png(pixels: np.ndarray) -> bytes:
@@ -37,9 +43,20 @@ def png(pixels: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def start_app(model: str) -> tuple[subprocess.Popen, str]:
+def photo_file(pixels: np.ndarray) -> bytes:
+    """The photo as a user would upload it: PNG, or JPEG (quality 95) when it is large."""
+    if pixels.shape[0] * pixels.shape[1] <= JPEG_PIXELS:
+        return png(pixels)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="JPEG", quality=95)
+    return buffer.getvalue()
+
+
+def start_app(model: str, queue: int, max_megapixels: float | None
+              ) -> tuple[subprocess.Popen, str]:
+    pixels = [] if max_megapixels is None else [f"--max_megapixels={max_megapixels}"]
     process = subprocess.Popen([sys.executable, os.path.join(REPO, "app.py"), "--port=0",
-                                f"--model={model}", "--queue=64"],
+                                f"--model={model}", f"--queue={queue}", *pixels],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     for line in process.stdout:
         if line.startswith("Completing with"):
@@ -48,19 +65,26 @@ def start_app(model: str) -> tuple[subprocess.Popen, str]:
     raise SystemExit(f"app.py exited with {process.wait()}")
 
 
+def peak_rss_mb(process: subprocess.Popen) -> float:
+    """The most memory the running process has had resident (VmHWM), in MB."""
+    with open(f"/proc/{process.pid}/status") as status:
+        kilobytes = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    return kilobytes / 1024
+
+
 def client_for(url: str) -> httpx.Client:
-    return httpx.Client(base_url=url, timeout=120)
+    return httpx.Client(base_url=url, timeout=600)
 
 
-def make_requests(client: httpx.Client) -> list[tuple[str, str, dict]]:
+def make_requests(client: httpx.Client, sizes: list[int]) -> list[tuple[str, str, dict]]:
     """(kind, endpoint, files) of every distinct request: each sample at each size, with a hole
     over the middle of its face, as a preview and as a fast completion."""
     requests = []
     for index in range(client.get("/api/info").json()["samples"]):
         sample = np.asarray(Image.open(io.BytesIO(client.get(f"/api/samples/{index}").content)))
-        for size in SIZES:
+        for size in sizes:
             photo = np.asarray(Image.fromarray(sample).resize((size, size), Image.BICUBIC))
-            data = png(photo)
+            data = photo_file(photo)
             face = client.post("/api/faces", files={"image": ("p.png", data)}).json()["faces"]
             x, y, width, height = face[0]["box"]
             mask = np.full((size, size), 255, np.uint8)
@@ -112,11 +136,16 @@ def main():
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--repeats", type=int, default=5, help="alone: sends of each request")
+    parser.add_argument("--sizes", default=SIZES,
+                        help="sides of the square photos made from each sample, comma-separated")
+    parser.add_argument("--queue", type=int, default=64, help="app.py --queue")
+    parser.add_argument("--max_megapixels", type=float,
+                        help="app.py --max_megapixels (default: app.py's)")
     args = parser.parse_args()
-    process, url = start_app(args.model)
+    process, url = start_app(args.model, args.queue, args.max_megapixels)
     try:
         with client_for(url) as client:
-            requests = make_requests(client)
+            requests = make_requests(client, [int(size) for size in args.sizes.split(",")])
             references, alone = {}, {}
             for _ in range(args.repeats):
                 for number, request in enumerate(requests):
@@ -150,6 +179,7 @@ def main():
         if wrong:
             raise SystemExit(f"answers that were not their request's own: {wrong[:5]}")
         print(f"Every one of the {answered} answers equals its request's answer alone.")
+        print(f"Peak resident memory of app.py: {peak_rss_mb(process):.0f} MB")
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -129,18 +129,21 @@ def warp_to_crop(photo: np.ndarray, alignment: Alignment) -> tuple[np.ndarray, n
         The crop uint8 [S, S, 3] (outside the photo: the nearest edge pixel), and its coverage
         [S, S] (1 where the crop shows the photo, else 0).
     """
-    matrix = alignment.matrix
-    pixels = tf.cast(tf.convert_to_tensor(photo), tf.float32)
     shrink = 1.0 / alignment.scale  # photo pixels per crop pixel
     if shrink > 1.0:
-        height, width = pixels.shape[:2]
+        # uint8 in, float32 out: the same values as resizing a float copy of the photo.
+        height, width = photo.shape[:2]
         small = [max(1, round(height / shrink)), max(1, round(width / shrink))]
-        pixels = tf.image.resize(pixels, small, method="bilinear", antialias=True)
+        pixels = tf.image.resize(photo, small, method="bilinear", antialias=True)
         # Index coordinates of the small photo: x_small = (x + 0.5) * factor - 0.5.
         factor = np.array([small[1] / width, small[0] / height])
         to_small = np.diag([factor[0], factor[1], 1.0])
         to_small[:2, 2] = 0.5 * factor - 0.5
-        matrix = matrix @ np.linalg.inv(to_small)
+        matrix = alignment.matrix @ np.linalg.inv(to_small)
+    else:  # only the pixels the crop samples, as float32
+        top, bottom, left, right = crop_box(alignment, photo.shape, margin=2)
+        pixels = tf.cast(photo[top:bottom, left:right], tf.float32)
+        matrix = alignment.matrix @ _shift(left, top)
     crop = resample(pixels, np.linalg.inv(matrix), alignment.size, alignment.size, "NEAREST")
     coverage = resample(tf.ones_like(pixels[..., :1]), np.linalg.inv(matrix), alignment.size,
                         alignment.size, "CONSTANT")
@@ -149,11 +152,14 @@ def warp_to_crop(photo: np.ndarray, alignment: Alignment) -> tuple[np.ndarray, n
 
 
 def mask_to_crop(mask: np.ndarray, alignment: Alignment) -> np.ndarray:
-    """A photo's mask [H, W] (1 = known) seen through the face's crop: [S, S], 1 where the crop
-    pixel's source is a known photo pixel, 0 in the hole and outside the photo."""
-    known = mask.astype(np.float32)[..., np.newaxis]
-    sampled = resample(tf.constant(known), np.linalg.inv(alignment.matrix), alignment.size,
-                      alignment.size, "CONSTANT", interpolation="NEAREST")
+    """A photo's mask [H, W] (1 or True = known; any dtype) seen through the face's crop:
+    float32 [S, S], 1 where the crop pixel's source is a known photo pixel, 0 in the hole and
+    outside the photo. Only the pixels the crop samples are converted (a 64 MP bool mask is
+    256 MB as float32)."""
+    top, bottom, left, right = crop_box(alignment, mask.shape, margin=2)
+    known = mask[top:bottom, left:right].astype(np.float32)[..., np.newaxis]
+    sampled = resample(tf.constant(known), np.linalg.inv(alignment.matrix @ _shift(left, top)),
+                      alignment.size, alignment.size, "CONSTANT", interpolation="NEAREST")
     return (sampled.numpy()[..., 0] > 0.5).astype(np.float32)
 
 
@@ -163,30 +169,62 @@ def mask_from_crop(crop_mask: np.ndarray, alignment: Alignment, shape,
     a photo pixel falls in the crop's hole, 1 elsewhere (and everywhere outside the box
     ``within`` = (top, bottom, left, right), when given: callers that need only a region)."""
     known = np.ones(shape[:2], np.float32)
-    # Only the photo pixels in the bounding box of the crop's square can fall in it.
-    corners = np.array([[-1, -1], [-1, 1], [1, -1], [1, 1]]) * (alignment.size / 2 + 1) \
-        + (alignment.size - 1) / 2
-    inverse = np.linalg.inv(alignment.matrix)
-    in_photo = corners @ inverse[:2, :2].T + inverse[:2, 2]
-    (left, top), (right, bottom) = np.floor(in_photo.min(0)), np.ceil(in_photo.max(0)) + 1
-    box_top, box_bottom, box_left, box_right = within or (0, shape[0], 0, shape[1])
-    left, top = int(max(left, box_left)), int(max(top, box_top))
-    right, bottom = int(min(right, box_right)), int(min(bottom, box_bottom))
-    if right <= left or bottom <= top:
-        return known
-    shift = np.eye(3)
-    shift[:2, 2] = [left, top]  # box index coordinates -> photo index coordinates
-    missing = 1.0 - crop_mask.astype(np.float32)[..., np.newaxis]
-    sampled = resample(tf.constant(missing), alignment.matrix @ shift, bottom - top,
-                      right - left, "CONSTANT", interpolation="NEAREST")
-    known[top:bottom, left:right] = sampled.numpy()[..., 0] < 0.5
+    box = crop_box(alignment, shape, within=within)
+    if box is not None:
+        top, bottom, left, right = box
+        known[top:bottom, left:right] = ~_in_crop_hole(crop_mask, alignment, box)
     return known
 
 
 def footprint(alignment: Alignment, shape, within: tuple | None = None) -> np.ndarray:
-    """The photo pixels [H, W] (for ``shape`` (H, W)) that the face's crop covers: 1, else 0
-    (0 outside ``within``, as for ``mask_from_crop``)."""
-    return 1.0 - mask_from_crop(np.zeros([alignment.size] * 2), alignment, shape, within)
+    """The photo pixels that the face's crop covers: bool [H, W] for ``shape`` (H, W), False
+    elsewhere and outside the box ``within``, as for ``mask_from_crop``."""
+    covered = np.zeros(shape[:2], bool)
+    box = crop_box(alignment, shape, within=within)
+    if box is not None:
+        top, bottom, left, right = box
+        covered[top:bottom, left:right] = _in_crop_hole(np.zeros([alignment.size] * 2),
+                                                        alignment, box)
+    return covered
+
+
+def crop_box(alignment: Alignment, shape, margin: int = 0, within: tuple | None = None
+             ) -> tuple | None:
+    """The box (top, bottom, left, right; bottom and right exclusive) of the photo pixels, for
+    ``shape`` (H, W), near the face's crop: those within ``margin`` pixels of the crop's square
+    grown by one crop pixel, inside the photo and inside ``within`` (a box) when given; None
+    when that is empty. Resampling the crop from, or onto, this box gives what the whole photo
+    gives (``margin`` 2 covers bilinear sampling's neighbours)."""
+    corners = np.array([[-1, -1], [-1, 1], [1, -1], [1, 1]]) * (alignment.size / 2 + 1) \
+        + (alignment.size - 1) / 2
+    inverse = np.linalg.inv(alignment.matrix)
+    in_photo = corners @ inverse[:2, :2].T + inverse[:2, 2]
+    left, top = np.floor(in_photo.min(0)) - margin
+    right, bottom = np.ceil(in_photo.max(0)) + 1 + margin
+    box_top, box_bottom, box_left, box_right = within or (0, shape[0], 0, shape[1])
+    left, top = int(max(left, box_left, 0)), int(max(top, box_top, 0))
+    right, bottom = int(min(right, box_right, shape[1])), int(min(bottom, box_bottom, shape[0]))
+    if right <= left or bottom <= top:
+        return None
+    return top, bottom, left, right
+
+
+def _in_crop_hole(crop_mask: np.ndarray, alignment: Alignment, box: tuple) -> np.ndarray:
+    """bool [bottom - top, right - left] over ``box`` (top, bottom, left, right) of the photo:
+    True where a photo pixel falls in the hole (0) of the crop's mask [S, S]."""
+    top, bottom, left, right = box
+    missing = 1.0 - crop_mask.astype(np.float32)[..., np.newaxis]
+    sampled = resample(tf.constant(missing), alignment.matrix @ _shift(left, top), bottom - top,
+                      right - left, "CONSTANT", interpolation="NEAREST")
+    return sampled.numpy()[..., 0] >= 0.5
+
+
+def _shift(left: int, top: int) -> np.ndarray:
+    """[3, 3]: the index coordinates of a box whose corner is (``left``, ``top``) -> the
+    photo's."""
+    shift = np.eye(3)
+    shift[:2, 2] = [left, top]
+    return shift
 
 
 def hole_box(mask: np.ndarray) -> tuple | None:
@@ -209,7 +247,7 @@ def paste_back(photo: np.ndarray, mask: np.ndarray, completed_crop: np.ndarray,
 
     Args:
         photo: uint8 [H, W, 3].
-        mask: [H, W], 1 = known.
+        mask: [H, W], 1 or True = known (bool keeps a large photo's mask small).
         completed_crop: float [S, S, 3] in [-1, 1].
         alignment: the face's alignment.
         seamless: False pastes the warped crop without the Poisson solve (about 4x faster on
@@ -223,17 +261,16 @@ def paste_back(photo: np.ndarray, mask: np.ndarray, completed_crop: np.ndarray,
     if hole is None:
         return photo.copy()
     # The hole the crop covers (all of it lies in the hole's box).
-    filled = (mask < 0.5) & (footprint(alignment, mask.shape, within=hole) > 0.5)
+    filled = (mask < 0.5) & footprint(alignment, mask.shape, within=hole)
     rows, columns = np.nonzero(filled[hole[0]:hole[1], hole[2]:hole[3]])
     if not rows.size:
         return photo.copy()
     rows, columns = rows + hole[0], columns + hole[2]
     top, left = max(rows.min() - 2, 0), max(columns.min() - 2, 0)
     bottom, right = min(rows.max() + 3, height), min(columns.max() + 3, width)
-    shift = np.eye(3)
-    shift[:2, 2] = [left, top]  # box index coordinates -> photo index coordinates
-    generated = resample(tf.constant(completed_crop, tf.float32), alignment.matrix @ shift,
-                        bottom - top, right - left, "NEAREST")
+    generated = resample(tf.constant(completed_crop, tf.float32),
+                        alignment.matrix @ _shift(left, top), bottom - top, right - left,
+                        "NEAREST")
     box = np.s_[top:bottom, left:right]
     known = 1.0 - filled[box].astype(np.float32)
     if seamless:

@@ -39,8 +39,11 @@ class UnreadableImage(ValueError):
     """The file is not an image this tool can use; the message names the file and why."""
 
 
-def read_rgb(source, name: str = "") -> np.ndarray:
+def read_rgb(source, name: str = "", max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Decodes an image file (a path, or encoded bytes with ``name`` for messages).
+
+    Args:
+        max_pixels: more pixels than this (at most ``MAX_PIXELS``) is refused before decoding.
 
     Returns:
         uint8 [H, W, 3].
@@ -48,10 +51,10 @@ def read_rgb(source, name: str = "") -> np.ndarray:
     Raises:
         UnreadableImage: naming the file and the problem.
     """
-    return read(source, to_rgb, name)
+    return read(source, to_rgb, name, max_pixels)
 
 
-def read(source, convert, name: str = ""):
+def read(source, convert, name: str = "", max_pixels: int = MAX_PIXELS):
     """Opens an image file (a path, or encoded bytes with ``name`` for messages) with every check
     of ``read_rgb`` and returns ``convert(picture)`` of its first frame, turned upright by its
     EXIF orientation (``convert`` takes a Pillow image).
@@ -63,9 +66,10 @@ def read(source, convert, name: str = ""):
     try:
         handle = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
         with Image.open(handle) as picture:
-            _check_size(picture, name)
+            _check_size(picture, name, max_pixels)
             picture.seek(0)  # the first frame of an animation
-            return convert(ImageOps.exif_transpose(picture))
+            ImageOps.exif_transpose(picture, in_place=True)  # no copy of an upright photo
+            return convert(picture)
     except UnreadableImage:
         raise
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as error:
@@ -79,11 +83,11 @@ def read(source, convert, name: str = ""):
         raise UnreadableImage(f"{name}: not a readable image ({reason})") from error
 
 
-def _check_size(picture: Image.Image, name: str) -> None:
+def _check_size(picture: Image.Image, name: str, max_pixels: int) -> None:
     width, height = picture.size
-    if width * height > MAX_PIXELS:
+    if width * height > max_pixels:
         raise UnreadableImage(f"{name}: {width}x{height} pixels is more than the "
-                              f"{MAX_PIXELS:,} allowed (a decompression bomb, or far larger "
+                              f"{max_pixels:,} allowed (a decompression bomb, or far larger "
                               f"than needed)")
     if min(width, height) < MIN_SIDE:
         raise UnreadableImage(f"{name}: {width}x{height} is too small (the shorter side must be "
@@ -103,7 +107,9 @@ def to_rgb(picture: Image.Image) -> np.ndarray:
     if picture.mode == "RGBA":
         background = Image.new("RGBA", picture.size, (255, 255, 255, 255))
         picture = Image.alpha_composite(background, picture)
-    return np.asarray(picture.convert("RGB"), dtype=np.uint8).copy()
+    if picture.mode != "RGB":
+        picture = picture.convert("RGB")
+    return np.array(picture, dtype=np.uint8)  # a writable copy of Pillow's bytes
 
 
 def _high_depth_to_rgb(values: np.ndarray, is_float: bool) -> np.ndarray:

@@ -170,8 +170,19 @@ def read_mask(source, invert: bool = False, name: str = "") -> np.ndarray:
     Raises:
         ValueError: naming the file if it cannot be read as an image.
     """
+    return read_known(source, invert, name).astype(np.float32)
+
+
+def read_known(source, invert: bool = False, name: str = "",
+               max_pixels: int = image_reader.MAX_PIXELS) -> np.ndarray:
+    """``read_mask`` as bool [H, W], True = known: a byte a pixel (a photo's mask at 64 MP is
+    64 MB, not 256 MB); a mask of more than ``max_pixels`` is refused before decoding.
+
+    Raises:
+        ValueError: naming the file if it cannot be read as an image.
+    """
     try:
-        values = image_reader.read(source, _alpha_or_luminance, name)
+        values = image_reader.read(source, _alpha_or_luminance, name, max_pixels)
     except image_reader.UnreadableImage as error:
         raise ValueError(f"mask file {error}") from error
     grey = np.count_nonzero((values > 25) & (values < 230))
@@ -181,7 +192,7 @@ def read_mask(source, invert: bool = False, name: str = "") -> np.ndarray:
     known = values >= 128
     if invert:
         known = ~known
-    return known.astype(np.float32)
+    return known
 
 
 def load_mask_file(path: str, size: int, invert: bool = False, crop: str = "none") -> np.ndarray:

@@ -29,8 +29,9 @@ class FaceCompletion:
 
 @dataclasses.dataclass
 class PhotoCompletion:
-    """The completed photo uint8 [H, W, 3], its mask [H, W] (1 = known), the faces completed,
-    and the share of the hole's pixels that no face's crop covers (left as they were)."""
+    """The completed photo uint8 [H, W, 3], its mask [H, W] (1 = known, as given), the faces
+    completed, and the share of the hole's pixels that no face's crop covers (left as they
+    were)."""
 
     completed: np.ndarray
     mask: np.ndarray
@@ -97,7 +98,8 @@ def complete_photo(completer: CropCompleter, photo: np.ndarray, *,
     Args:
         completer: completes aligned crops (``local(model, settings)``).
         photo: uint8 [H, W, 3].
-        mask: [H, W], 1 = known, drawn on the photo; or
+        mask: [H, W], 1 = known, drawn on the photo (bool: True = known, keeps a large
+            photo's mask at a byte a pixel until the face crops); or
         crop_mask: [S, S], 1 = known, a hole in the model's framing (``--mask=center``...),
             made in every face's aligned crop and mapped back onto the photo.
         faces: detected faces, when the caller has them (detection costs ~0.3 s a photo).
@@ -114,7 +116,7 @@ def complete_photo(completer: CropCompleter, photo: np.ndarray, *,
         raise ValueError("give a mask drawn on the photo or a mask in the crop, not both")
     if mask is not None and mask.min() >= 0.5:
         log.warning("the mask marks every pixel as known: nothing to complete")
-        return PhotoCompletion(photo.copy(), mask.astype(np.float32), [], 0.0)
+        return PhotoCompletion(photo.copy(), mask, [], 0.0)
     faces = align.detect_faces(photo) if faces is None else faces
     if not faces:
         raise align.AlignmentError("no face found")
@@ -143,7 +145,7 @@ def complete_aligned(completer: CropCompleter, photo: np.ndarray, mask: np.ndarr
 
     Args:
         completer, photo, seamless: as for ``complete_photo``.
-        mask: [H, W], 1 = known, drawn on the photo.
+        mask: [H, W], 1 (or True) = known, drawn on the photo.
         alignments: ``align.Alignment`` of each face to the model's crop.
 
     Raises:
@@ -160,16 +162,16 @@ def complete_aligned(completer: CropCompleter, photo: np.ndarray, mask: np.ndarr
 
     crops = np.stack([view.crop for view in views])
     masks = np.stack([view.crop_mask for view in views])[..., np.newaxis]
-    completed, remaining = photo.copy(), mask.astype(np.float32)
+    completed, remaining = photo, mask >= 0.5  # remaining: known, or filled by a face
     hole = align.hole_box(mask)
     for view, crop_result in zip(views, completer(crops, masks)):
         view.completed = image_utils.to_uint8(crop_result)
         completed = align.paste_back(completed, remaining, crop_result, view.alignment,
                                      seamless=seamless)
-        remaining = np.maximum(remaining, align.footprint(view.alignment, mask.shape, hole))
+        remaining |= align.footprint(view.alignment, mask.shape, hole)
     hole = mask < 0.5
-    uncovered = float((remaining[hole] < 0.5).mean()) if hole.any() else 0.0
+    uncovered = float((~remaining[hole]).mean()) if hole.any() else 0.0
     if uncovered > 0:
         log.warning("%.0f%% of the hole lies outside every face's crop and is left as it was",
                     100 * uncovered)
-    return PhotoCompletion(completed, mask.astype(np.float32), views, uncovered)
+    return PhotoCompletion(completed, mask, views, uncovered)

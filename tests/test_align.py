@@ -124,6 +124,37 @@ def test_warp_there_and_back_reproduces_a_smooth_image():
     assert margin.sum() > 2000 and difference.max() <= 2
 
 
+def test_crops_and_masks_from_the_box_around_the_face_match_the_whole_photo():
+    """warp_to_crop, mask_to_crop and footprint sample only the photo box around the face's
+    crop (a 64 MP photo is 768 MB as float32): they give what resampling the whole photo gives,
+    for crops at the photo's edge, over it, and larger or smaller than the face."""
+    rng = np.random.default_rng(5)
+    photo = rng.integers(0, 256, (90, 120, 3), dtype=np.uint8)
+    mask = rng.random((90, 120)) > 0.3  # bool, True = known
+    for centre, scale, angle in (((60, 45), 2.0, 0.3), ((5, 80), 1.3, -0.2),
+                                 ((118, 3), 0.5, 0.1), ((60, 45), 0.25, 0.0)):
+        matrix = np.eye(3)
+        matrix[:2, :2] = scale * np.array([[np.cos(angle), -np.sin(angle)],
+                                           [np.sin(angle), np.cos(angle)]])
+        matrix[:2, 2] = 31.5 - matrix[:2, :2] @ np.array(centre, float)
+        alignment = align.Alignment(matrix, 64)
+        inverse = np.linalg.inv(matrix)
+        whole_mask = align.resample(mask.astype(np.float32)[..., None], inverse, 64, 64,
+                                    "CONSTANT", interpolation="NEAREST").numpy()[..., 0] > 0.5
+        np.testing.assert_array_equal(align.mask_to_crop(mask, alignment), whole_mask)
+        covered = align.resample(np.ones((64, 64, 1), np.float32), matrix, 90, 120, "CONSTANT",
+                                 interpolation="NEAREST").numpy()[..., 0] >= 0.5
+        np.testing.assert_array_equal(align.footprint(alignment, mask.shape), covered)
+        crop, coverage = align.warp_to_crop(photo, alignment)
+        if scale >= 1:  # the crop is sampled from the photo itself, not a shrunk copy
+            whole = np.rint(align.resample(photo, inverse, 64, 64, "NEAREST").numpy())
+            # A box's shifted transform rounds differently in float32: a level at most.
+            assert np.abs(crop - whole.astype(int)).max() <= 1
+            whole_coverage = align.resample(np.ones((90, 120, 1)), inverse, 64, 64,
+                                            "CONSTANT").numpy()[..., 0] > 0.5
+            np.testing.assert_array_equal(coverage, whole_coverage)
+
+
 def test_empty_hole_gives_the_photo_back_and_a_hole_changes_only_itself(model, faces):
     photo = scene(faces[1])
     completer = photo_lib.local(model, SearchSettings(steps=5).for_model(

@@ -1,5 +1,6 @@
 """The web app's HTTP API (``dcgan_tf.app.server``) on the packaged model: every endpoint, every
-kind of bad input, a full queue, and concurrent requests each getting their own answer."""
+kind of bad input, a full queue, clients that disconnect (served by uvicorn in a thread), the
+lanes and the photo cache, 500s, and concurrent requests each getting their own answer."""
 
 import base64
 import concurrent.futures
@@ -10,13 +11,14 @@ import struct
 import threading
 import zlib
 
+import httpx
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from app_helpers import decode, face_mask, png
-from dcgan_tf import loading, photo as photo_lib
+from app_helpers import decode, face_mask, png, send_unread, serving, wait_until
+from dcgan_tf import align, loading, photo as photo_lib
 from dcgan_tf.app import engine as engine_lib, server
 
 
@@ -60,7 +62,8 @@ def test_info_lists_the_methods_and_limits(client):
     info = client.get("/api/info").json()
     assert info["model"] == "celeba64" and info["image_size"] == 64
     assert info["methods"] == ["instant", "fast", "default"]
-    assert info["max_upload_bytes"] == server.MAX_UPLOAD_BYTES and info["samples"] == 4
+    assert info["max_upload_bytes"] == server.Limits().max_upload_bytes and info["samples"] == 4
+    assert info["max_pixels"] == server.Limits().max_pixels
 
 
 def test_every_sample_is_a_photo_with_one_face(client):
@@ -212,10 +215,12 @@ def test_a_body_over_the_limit_is_413_before_it_is_read(engine):
 
 
 class _BlockingEngine(engine_lib.Engine):
-    """An engine whose completions wait for ``release`` and then fill the hole with stripes
-    whose period is the request's seed (so answers cannot be mixed up unnoticed)."""
+    """An engine whose completions step (reporting each step to ``progress``) until
+    ``release``, for at most ``STEPS`` steps of 10 ms, then fill the hole with stripes whose
+    period is the request's seed (so answers cannot be mixed up unnoticed)."""
 
     source, image_size, methods = "blocking", 64, ("instant", "fast")
+    STEPS = 10_000
 
     def __init__(self, real: engine_lib.LocalEngine):
         self.real, self.release, self.started = real, threading.Event(), threading.Event()
@@ -223,7 +228,11 @@ class _BlockingEngine(engine_lib.Engine):
     def completer(self, method, seed=0, progress=None):
         def complete_crops(crops, masks):
             self.started.set()
-            self.release.wait(timeout=60)
+            for step in range(1, self.STEPS + 1):
+                if progress is not None:
+                    progress(step, self.STEPS)
+                if self.release.wait(0.01):
+                    break
             columns = np.arange(crops.shape[2])
             stripes = np.where((columns // seed) % 2, 0.8, -0.8).astype(np.float32)
             return np.broadcast_to(stripes[None, None, :, None], crops.shape).copy()
@@ -253,6 +262,196 @@ def test_a_full_queue_answers_503_and_loses_no_answer(engine, sample):
         assert [answer.status_code for answer in answers] == [200, 200]
         alone = [post(seed).content for seed in (10, 20)]
     assert [answer.content for answer in answers] == alone and alone[0] != alone[1]
+
+
+def test_queued_requests_of_gone_clients_give_their_places_back(engine, sample):
+    """A queue of 3 with one completion running: two clients queue theirs and disconnect;
+    the two places they held take two new requests, which get 200, not 503."""
+    data, _, mask, _ = sample
+    blocking = _BlockingEngine(engine)
+    app = server.create_app(blocking, server.Limits(complete_queue=3))
+    lane = app.state.complete_lane
+    with serving(app) as url, concurrent.futures.ThreadPoolExecutor(3) as pool:
+        post = lambda seed: httpx.post(  # noqa: E731
+            f"{url}/api/complete", files=files(data, mask), data={"seed": str(seed)},
+            timeout=120)
+        running = pool.submit(post, 10)
+        assert blocking.started.wait(timeout=60)
+        gone = [send_unread(url, "/api/complete", files(data, mask), {"seed": str(seed)})
+                for seed in (20, 30)]
+        wait_until(lambda: lane.jobs == 3)
+        for connection in gone:
+            connection.close()
+        wait_until(lambda: lane.jobs == 1)
+        later = [pool.submit(post, seed) for seed in (40, 50)]
+        wait_until(lambda: lane.jobs == 3)
+        blocking.release.set()
+        answers = [future.result(timeout=120) for future in (running, *later)]
+    assert [answer.status_code for answer in answers] == [200, 200, 200]
+
+
+@pytest.mark.parametrize("progress", [False, True], ids=["png", "ndjson"])
+def test_a_gone_client_stops_its_search_and_frees_the_worker(engine, sample, progress):
+    """A client that disconnects during its completion: the search stops at its next step
+    (it would step for 100 s), and the next request is answered."""
+    data, _, mask, _ = sample
+    blocking = _BlockingEngine(engine)
+    app = server.create_app(blocking)
+    fields = {"progress": "true"} if progress else {}
+    with serving(app) as url:
+        gone = send_unread(url, "/api/complete", files(data, mask), {"seed": "10", **fields})
+        assert blocking.started.wait(timeout=60)
+        gone.close()
+        wait_until(lambda: app.state.complete_lane.jobs == 0)
+        blocking.release.set()
+        answer = httpx.post(f"{url}/api/complete", files=files(data, mask),
+                            data={"seed": "20"}, timeout=120)
+    assert answer.status_code == 200
+
+
+def test_a_gone_client_stops_the_model_s_search(engine, sample):
+    """Through ``inpaint.complete``: the default search (300 steps) of a client that
+    disconnects at its first step ends long before its last step."""
+    data, _, mask, _ = sample
+    steps, first_step, closed = [], threading.Event(), threading.Event()
+
+    class Watched(_CountingEngine):
+        def completer(self, method, seed=0, progress=None):
+            def watched(step, total):
+                steps.append(step)
+                first_step.set()
+                assert closed.wait(timeout=60)
+                progress(step, total)
+            return self.real.completer(method, seed, watched)
+
+    app = server.create_app(Watched(engine))
+    with serving(app) as url:
+        gone = send_unread(url, "/api/complete", files(data, mask), {"method": "default"})
+        assert first_step.wait(timeout=120)
+        gone.close()
+        closed.set()
+        wait_until(lambda: app.state.complete_lane.jobs == 0)
+    assert 1 <= max(steps) < 300
+
+
+def test_face_detection_does_not_hold_up_previews(engine, sample, monkeypatch):
+    """/api/faces has its own lane: a preview is answered while a detection is running."""
+    data, _, mask, _ = sample
+    detecting, release, real = threading.Event(), threading.Event(), align.detect_faces
+
+    def detect_faces(pixels, *args, **kwargs):
+        if pixels.shape[:2] == (200, 300):  # the other photo
+            detecting.set()
+            assert release.wait(timeout=60)
+        return real(pixels, *args, **kwargs)
+
+    monkeypatch.setattr(align, "detect_faces", detect_faces)
+    other = png(np.full((200, 300, 3), 128, np.uint8))
+    with TestClient(server.create_app(engine)) as test_client, \
+            concurrent.futures.ThreadPoolExecutor(1) as pool:
+        assert test_client.post("/api/faces", files=files(data)).status_code == 200
+        faces = pool.submit(test_client.post, "/api/faces", files=files(other))
+        assert detecting.wait(timeout=60)
+        assert test_client.post("/api/preview", files=files(data, mask)).status_code == 200
+        assert not faces.done()
+        release.set()
+        assert faces.result(timeout=60).json()["faces"] == []
+
+
+def test_two_lanes_detect_a_photo_s_faces_once(engine, sample, monkeypatch):
+    """/api/faces and a preview of a new photo at the same time: the second waits for the
+    first's detection instead of running its own."""
+    data, _, mask, _ = sample
+    detections, asked, release = [], [], threading.Event()
+    real_detect, real_faces = align.detect_faces, server._PhotoCache.faces
+
+    def detect_faces(pixels, *args, **kwargs):
+        detections.append(pixels.shape)
+        assert release.wait(timeout=60)
+        return real_detect(pixels, *args, **kwargs)
+
+    def faces(cache, entry):
+        asked.append(entry)
+        return real_faces(cache, entry)
+
+    monkeypatch.setattr(align, "detect_faces", detect_faces)
+    monkeypatch.setattr(server._PhotoCache, "faces", faces)
+    with TestClient(server.create_app(engine)) as test_client, \
+            concurrent.futures.ThreadPoolExecutor(2) as pool:
+        found = pool.submit(test_client.post, "/api/faces", files=files(data))
+        wait_until(lambda: detections)
+        preview = pool.submit(test_client.post, "/api/preview", files=files(data, mask))
+        wait_until(lambda: len(asked) == 2)
+        release.set()
+        assert found.result(timeout=60).status_code == 200
+        assert preview.result(timeout=60).status_code == 200
+    assert len(detections) == 1 and asked[0] is asked[1]
+
+
+def test_a_bad_mask_is_refused_before_faces_are_looked_for(engine, sample, monkeypatch):
+    data, _, _, _ = sample
+    detections = []
+    monkeypatch.setattr(align, "detect_faces", lambda *args, **kwargs: detections.append(1))
+    with TestClient(server.create_app(engine)) as test_client:
+        for mask in (b"GIF89a", png(np.zeros((10, 20), np.uint8))):
+            response = test_client.post("/api/preview", files=files(data, mask))
+            assert response.status_code == 400 and "mask" in response.json()["detail"]
+    assert detections == []
+
+
+def test_the_pixel_cap_and_the_photo_cache_s_bytes(engine, client):
+    """A photo over ``max_pixels`` is refused before it is decoded; the cache keeps at most
+    ``photo_cache_bytes`` of pixels, except the photo in use."""
+    photos = [client.get(f"/api/samples/{index}").content for index in range(4)]
+    one = 320 * 320 * 3  # bytes of a sample's pixels
+    capped = server.create_app(engine, server.Limits(max_pixels=320 * 320 - 1))
+    with TestClient(capped) as test_client:
+        response = test_client.post("/api/faces", files=files(photos[0]))
+        assert response.status_code == 400
+        assert "image: 320x320 pixels is more than the 102,399 allowed" in response.text
+        assert test_client.get("/api/info").json()["max_pixels"] == 320 * 320 - 1
+    for budget, kept in ((2 * one, 2 * one), (1, one)):
+        app = server.create_app(engine, server.Limits(photo_cache_bytes=budget))
+        with TestClient(app) as test_client:
+            for photo in photos:
+                assert test_client.post("/api/faces", files=files(photo)).status_code == 200
+        assert app.state.photos.nbytes == kept
+
+
+class _FailingEngine(engine_lib.Engine):
+    """An engine whose completions fail with an error naming server internals."""
+
+    source, image_size, methods = "failing", 64, ("fast",)
+
+    def __init__(self, real: engine_lib.LocalEngine):
+        self.real = real
+
+    def completer(self, method, seed=0, progress=None):
+        def complete_crops(crops, masks):
+            raise RuntimeError("secret: /srv/models/celeba64 exploded")
+        return photo_lib.CropCompleter(self.real.completer("fast").template, 64, complete_crops)
+
+    def generated_faces(self, count):
+        return self.real.generated_faces(count)
+
+
+def test_an_unexpected_error_answers_500_with_a_request_id_only(engine, sample, caplog):
+    data, _, mask, _ = sample
+    with TestClient(server.create_app(_FailingEngine(engine))) as test_client, \
+            caplog.at_level(logging.ERROR, logger=server.__name__):
+        plain = test_client.post("/api/complete", files=files(data, mask))
+        streamed = test_client.post("/api/complete", files=files(data, mask),
+                                    data={"progress": "true"})
+    assert plain.status_code == 500 and "secret" not in plain.text
+    request_id = plain.json()["request_id"]
+    assert plain.headers["x-request-id"] == request_id
+    assert f"internal error (request id {request_id})" in plain.json()["detail"]
+    final = json.loads(streamed.text.splitlines()[-1])
+    assert final["status"] == 500 and "secret" not in streamed.text
+    assert final["request_id"] in final["error"] and final["request_id"] != request_id
+    for logged_id in (request_id, final["request_id"]):
+        assert f"(request id {logged_id})" in caplog.text
+    assert caplog.text.count("secret: /srv/models/celeba64 exploded") >= 2
 
 
 def test_concurrent_requests_each_get_their_own_answer(client):

@@ -39,6 +39,7 @@ def test_app_py_refuses_bad_flags():
     for flags, message in ((["--port=70000"], "--port must be in [0, 65535]"),
                            (["--model=celeba64", "--server=http://x"],
                             "give --model or --server, not both"),
+                           (["--max_megapixels=70"], "--max_megapixels must be in (0, 64]"),
                            (["--model=no_such_model"], "no_such_model")):
         run = subprocess.run([sys.executable, os.path.join(REPO, "app.py"), *flags],
                              capture_output=True, text=True, timeout=120)

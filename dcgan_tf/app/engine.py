@@ -25,7 +25,8 @@ class Engine(abc.ABC):
     """``source`` (what it runs), ``image_size``, ``methods`` (the completion methods it offers,
     "instant" first when it has one: the live preview) and ``completer(method, seed, progress)``
     -> ``photo.CropCompleter``, where ``progress(step, steps)`` is called after each step of the
-    search when the engine can report it."""
+    search when the engine can report it; an exception it raises ends the search (the app's
+    way to stop the search of a client that has gone)."""
 
     source: str
     image_size: int
@@ -79,7 +80,7 @@ class ServedEngine(Engine):
     """An export (``serving.RestCompleter`` or ``serving.SavedModelCompleter``): the method
     baked in at export (its settings, its step count) and, when the export has an encoder,
     "instant" from its ``encode`` and ``serving_default`` signatures, blended here. Progress
-    is not reported: a served completion is one call."""
+    is not reported, nor can a completion be stopped: a served completion is one call."""
 
     def __init__(self, completer, source: str):
         self.served = completer

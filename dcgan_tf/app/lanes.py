@@ -1,5 +1,9 @@
 """Bounded queues in front of worker threads: model inference runs off the event loop, and a
-full queue answers at once (``Busy``, a 503 with Retry-After) instead of piling up work."""
+full queue answers at once (``Busy``, a 503 with Retry-After) instead of piling up work.
+
+A job holds its slot until its future is done: it has run, or it was cancelled while queued
+(its caller has gone), which frees the slot at once.
+"""
 
 import asyncio
 import concurrent.futures
@@ -39,7 +43,7 @@ class Lane:
 
     def submit(self, function, *args) -> asyncio.Future:
         """Queues ``function(*args)`` and returns an awaitable of its result (call from the
-        event loop).
+        event loop). Cancelling the awaitable before the job starts drops the job.
 
         Raises:
             Busy: when ``capacity`` jobs are already waiting or running.
@@ -48,7 +52,9 @@ class Lane:
             if self._jobs >= self.capacity:
                 raise Busy(self.name, max(1, math.ceil(self._jobs * self._seconds_per_job)))
             self._jobs += 1
-        return asyncio.wrap_future(self._executor.submit(self._timed, function, *args))
+        job = self._executor.submit(self._timed, function, *args)
+        job.add_done_callback(self._release)  # also called when the job is cancelled
+        return asyncio.wrap_future(job)
 
     async def run(self, function, *args):
         """``submit`` and wait for the result."""
@@ -60,9 +66,12 @@ class Lane:
             return function(*args)
         finally:
             with self._lock:
-                self._jobs -= 1
                 seconds = time.perf_counter() - start
                 self._seconds_per_job = 0.8 * self._seconds_per_job + 0.2 * seconds
+
+    def _release(self, job: concurrent.futures.Future) -> None:
+        with self._lock:
+            self._jobs -= 1
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

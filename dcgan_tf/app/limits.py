@@ -1,0 +1,29 @@
+"""How much the web app takes, defined once: ``app.py``'s flags take their defaults from here
+(this module imports no TensorFlow, so ``app.py --help`` stays quick)."""
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """What the app accepts and keeps.
+
+    Attributes:
+        max_upload_bytes: a request's body (photo and mask together).
+        max_pixels: a photo's pixels (and its mask's), at most ``image_reader.MAX_PIXELS``;
+            larger photos get 400 before they are decoded. A request's working memory grows
+            with it (the photo, its copy being completed, the PNG).
+        photo_cache_bytes: pixels of decoded photos kept (with their faces) for the next
+            request on the same photo; the photo in use is kept even when it alone is larger.
+        photo_cache_size: photos kept, at most.
+        preview_queue, faces_queue, complete_queue: jobs waiting or running in each lane
+            before a 503.
+    """
+
+    max_upload_bytes: int = 50_000_000
+    max_pixels: int = 24_000_000
+    photo_cache_bytes: int = 300_000_000
+    photo_cache_size: int = 16
+    preview_queue: int = 4
+    faces_queue: int = 4
+    complete_queue: int = 8
