@@ -160,13 +160,52 @@ def test_tf_configs_name_every_worker_and_their_own_index():
 
 def test_launcher_restarts_a_failing_group_then_gives_up():
     output = io.StringIO()
-    command = [sys.executable, "-c", "import os, sys; print(os.environ['TF_CONFIG']); sys.exit(3)"]
-    code = launch.launch(command, 2, max_restarts=1, grace_seconds=1, output=output)
+    # Worker 1 prints its TF_CONFIG and fails; worker 0 waits (for the launcher's SIGTERM).
+    script = ("import json, os, sys, time; print(os.environ['TF_CONFIG']); "
+              "json.loads(os.environ['TF_CONFIG'])['task']['index'] == 1 and sys.exit(3); "
+              "time.sleep(60)")
+    code = launch.launch([sys.executable, "-c", script], 2, max_restarts=1, grace_seconds=1,
+                         output=output)
     text = output.getvalue()
     assert code == 3
-    assert "exited with code 3; restarting all 2 workers (restart 1 of 1)" in text
-    assert "exited with code 3; no restarts left" in text
+    assert "worker 1 exited with code 3; restarting all 2 workers (restart 1 of 1)" in text
+    assert "worker 1 exited with code 3; no restarts left" in text
     assert text.count('"task": {"type": "worker", "index": 1}') == 2  # both attempts
+
+
+# Worker 1 fails at once (code 5). Worker 0 fails (code 7) 20 ms after worker 1 has ended
+# (/proc shows it a zombie, or gone once reaped): within one 0.2 s poll, had the launcher polled.
+FAIL_AFTER_WORKER_1 = """
+import json, os, sys, time
+pid_file = sys.argv[1]
+if json.loads(os.environ["TF_CONFIG"])["task"]["index"] == 1:
+    with open(pid_file + ".part", "w") as file:
+        file.write(str(os.getpid()))
+    os.replace(pid_file + ".part", pid_file)
+    sys.exit(5)
+while not os.path.exists(pid_file):
+    time.sleep(0.001)
+with open(pid_file) as file:
+    pid = file.read()
+def running():
+    try:
+        with open(f"/proc/{pid}/stat") as file:
+            return file.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+while running():
+    time.sleep(0.001)
+time.sleep(0.02)
+sys.exit(7)
+"""
+
+
+def test_launcher_reports_the_worker_that_failed_first(tmp_path):
+    for attempt in range(5):  # a launcher that polled in index order would misreport most
+        output = io.StringIO()
+        command = [sys.executable, "-c", FAIL_AFTER_WORKER_1, str(tmp_path / f"pid-{attempt}")]
+        assert launch.launch(command, 2, max_restarts=0, grace_seconds=1, output=output) == 5
+        assert "[launch] worker 1 exited with code 5; no restarts left" in output.getvalue()
 
 
 def test_launcher_returns_zero_when_every_worker_finishes():
