@@ -2,6 +2,7 @@
 and with two in-process replicas; a SIGKILLed worker is restarted and the run resumes from the
 last checkpoint; the launcher's own behaviour."""
 
+import contextlib
 import glob
 import io
 import json
@@ -25,18 +26,29 @@ TINY_TRAIN_FLAGS = ["--synthetic_images=64", "--image_size=32", "--g_filters=4",
                     "--latent_dim=8", "--batch_size=8", "--num_samples=4"]
 
 
-def _launch(arguments, tmp_path, **kwargs):
+@contextlib.contextmanager
+def _launched(arguments, tmp_path):
+    """The launcher running ``arguments`` (workers' temporary files in <tmp_path>/tmp), in a
+    process group of its own that is killed on the way out, workers and all, however the test
+    ends."""
     environment = dict(os.environ, TMPDIR=str(tmp_path / "tmp"))
     os.makedirs(environment["TMPDIR"], exist_ok=True)
-    return subprocess.Popen([sys.executable, "-m", "dcgan_tf.launch", *arguments],
-                            cwd=REPO_ROOT, env=environment, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, **kwargs)
+    launcher = subprocess.Popen([sys.executable, "-m", "dcgan_tf.launch", *arguments],
+                                cwd=REPO_ROOT, env=environment, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        yield launcher
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(launcher.pid, signal.SIGKILL)
+        launcher.wait()
+        launcher.stdout.close()
 
 
 def test_two_workers_agree_with_each_other_and_with_two_local_replicas(tmp_path):
-    launcher = _launch(["--workers=2", "--max_restarts=0", "--", DRIVER, "multi_worker",
-                        str(tmp_path / "run"), str(tmp_path / "out"), "3"], tmp_path)
-    output, _ = launcher.communicate(timeout=300)
+    with _launched(["--workers=2", "--max_restarts=0", "--", DRIVER, "multi_worker",
+                    str(tmp_path / "run"), str(tmp_path / "out"), "3"], tmp_path) as launcher:
+        output, _ = launcher.communicate(timeout=300)
     assert launcher.returncode == 0, output
     workers = [np.load(tmp_path / "out" / f"worker-{index}.npz") for index in (0, 1)]
     names = [name for name in workers[0].files if name.startswith("arr_")]
@@ -72,19 +84,18 @@ def _wait_for(path, seconds):
 
 def test_sigkilled_worker_is_restarted_and_training_resumes_from_the_last_checkpoint(tmp_path):
     run_dir = tmp_path / "run"
-    launcher = _launch(["--workers=2", "--max_restarts=1", "--grace_seconds=5", "--",
-                        "train.py", "--strategy=multi_worker", f"--run_dir={run_dir}",
-                        "--epochs=10", "--steps_per_epoch=8", "--checkpoint_every=10",
-                        *TINY_TRAIN_FLAGS], tmp_path)
-    lines = []
-    reader = _LineCollector(launcher, lines)
-    assert _wait_for(run_dir / "checkpoints" / "ckpt-20.index", 240), "".join(lines)
-    last_before_kill = max(int(m) for m in re.findall(
-        r"ckpt-(\d+)\.index", " ".join(os.listdir(run_dir / "checkpoints"))))
-    worker_1 = _worker_pid(lines, 1)
-    os.kill(worker_1, signal.SIGKILL)
-    launcher.wait(timeout=300)
-    reader.join()
+    with _launched(["--workers=2", "--max_restarts=1", "--grace_seconds=5", "--",
+                    "train.py", "--strategy=multi_worker", f"--run_dir={run_dir}",
+                    "--epochs=10", "--steps_per_epoch=8", "--checkpoint_every=10",
+                    *TINY_TRAIN_FLAGS], tmp_path) as launcher:
+        lines = []
+        reader = _LineCollector(launcher, lines)
+        assert _wait_for(run_dir / "checkpoints" / "ckpt-20.index", 240), "".join(lines)
+        last_before_kill = max(int(m) for m in re.findall(
+            r"ckpt-(\d+)\.index", " ".join(os.listdir(run_dir / "checkpoints"))))
+        os.kill(_worker_pid(lines, 1), signal.SIGKILL)
+        launcher.wait(timeout=300)
+        reader.join()
     output = "".join(lines)
     assert launcher.returncode == 0, output
     assert "[launch] worker 1 was killed by SIGKILL; restarting all 2 workers" in output
@@ -99,19 +110,19 @@ def test_sigterm_to_one_worker_stops_both_after_the_same_step_with_a_checkpoint(
     """A preempted worker (SIGTERM) makes every worker stop after the same step; the chief saves
     that step, and both exit cleanly."""
     run_dir = tmp_path / "run"
-    launcher = _launch(["--workers=2", "--max_restarts=0", "--grace_seconds=60", "--",
-                        "train.py", "--strategy=multi_worker", f"--run_dir={run_dir}",
-                        "--epochs=50", "--steps_per_epoch=8", "--checkpoint_every=1000",
-                        "--sample_every=1000", *TINY_TRAIN_FLAGS], tmp_path)
-    lines = []
-    reader = _LineCollector(launcher, lines)
-    deadline = time.monotonic() + 240
-    while not any("Epoch 2/" in line for line in list(lines)) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    worker_1 = _worker_pid(lines, 1)
-    os.kill(worker_1, signal.SIGTERM)
-    launcher.wait(timeout=240)
-    reader.join()
+    with _launched(["--workers=2", "--max_restarts=0", "--grace_seconds=60", "--",
+                    "train.py", "--strategy=multi_worker", f"--run_dir={run_dir}",
+                    "--epochs=50", "--steps_per_epoch=8", "--checkpoint_every=1000",
+                    "--sample_every=1000", *TINY_TRAIN_FLAGS], tmp_path) as launcher:
+        lines = []
+        reader = _LineCollector(launcher, lines)
+        deadline = time.monotonic() + 240
+        while not any("Epoch 2/" in line for line in list(lines)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert any("Epoch 2/" in line for line in list(lines)), "".join(lines)
+        os.kill(_worker_pid(lines, 1), signal.SIGTERM)
+        launcher.wait(timeout=240)
+        reader.join()
     output = "".join(lines)
     assert launcher.returncode == 0, output
     finished = [int(step) for step in re.findall(r"Finished at step (\d+)\.", output)]
