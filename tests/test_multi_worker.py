@@ -42,7 +42,6 @@ def _launched(arguments, tmp_path):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(launcher.pid, signal.SIGKILL)
         launcher.wait()
-        launcher.stdout.close()
 
 
 def test_two_workers_agree_with_each_other_and_with_two_local_replicas(tmp_path):
@@ -83,7 +82,12 @@ def _wait_for(path, seconds):
 
 
 def test_sigkilled_worker_is_restarted_and_training_resumes_from_the_last_checkpoint(tmp_path):
+    """A SIGKILLed worker is restarted with the others and training resumes from the last
+    checkpoint; the restarted worker deletes the checkpoint folder its killed start left (and
+    not another run's)."""
     run_dir = tmp_path / "run"
+    other_run = tmp_path / "tmp" / "dcgan-worker-ckpt-0123456789ab-worker-1-x"
+    os.makedirs(other_run)
     with _launched(["--workers=2", "--max_restarts=1", "--grace_seconds=5", "--",
                     "train.py", "--strategy=multi_worker", f"--run_dir={run_dir}",
                     "--epochs=10", "--steps_per_epoch=8", "--checkpoint_every=10",
@@ -104,6 +108,7 @@ def test_sigkilled_worker_is_restarted_and_training_resumes_from_the_last_checkp
     assert resumed[0] >= last_before_kill  # at most one checkpoint interval is repeated
     assert output.count("Finished at step 80.") == 2
     assert tf.train.latest_checkpoint(str(run_dir / "checkpoints")).endswith("ckpt-80")
+    assert glob.glob(str(tmp_path / "tmp" / "dcgan-worker-ckpt-*")) == [str(other_run)]
 
 
 def test_sigterm_to_one_worker_stops_both_after_the_same_step_with_a_checkpoint(tmp_path):
