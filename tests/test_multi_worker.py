@@ -45,6 +45,18 @@ def _launched(arguments, tmp_path):
 
 
 def test_two_workers_agree_with_each_other_and_with_two_local_replicas(tmp_path):
+    """Two workers end with the same weights and losses, bit for bit: the all-reduce gives both
+    the same sums. Two replicas in one process, on the same global batches split the same way,
+    have the same first-step losses and end with the same weights up to rounding (the tolerance
+    of test_gan's one-vs-two-replica test): the workers' all-reduce is the replicas'. The driver
+    pins TensorFlow's threads on both sides.
+
+    The driver trains with flip=False, so stateless flips (e6be4ae) play no part here. What this
+    needs is the stateless permutations of ``data.training_dataset``: with a shared reshuffle
+    seed, the iterator Keras reads one batch from and drops had prefetched a timing-dependent
+    number of passes, and the two-replica run, under load, sometimes began a pass later (first
+    d_real 0.4925 instead of 0.4967; weights 1.1e-3 apart after 3 steps).
+    """
     with _launched(["--workers=2", "--max_restarts=0", "--", DRIVER, "multi_worker",
                     str(tmp_path / "run"), str(tmp_path / "out"), "3"], tmp_path) as launcher:
         output, _ = launcher.communicate(timeout=300)
@@ -52,19 +64,19 @@ def test_two_workers_agree_with_each_other_and_with_two_local_replicas(tmp_path)
     workers = [np.load(tmp_path / "out" / f"worker-{index}.npz") for index in (0, 1)]
     names = [name for name in workers[0].files if name.startswith("arr_")]
     assert int(workers[0]["step"]) == int(workers[1]["step"]) == 3
-    for name in names:
+    for name in names + ["d_loss", "g_loss"]:
         np.testing.assert_array_equal(workers[0][name], workers[1][name])
 
-    # The same training on two replicas in one process (the same global batches, split the
-    # same way) ends with the same weights: the workers' all-reduce is the replicas' all-reduce.
     # It runs in its own process: collectives of earlier strategies in this one can clash.
     local = subprocess.run([sys.executable, DRIVER, "two_local_replicas", str(tmp_path / "local"),
                             str(tmp_path / "local-out"), "3"], cwd=REPO_ROOT, timeout=300,
                            capture_output=True, text=True)
     assert local.returncode == 0, local.stderr[-3000:]
     replicas = np.load(tmp_path / "local-out" / "worker-0.npz")
+    for name in ("d_loss", "g_loss"):  # the same batch through the same initial weights
+        assert replicas[name][0] == pytest.approx(workers[0][name][0], rel=1e-6), name
     for name in names:
-        np.testing.assert_allclose(workers[0][name], replicas[name], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(workers[0][name], replicas[name], rtol=1e-3, atol=1e-5)
 
     checkpoints = sorted(os.listdir(tmp_path / "run" / "checkpoints"))
     assert "ckpt-3.index" in checkpoints and "checkpoint" in checkpoints
