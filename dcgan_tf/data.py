@@ -188,7 +188,9 @@ def training_dataset(images: np.ndarray, batch_size: int, *, seed: int = 0,
         flip: mirror half of the images horizontally at random.
 
     Returns:
-        Dataset of float32 [batch_size, S, S, 3] in [-1, 1].
+        Dataset of float32 [batch_size, S, S, 3] in [-1, 1]. Every iterator of it yields the
+        same stream: permutations and flips are stateless, keyed by the seed and the number of
+        the pass or batch.
 
     Sharding across workers (MultiWorkerMirroredStrategy): the images are already in memory on
     every worker (decoded from the files each worker reads), so the auto-shard policy is DATA:
@@ -200,6 +202,16 @@ def training_dataset(images: np.ndarray, batch_size: int, *, seed: int = 0,
     if count < batch_size:
         raise ValueError(f"--batch_size {batch_size} is larger than the data set ({count} images)")
     pixels = tf.constant(images)
+
+    def permutation(pass_number):
+        # Stateless, keyed by (seed, -1 - pass number), never a batch's flip seed. shuffle(
+        # reshuffle_each_iteration=True) gave each new iterator the next seeds of a generator
+        # that all share, and Keras' fit() under a strategy first reads a batch from an
+        # iterator it then drops: its prefetching had run through a number of passes that
+        # depended on timing, and training started at whichever permutation came next.
+        pass_seed = tf.stack([tf.cast(seed, tf.int64), -1 - pass_number])
+        return tf.data.Dataset.from_tensor_slices(tf.random.experimental.index_shuffle(
+            tf.range(count, dtype=tf.int64), pass_seed, count - 1))
 
     def to_batch(number, indices):
         batch = image_utils.to_float(tf.gather(pixels, indices))
@@ -213,9 +225,8 @@ def training_dataset(images: np.ndarray, batch_size: int, *, seed: int = 0,
 
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    return (tf.data.Dataset.range(count)
-            .shuffle(count, seed=seed, reshuffle_each_iteration=True)
-            .repeat()
+    return (tf.data.Dataset.counter()
+            .flat_map(permutation)
             .batch(batch_size, drop_remainder=True)
             .enumerate()
             .map(to_batch, num_parallel_calls=tf.data.AUTOTUNE)

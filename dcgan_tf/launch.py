@@ -6,23 +6,23 @@ TF_CONFIG, restarted together when one of them dies.
 
 Each worker gets a free port and ``TF_CONFIG = {"cluster": {"worker": [...]}, "task": {"type":
 "worker", "index": i}}``; worker 0 is the chief. Their output is forwarded with a ``[worker i]``
-prefix. When a worker exits with an error or is killed, the others are stopped (SIGTERM, then
-SIGKILL after --grace_seconds) and, while --max_restarts allows, all are started again: training
-resumes from the run's newest checkpoint, so at most one checkpoint interval of steps is
-repeated. The command's first word may be a ``.py`` script (run with this Python).
+prefix. When a worker exits with an error or is killed (the first to, when several do, is the
+one reported), the others are stopped (SIGTERM, then SIGKILL after --grace_seconds) and, while
+--max_restarts allows, all are started again: training resumes from the run's newest
+checkpoint, so at most one checkpoint interval of steps is repeated. The command's first word
+may be a ``.py`` script (run with this Python).
 """
 
 import argparse
 import json
 import os
+import queue
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-
-POLL_SECONDS = 0.2
 
 
 def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
@@ -51,7 +51,8 @@ def worker_command(command: list[str]) -> list[str]:
 
 
 class WorkerGroup:
-    """The worker processes of one attempt, with their output forwarded."""
+    """The worker processes of one attempt, with their output forwarded and a thread per worker
+    that waits for its exit, so exits are seen in the order they happen."""
 
     def __init__(self, command: list[str], workers: int, host: str, output=sys.stdout,
                  threads_per_worker: int = 0):
@@ -60,6 +61,7 @@ class WorkerGroup:
         self.lock = threading.Lock()
         self.processes = []
         self.threads = []
+        self.exits = queue.Queue()  # (index, return code), in the order the workers ended
         for index, tf_config in enumerate(tf_configs(addresses)):
             environment = dict(os.environ, TF_CONFIG=tf_config, PYTHONUNBUFFERED="1")
             if threads_per_worker:
@@ -70,9 +72,10 @@ class WorkerGroup:
                                        text=True, bufsize=1)
             self.processes.append(process)
             self._say(f"[launch] worker {index} pid {process.pid} at {addresses[index]}")
-            thread = threading.Thread(target=self._forward, args=(index, process), daemon=True)
-            thread.start()
-            self.threads.append(thread)
+            for target in (self._forward, self._wait_for_exit):
+                thread = threading.Thread(target=target, args=(index, process), daemon=True)
+                thread.start()
+                self.threads.append(thread)
 
     def _say(self, line: str) -> None:
         with self.lock:
@@ -82,16 +85,17 @@ class WorkerGroup:
         for line in process.stdout:
             self._say(f"[worker {index}] {line.rstrip()}")
 
+    def _wait_for_exit(self, index: int, process: subprocess.Popen) -> None:
+        self.exits.put((index, process.wait()))
+
     def wait(self) -> tuple[int, int]:
-        """Blocks until all workers succeed -> (0, -1) or one fails -> (its code, its index)."""
-        while True:
-            codes = [process.poll() for process in self.processes]
-            for index, code in enumerate(codes):
-                if code not in (None, 0):
-                    return code, index
-            if all(code == 0 for code in codes):
-                return 0, -1
-            time.sleep(POLL_SECONDS)
+        """Blocks until all workers succeed -> (0, -1) or one fails -> (its code, its index):
+        the first to fail, when several do."""
+        for _ in self.processes:
+            index, code = self.exits.get()
+            if code != 0:
+                return code, index
+        return 0, -1
 
     def stop(self, grace_seconds: float) -> None:
         """SIGTERM to the running workers (they checkpoint and stop), SIGKILL after the grace."""

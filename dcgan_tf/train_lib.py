@@ -6,6 +6,8 @@ module: it loads models through ``dcgan_tf.loading``.
 
 import contextlib
 import dataclasses
+import glob
+import hashlib
 import logging
 import os
 import shutil
@@ -147,9 +149,10 @@ def run(config: TrainConfig, *, run_dir: str = "", images: np.ndarray | None = N
     images, dataset, steps_per_epoch, preview_faces = _training_data(config, images, run_dir)
 
     # Under MultiWorkerMirroredStrategy every worker saves (saving may need collective reads),
-    # but only the chief into the run; the others write to a private folder deleted at the end.
-    # Every worker restores from the run's checkpoints (a folder all workers must see).
-    save_dir = checkpoint_dir if chief else tempfile.mkdtemp(prefix="dcgan-worker-ckpt-")
+    # but only the chief into the run; the others write to a private folder deleted at the end
+    # (or, after a SIGKILL, when the worker starts again). Every worker restores from the run's
+    # checkpoints (a folder all workers must see).
+    save_dir = checkpoint_dir if chief else _worker_save_dir(run_dir, strategy)
     try:
         with strategy.scope():
             networks = build_networks(config, strategy.num_replicas_in_sync)
@@ -191,6 +194,18 @@ def run(config: TrainConfig, *, run_dir: str = "", images: np.ndarray | None = N
         if not chief:
             shutil.rmtree(save_dir, ignore_errors=True)
     return TrainResult(run_dir, run_callbacks.global_step(model), history, networks)
+
+
+def _worker_save_dir(run_dir: str, strategy: tf.distribute.Strategy) -> str:
+    """A new temporary folder for the checkpoints of this worker (not the chief), named after
+    the run and the worker, once the folders of its earlier starts are deleted: a SIGKILLed
+    worker, which the launcher restarts, never deletes its own."""
+    resolver = strategy.cluster_resolver
+    run_key = hashlib.sha1(os.path.abspath(run_dir).encode()).hexdigest()[:12]
+    prefix = f"dcgan-worker-ckpt-{run_key}-{resolver.task_type}-{resolver.task_id}-"
+    for stale in glob.glob(os.path.join(glob.escape(tempfile.gettempdir()), prefix + "*")):
+        shutil.rmtree(stale, ignore_errors=True)
+    return tempfile.mkdtemp(prefix=prefix)
 
 
 def train_encoder(config: TrainConfig, run_dir: str, *, images: np.ndarray | None = None,

@@ -1,7 +1,9 @@
 """One worker of a test cluster (started by dcgan_tf.launch, which sets TF_CONFIG), or a lone
 process (e.g. with two replicas in it): trains the tiny test model on synthetic faces with the
-given strategy and saves the weights it ends with to <out>/worker-<task index>.npz, so a test
-can compare the workers with each other and with two replicas in one process.
+given strategy, one step an epoch (so the history holds every step's losses), and saves the
+weights it ends with and the losses to <out>/worker-<task index>.npz, so a test can compare the
+workers with each other and with two replicas in one process. TensorFlow runs on THREADS
+intra-op and inter-op threads in every mode, so no side splits its arithmetic differently.
 
     python tests/multi_worker_driver.py STRATEGY|two_local_replicas RUN_DIR OUT_DIR [STEPS]
 """
@@ -15,19 +17,22 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
 
 from dcgan_tf import distribute, synthetic, train_lib  # noqa: E402
 from dcgan_tf.config import TrainConfig  # noqa: E402
 
+THREADS = 1
 CONFIG = TrainConfig(image_size=32, latent_dim=8, g_filters=4, d_filters=4, batch_size=8,
-                     epochs=1, steps_per_epoch=4, checkpoint_every=2, num_samples=4, flip=False)
+                     epochs=4, steps_per_epoch=1, checkpoint_every=2, num_samples=4, flip=False)
 
 
 def _strategy(name: str):
     """A named strategy, or "two_local_replicas": MirroredStrategy over two logical CPUs."""
+    tf.config.threading.set_intra_op_parallelism_threads(THREADS)
+    tf.config.threading.set_inter_op_parallelism_threads(THREADS)
     if name != "two_local_replicas":
-        return distribute.get_strategy(name)  # first: MWMS must set up TensorFlow itself
-    import tensorflow as tf
+        return distribute.get_strategy(name)  # next: MWMS must set up TensorFlow itself
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
@@ -36,7 +41,7 @@ def _strategy(name: str):
 def main(strategy_name: str, run_dir: str, out_dir: str, steps: str = "4") -> None:
     strategy = _strategy(strategy_name)
     faces = synthetic.faces(32, seed=1, image_size=32)
-    config = dataclasses.replace(CONFIG, steps_per_epoch=int(steps))
+    config = dataclasses.replace(CONFIG, epochs=int(steps))
     result = train_lib.run(config, run_dir=run_dir, images=faces, strategy=strategy, verbose=0)
     model = result.trained.gan
     weights = [np.asarray(w) for w in model.generator.weights + model.discriminator.weights]

@@ -188,6 +188,18 @@ def test_training_dataset_reshuffles_each_pass():
     assert list(first) != list(second)
 
 
+def test_every_iterator_of_the_training_dataset_yields_the_same_stream():
+    """Keras' fit() under a strategy reads a batch from an iterator it drops before training: the
+    next iterator starts the same stream, not at a later pass."""
+    images = np.arange(12, dtype=np.uint8).reshape(12, 1, 1, 1).repeat(3, axis=3)
+    dataset = data.training_dataset(images, 8, seed=0)
+    dropped = iter(dataset)
+    first = [next(dropped).numpy() for _ in range(4)]  # three passes over the 12 images
+    again = iter(dataset)
+    for batch in first:
+        np.testing.assert_array_equal(next(again).numpy(), batch)
+
+
 def test_batch_larger_than_data_is_refused():
     with pytest.raises(ValueError, match="--batch_size"):
         data.training_dataset(np.zeros((3, 8, 8, 3), np.uint8), 4)
