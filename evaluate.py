@@ -22,7 +22,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
 from absl import app, flags, logging  # noqa: E402
 
-from dcgan_tf import config as config_lib  # noqa: E402
+from dcgan_tf import checks, config as config_lib  # noqa: E402
 
 FLAGS = flags.FLAGS
 
@@ -49,10 +49,10 @@ flags.mark_flags_as_required(["real", "inception"])
 def check_flags() -> None:
     """Raises ValueError naming the first flag out of range."""
     for name in ("max_real", "num_generated"):
-        config_lib.check_range(name, FLAGS[name].value, 0)
+        checks.check_range(name, FLAGS[name].value, 0)
     for name in ("image_size", "batch_size", "kid_subsets"):
-        config_lib.check_range(name, FLAGS[name].value, 1)
-    config_lib.check_range("kid_subset_size", FLAGS.kid_subset_size, 2)
+        checks.check_range(name, FLAGS[name].value, 1)
+    checks.check_range("kid_subset_size", FLAGS.kid_subset_size, 2)
     if FLAGS.images and FLAGS.model:
         raise ValueError("give --model or --images, not both")
     if not os.path.isfile(FLAGS.inception):

@@ -47,7 +47,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from dcgan_tf import classical, data, images as image_utils, inception, inpaint  # noqa: E402
+from dcgan_tf import classical, data, files, images as image_utils, inception, inpaint  # noqa: E402
 from dcgan_tf import loading, masks as mask_lib, metrics  # noqa: E402
 from dcgan_tf.config import METHODS as SEARCH_METHODS, MODEL_HELP, search_settings  # noqa: E402
 
@@ -141,8 +141,7 @@ def check_args(args) -> None:
     if args.realism:
         check_realism_flags(args.inception)
     if args.output:
-        image_utils.check_writable_dir(os.path.dirname(os.path.abspath(args.output)),
-                                       "output")
+        files.check_writable_dir(os.path.dirname(os.path.abspath(args.output)), "output")
 
 
 def check_realism_flags(inception_path: str) -> None:
@@ -175,10 +174,7 @@ def write_results(path: str, results: dict) -> None:
     table = {key: {name: finite(value) for name, value in row.items()}
              for key, row in results.items()}
 
-    def write(temporary):
-        with open(temporary, "w") as handle:
-            json.dump(table, handle, indent=2)
-    image_utils.atomic_write(path, write)
+    files.atomic_write_text(path, json.dumps(table, indent=2))
 
 
 def header(realism: bool) -> str:

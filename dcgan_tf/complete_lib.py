@@ -23,7 +23,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from dcgan_tf import align, data, image_reader, images as image_utils, inpaint, loading
+from dcgan_tf import align, data, files, image_reader, images as image_utils, inpaint, loading
 from dcgan_tf import masks as mask_lib, metrics, photo as photo_lib, serving, synthetic
 from dcgan_tf.config import PRESETS, CompleteConfig, SearchSettings
 
@@ -80,7 +80,7 @@ def run(config: CompleteConfig, verbose: int = 1) -> dict:
         The ``metrics.json`` contents; its ``settings`` are the ones that ran.
     """
     config = config.validate()
-    image_utils.check_writable_dir(config.output_dir, "output_dir")
+    files.check_writable_dir(config.output_dir, "output_dir")
     completer = model = None
     if config.server:
         completer = serving.RestCompleter(config.server)
@@ -149,8 +149,7 @@ def run(config: CompleteConfig, verbose: int = 1) -> dict:
               "summary": summary,
               "images": [{"name": name, **{k: v[i] for k, v in per_image.items()}}
                          for i, name in enumerate(names)]}
-    image_utils.atomic_write(os.path.join(config.output_dir, "metrics.json"),
-                             lambda path: _write_json(path, report))
+    _write_report(config.output_dir, report)
     return report
 
 
@@ -205,8 +204,7 @@ def _run_aligned(config: CompleteConfig, model: loading.Model,
     report = {"settings": dataclasses.asdict(settings), "seed": config.seed, "align": True,
               "model": model.source, "summary": summary, "images": images,
               "failures": failures}
-    image_utils.atomic_write(os.path.join(config.output_dir, "metrics.json"),
-                             lambda path: _write_json(path, report))
+    _write_report(config.output_dir, report)
     return report
 
 
@@ -335,7 +333,7 @@ def _write_optimisation_gif(path: str, frames: list[np.ndarray]) -> None:
                                 for frame in every_image], duration_ms=100)
 
 
-def _write_json(path: str, value) -> None:
-    with open(path, "w") as handle:
-        json.dump(value, handle, indent=2, default=str)
-        handle.write("\n")
+def _write_report(output_dir: str, report: dict) -> None:
+    """Writes ``metrics.json`` atomically."""
+    files.atomic_write_text(os.path.join(output_dir, "metrics.json"),
+                            json.dumps(report, indent=2, default=str) + "\n")

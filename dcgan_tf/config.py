@@ -10,6 +10,7 @@ import json
 import math
 import os
 
+from dcgan_tf.checks import check_choice, check_range
 from dcgan_tf.masks import MASK_KINDS
 
 CROPS = ("auto", "celeba", "celeba_face", "ffhq", "center", "none")
@@ -195,19 +196,6 @@ class TrainConfig:
             if name in kept:
                 kept[name] = tuple(kept[name])
         return cls(**kept)
-
-
-def check_choice(flag: str, value, choices) -> None:
-    """ValueError naming ``--flag`` unless ``value`` is one of ``choices``."""
-    if value not in choices:
-        raise ValueError(f"--{flag} must be one of {', '.join(map(str, choices))}; got {value!r}")
-
-
-def check_range(flag: str, value: int, low: int, high: int | None = None) -> None:
-    """ValueError naming ``--flag`` unless low <= value (<= high)."""
-    if value < low or (high is not None and value > high):
-        bound = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ValueError(f"--{flag} must be {bound}, got {value}")
 
 
 METHODS = ("default", "bamos", "fast", "instant")

@@ -25,7 +25,7 @@ import zipfile
 import numpy as np
 import tensorflow as tf
 
-from dcgan_tf import image_reader, images as image_utils, synthetic
+from dcgan_tf import files, image_reader, images as image_utils, synthetic
 
 log = logging.getLogger(__name__)
 
@@ -385,7 +385,7 @@ def _load_aligned(source: str, image_size: int, max_images: int, face_template,
         crops.append(crop)
     if landmarks_cache:
         names = sorted(cached)
-        image_utils.atomic_write(landmarks_cache, lambda path: np.savez(
+        files.atomic_write(landmarks_cache, lambda path: np.savez(
             path, names=np.array(names), landmarks=np.stack([cached[n] for n in names])))
     if skipped:
         log.warning("--crop=align skipped %d of %d photos: %s%s", len(skipped),

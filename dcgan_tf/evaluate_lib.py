@@ -16,7 +16,7 @@ import os
 
 import numpy as np
 
-from dcgan_tf import data, gan, images as image_utils, inception, loading, metrics
+from dcgan_tf import data, files, gan, inception, loading, metrics
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def real_features(extractor: inception.FeatureExtractor, source: str, *, crop: s
     features = extractor(images, progress=_progress_logger(len(images)))
     if cache_path:
         os.makedirs(cache_dir, exist_ok=True)
-        image_utils.atomic_write(cache_path, lambda path: _save_npy(path, features))
+        files.atomic_write(cache_path, lambda path: _save_npy(path, features))
     return features
 
 
@@ -114,10 +114,7 @@ def evaluate(*, real: str, inception_weights: str | None, model: str = "", image
 
 def write_report(path: str, report: Report) -> None:
     """Writes the report as JSON, atomically."""
-    def write(temporary):
-        with open(temporary, "w") as handle:
-            json.dump(report.to_dict(), handle, indent=2)
-    image_utils.atomic_write(path, write)
+    files.atomic_write_text(path, json.dumps(report.to_dict(), indent=2))
 
 
 # Part of the real-feature cache key: raise it when decoding or resizing changes the pixels

@@ -37,7 +37,7 @@ import tempfile
 
 import tensorflow as tf
 
-from dcgan_tf import images as image_utils, inpaint, loading
+from dcgan_tf import files, images as image_utils, inpaint, loading
 from dcgan_tf.config import SearchSettings, TrainConfig
 from dcgan_tf.encoder import encoder_inputs
 from dcgan_tf.gan import sample_latents
@@ -190,7 +190,7 @@ def export(model: str = "", *, runs_dir: str = "runs", export_base: str = "expor
     if settings.until_approved or settings.lowres_factor:
         raise ValueError("--until_approved and lowres masks are not part of the served graph")
     model_dir = os.path.join(export_base, model_name)
-    image_utils.check_writable_dir(model_dir, "export_base")
+    files.check_writable_dir(model_dir, "export_base")
     loaded = loading.load(model, runs_dir)
     search = settings.for_model(loaded.config.latent_prior)
     if search.start == "encoder" and loaded.encoder is None:
@@ -248,13 +248,8 @@ def write_models_config(export_base: str, serving_base: str = "/models") -> str:
         f'    model_platform: "tensorflow"\n  }}\n' for name in names)
     path = os.path.join(export_base, "models.config")
     text = f"model_config_list {{\n{entries}}}\n"
-    image_utils.atomic_write(path, lambda temporary: _write_text(temporary, text))
+    files.atomic_write_text(path, text)
     return path
-
-
-def _write_text(path: str, text: str) -> None:
-    with open(path, "w") as handle:
-        handle.write(text)
 
 
 def _remove_partial_exports(model_dir: str) -> None:

@@ -16,7 +16,7 @@ import json
 import os
 import re
 
-from dcgan_tf import images as image_utils
+from dcgan_tf import files
 from dcgan_tf.config import FIXED_FIELDS, TrainConfig
 
 CONFIG_FILE = "config.json"
@@ -92,10 +92,7 @@ def load_config(run_dir: str) -> TrainConfig | None:
 
 def save_config(run_dir: str, config: TrainConfig) -> None:
     """Writes the run's ``config.json`` atomically."""
-    def write(temporary):
-        with open(temporary, "w") as handle:
-            handle.write(config.to_json() + "\n")
-    image_utils.atomic_write(os.path.join(run_dir, CONFIG_FILE), write)
+    files.atomic_write_text(os.path.join(run_dir, CONFIG_FILE), config.to_json() + "\n")
 
 
 def check_resumable(saved: TrainConfig | None, config: TrainConfig, run_dir: str) -> None:

@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from dcgan_tf import callbacks as run_callbacks
-from dcgan_tf import data, distribute, encoder as encoder_lib, gan, images as image_utils
+from dcgan_tf import data, distribute, encoder as encoder_lib, files, gan, images as image_utils
 from dcgan_tf import align, averaging, inception, loading, masks as mask_lib, runs, synthetic
 from dcgan_tf.augment import parse_policy
 from dcgan_tf.config import TrainConfig, search_settings
@@ -132,11 +132,11 @@ def run(config: TrainConfig, *, run_dir: str = "", images: np.ndarray | None = N
     strategy = strategy or distribute.get_strategy(config.strategy, config.devices)
     keras.utils.set_random_seed(config.seed)
     if not run_dir:
-        image_utils.check_writable_dir(config.runs_dir, "runs_dir")
+        files.check_writable_dir(config.runs_dir, "runs_dir")
         run_dir = runs.new_run_dir(config.runs_dir, runs.default_run_name(config))
     chief = distribute.is_chief(strategy)
     if chief:
-        image_utils.check_writable_dir(run_dir, "run_dir")
+        files.check_writable_dir(run_dir, "run_dir")
         os.makedirs(run_dir, exist_ok=True)
     runs.check_resumable(runs.load_config(run_dir), config, run_dir)
     checkpoint_dir = os.path.join(run_dir, runs.CHECKPOINTS_DIR)
@@ -241,7 +241,7 @@ def train_encoder(config: TrainConfig, run_dir: str, *, images: np.ndarray | Non
     if distribute.worker_count(strategy) > 1:
         raise ValueError("--encoder trains on one machine; use --strategy=mirrored for its GPUs")
     keras.utils.set_random_seed(config.seed)
-    image_utils.check_writable_dir(run_dir, "run_dir")
+    files.check_writable_dir(run_dir, "run_dir")
     for path in (encoder_dir, os.path.join(run_dir, runs.SAMPLES_DIR)):
         os.makedirs(path, exist_ok=True)
     # Only the encoder's fields change in the run's config: the GAN's settings stay as trained.
