@@ -20,7 +20,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
 from absl import app, flags, logging  # noqa: E402
 
-from dcgan_tf import image_reader, pretrained  # noqa: E402  (no TensorFlow)
+from dcgan_tf import pretrained  # noqa: E402  (no TensorFlow)
+from dcgan_tf.data import decode  # noqa: E402  (no TensorFlow)
 from dcgan_tf.app.limits import Limits  # noqa: E402  (no TensorFlow)
 
 FLAGS = flags.FLAGS
@@ -41,7 +42,7 @@ flags.DEFINE_integer("max_upload_mb", _DEFAULTS.max_upload_bytes // 1_000_000,
                      "Largest request body (photo and mask), in MB.")
 flags.DEFINE_float("max_megapixels", _DEFAULTS.max_pixels / 1e6,
                    f"Largest photo, in millions of pixels (at most "
-                   f"{image_reader.MAX_PIXELS / 1e6:g}); larger ones get 400 before they are "
+                   f"{decode.MAX_PIXELS / 1e6:g}); larger ones get 400 before they are "
                    f"decoded. The app's memory grows with it: at 24 it stays under 2 GB with "
                    f"every queue full of such photos.")
 flags.DEFINE_integer("queue", _DEFAULTS.complete_queue,
@@ -57,9 +58,9 @@ def main(argv):
         raise app.UsageError(f"--port must be in [0, 65535], got {FLAGS.port}")
     if FLAGS.max_upload_mb < 1 or FLAGS.queue < 1:
         raise app.UsageError("--max_upload_mb and --queue must be >= 1")
-    if not 0 < FLAGS.max_megapixels <= image_reader.MAX_PIXELS / 1e6:
+    if not 0 < FLAGS.max_megapixels <= decode.MAX_PIXELS / 1e6:
         raise app.UsageError(f"--max_megapixels must be in (0, "
-                             f"{image_reader.MAX_PIXELS / 1e6:g}], got {FLAGS.max_megapixels}")
+                             f"{decode.MAX_PIXELS / 1e6:g}], got {FLAGS.max_megapixels}")
     logging.set_verbosity(logging.WARNING)
     python_logging.getLogger("dcgan_tf").setLevel(python_logging.INFO)
     import uvicorn

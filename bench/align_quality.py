@@ -31,7 +31,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from dcgan_tf import align, classical, data, image_reader, images as image_utils  # noqa: E402
+from dcgan_tf import align, classical, images as image_utils  # noqa: E402
+from dcgan_tf.data import crops, decode, pipeline  # noqa: E402
 from dcgan_tf import loading  # noqa: E402
 from dcgan_tf import masks as mask_lib, metrics, photo as photo_lib  # noqa: E402
 from dcgan_tf.config import MODEL_HELP, search_settings  # noqa: E402
@@ -61,7 +62,7 @@ def random_placement(rng, crop_side: float, size: int) -> np.ndarray:
 def make_scene(photo: np.ndarray, crop: str, size: int, rng) -> tuple:
     """A canvas uint8 [CANVAS, CANVAS, 3] holding ``photo`` placed at random, its hole mask and
     the true alignment (canvas -> the model's crop)."""
-    top, left, side, _ = (float(v) for v in data.crop_box(*photo.shape[:2], crop))
+    top, left, side, _ = (float(v) for v in crops.region_box(*photo.shape[:2], crop))
     crop_to_canvas = random_placement(rng, side, size)
     # Photo index coordinates -> crop index coordinates (the training crop, scaled to size).
     photo_to_crop = np.diag([size / side, size / side, 1.0])
@@ -96,8 +97,8 @@ def main():
     rng = np.random.default_rng(SCENE_SEED)
     methods = ("align", "center", "oracle") + classical.METHODS
     scores, seconds, aligned = {name: [] for name in methods}, dict.fromkeys(methods, 0.0), []
-    for index, (name, encoded) in enumerate(data.read_encoded(args.data, args.num_images)):
-        canvas, truth = make_scene(image_reader.read_rgb(encoded, name), args.crop, size, rng)
+    for index, (name, encoded) in enumerate(pipeline.read_encoded(args.data, args.num_images)):
+        canvas, truth = make_scene(decode.read_rgb(encoded, name), args.crop, size, rng)
         mask = align.mask_from_crop(crop_hole, truth, canvas.shape[:2])
         completer = photo_lib.local(model, settings, seed=index)
         runs = {"center": lambda: photo_lib.complete_aligned(

@@ -47,7 +47,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from dcgan_tf import classical, data, files, images as image_utils, inception, inpaint  # noqa: E402
+from dcgan_tf import classical, files, images as image_utils, inception, inpaint  # noqa: E402
+from dcgan_tf.data import pipeline  # noqa: E402
 from dcgan_tf import loading, masks as mask_lib, metrics  # noqa: E402
 from dcgan_tf.config import METHODS as SEARCH_METHODS, MODEL_HELP, search_settings  # noqa: E402
 
@@ -201,8 +202,8 @@ def run(args) -> None:
     check_args(args)
     model = loading.load(args.model)
     size = model.config.image_size
-    originals = data.load_images(args.data, crop=args.crop, image_size=size,
-                                 max_images=args.num_images)
+    originals = pipeline.load_images(args.data, crop=args.crop, image_size=size,
+                                     max_images=args.num_images)
     print(f"model {model.source}, {len(originals)} images of {args.data}, "
           f"{size}x{size}")
     extractor, original_features = None, None

@@ -30,7 +30,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 
 import complete_quality as table  # noqa: E402  (the sibling bench: scores, checks, JSON)
-from dcgan_tf import align, classical, data, image_reader, inception, loading  # noqa: E402
+from dcgan_tf import align, classical, inception, loading  # noqa: E402
+from dcgan_tf.data import decode, pipeline  # noqa: E402
 from dcgan_tf import photo as photo_lib  # noqa: E402
 from dcgan_tf.config import METHODS as SEARCH_METHODS, MODEL_HELP, search_settings  # noqa: E402
 
@@ -95,8 +96,8 @@ def run(args) -> None:
     if args.realism:
         table.check_realism_flags(args.inception)
     model = loading.load(args.model)
-    photos = [image_reader.read_rgb(encoded, name)
-              for name, encoded in data.read_encoded(args.data, args.num_images)]
+    photos = [decode.read_rgb(encoded, name)
+              for name, encoded in pipeline.read_encoded(args.data, args.num_images)]
     if len({photo.shape for photo in photos}) > 1:
         raise ValueError(f"--data {args.data}: the photos must share one size")
     photos = np.stack(photos)

@@ -19,7 +19,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import tensorflow as tf  # noqa: E402
 
 from dcgan_tf import export, images as image_utils, inpaint, loading  # noqa: E402
-from dcgan_tf import masks as mask_lib, synthetic  # noqa: E402
+from dcgan_tf import masks as mask_lib  # noqa: E402
+from dcgan_tf.data import synthetic  # noqa: E402
 from dcgan_tf.config import MODEL_HELP, SearchSettings  # noqa: E402
 
 

@@ -22,7 +22,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from dcgan_tf import data, gan, models, synthetic  # noqa: E402
+from dcgan_tf import gan, models  # noqa: E402
+from dcgan_tf.data import pipeline, synthetic  # noqa: E402
 
 
 def forward_flops(model: keras.Model) -> int:
@@ -112,7 +113,7 @@ def main():
     args = parser.parse_args()
 
     faces = synthetic.faces(max(1024, 4 * args.batch), image_size=args.size)
-    dataset = data.training_dataset(faces, args.batch, seed=0)
+    dataset = pipeline.training_dataset(faces, args.batch, seed=0)
     iterator = iter(dataset)
 
     generator, discriminator = build(args)

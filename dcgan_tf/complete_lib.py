@@ -23,8 +23,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from dcgan_tf import align, data, files, image_reader, images as image_utils, inpaint, loading
-from dcgan_tf import masks as mask_lib, metrics, photo as photo_lib, serving, synthetic
+from dcgan_tf import align, files, images as image_utils, inpaint, loading
+from dcgan_tf import masks as mask_lib, metrics, photo as photo_lib, serving
+from dcgan_tf.data import decode, listing, synthetic
 from dcgan_tf.config import PRESETS, CompleteConfig, SearchSettings
 
 log = logging.getLogger(__name__)
@@ -36,9 +37,9 @@ def load_inputs(config: CompleteConfig, image_size: int) -> tuple[np.ndarray, li
         faces = synthetic.faces(config.num_images, seed=synthetic.HELD_OUT_SEED,
                                  image_size=image_size)
         return faces, [f"synthetic-{i:04d}" for i in range(len(faces))]
-    paths = data.expand_image_paths(list(config.images))
-    pictures, kept, problems = data.load_image_files(paths, crop=config.crop,
-                                                     image_size=image_size)
+    paths = listing.expand_image_paths(list(config.images))
+    pictures, kept, problems = listing.load_image_files(paths, crop=config.crop,
+                                                        image_size=image_size)
     for problem in problems:
         log.warning("Skipping unreadable image %s", problem)
     if not kept:
@@ -164,7 +165,7 @@ def _run_aligned(config: CompleteConfig, model: loading.Model,
     Raises:
         ValueError: when no photo could be completed (each failure names its file).
     """
-    paths = data.expand_image_paths(list(config.images))
+    paths = listing.expand_image_paths(list(config.images))
     mask_files = (mask_lib.mask_paths(config.mask_dir, paths) if config.mask_dir
                   else [config.mask_file] * len(paths) if config.mask_file else None)
     os.makedirs(config.output_dir, exist_ok=True)
@@ -172,12 +173,12 @@ def _run_aligned(config: CompleteConfig, model: loading.Model,
     start = time.perf_counter()
     for index, path in enumerate(paths):
         try:
-            photo = image_reader.read_rgb(path)
+            photo = decode.read_rgb(path)
             masks = _photo_masks(config, photo, mask_files[index] if mask_files else None,
                                  model.config.image_size, seed=config.seed + index)
             completer = photo_lib.local(model, settings, seed=config.seed + index)
             result = photo_lib.complete_photo(completer, photo, **masks)
-        except (align.AlignmentError, image_reader.UnreadableImage, ValueError) as error:
+        except (align.AlignmentError, decode.UnreadableImage, ValueError) as error:
             log.error("%s: %s", path, error)
             failures.append(f"{path}: {error}")
             continue

@@ -16,7 +16,8 @@ import os
 
 import numpy as np
 
-from dcgan_tf import data, files, gan, inception, loading, metrics
+from dcgan_tf import files, gan, inception, loading, metrics
+from dcgan_tf.data import listing, pipeline
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ class Report:
 def real_features(extractor: inception.FeatureExtractor, source: str, *, crop: str,
                   image_size: int, max_images: int, weights_path: str | None,
                   cache_dir: str = "") -> np.ndarray:
-    """Inception features [N, 2048] of a real image set (``data.load_images`` sources), read
+    """Inception features [N, 2048] of a real image set (``pipeline.load_images`` sources), read
     from ``cache_dir`` when this exact set was measured before."""
     cache_path = ""
     if cache_dir and source != "synthetic" and weights_path:
@@ -49,7 +50,7 @@ def real_features(extractor: inception.FeatureExtractor, source: str, *, crop: s
         if os.path.exists(cache_path):
             log.info("Real-set features from cache %s", cache_path)
             return np.load(cache_path)
-    images = data.load_images(source, crop=crop, image_size=image_size, max_images=max_images)
+    images = pipeline.load_images(source, crop=crop, image_size=image_size, max_images=max_images)
     log.info("Inception features of %d real images from %s", len(images), source)
     features = extractor(images, progress=_progress_logger(len(images)))
     if cache_path:
@@ -75,7 +76,7 @@ def evaluate(*, real: str, inception_weights: str | None, model: str = "", image
     """Measures a generator (``model``) or a set of image files (``images``) against ``real``.
 
     Args:
-        real: the real set (any ``data.load_images`` source), cropped with ``crop``.
+        real: the real set (any ``pipeline.load_images`` source), cropped with ``crop``.
         inception_weights: path of the FID Inception weights (None: random, for tests).
         model: run folder, checkpoint prefix or packaged model name; used when ``images`` is
             empty, and then also fixes the image size.
@@ -89,9 +90,9 @@ def evaluate(*, real: str, inception_weights: str | None, model: str = "", image
     """
     extractor = inception.FeatureExtractor(inception_weights, batch_size)
     if images:
-        paths = data.expand_image_paths(list(images))
-        fake_images, _, problems = data.load_image_files(paths, crop="none",
-                                                         image_size=image_size)
+        paths = listing.expand_image_paths(list(images))
+        fake_images, _, problems = listing.load_image_files(paths, crop="none",
+                                                            image_size=image_size)
         if problems:
             raise ValueError("--images: unreadable files: " + "; ".join(problems[:5]))
         fake_name = ", ".join(images)
@@ -118,7 +119,7 @@ def write_report(path: str, report: Report) -> None:
 
 
 # Part of the real-feature cache key: raise it when decoding or resizing changes the pixels
-# (2: every file decoded by image_reader, Pillow, instead of TensorFlow's JPEG decoder).
+# (2: every file decoded by data.decode, Pillow, instead of TensorFlow's JPEG decoder).
 _PIXELS_VERSION = 2
 
 

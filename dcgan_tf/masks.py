@@ -25,7 +25,7 @@ import os
 import numpy as np
 from PIL import Image
 
-from dcgan_tf import image_reader
+from dcgan_tf.data import crops, decode
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +174,7 @@ def read_mask(source, invert: bool = False, name: str = "") -> np.ndarray:
 
 
 def read_known(source, invert: bool = False, name: str = "",
-               max_pixels: int = image_reader.MAX_PIXELS) -> np.ndarray:
+               max_pixels: int = decode.MAX_PIXELS) -> np.ndarray:
     """``read_mask`` as bool [H, W], True = known: a byte a pixel (a photo's mask at 64 MP is
     64 MB, not 256 MB); a mask of more than ``max_pixels`` is refused before decoding.
 
@@ -182,8 +182,8 @@ def read_known(source, invert: bool = False, name: str = "",
         ValueError: naming the file if it cannot be read as an image.
     """
     try:
-        values = image_reader.read(source, _alpha_or_luminance, name, max_pixels)
-    except image_reader.UnreadableImage as error:
+        values = decode.read(source, _alpha_or_luminance, name, max_pixels)
+    except decode.UnreadableImage as error:
         raise ValueError(f"mask file {error}") from error
     grey = np.count_nonzero((values > 25) & (values < 230))
     if grey:
@@ -231,14 +231,13 @@ def _alpha_or_luminance(picture: Image.Image) -> np.ndarray:
             return alpha
     if picture.mode in ("1", "L", "P", "RGB", "RGBA", "LA", "PA"):  # opaque: Pillow's own grey
         return np.asarray(picture.convert("L"))
-    return np.asarray(Image.fromarray(image_reader.to_rgb(picture)).convert("L"))
+    return np.asarray(Image.fromarray(decode.to_rgb(picture)).convert("L"))
 
 
 def _crop_like_images(values: np.ndarray, crop: str, size: int) -> np.ndarray:
-    """Crops [H, W] as ``data.crop_and_resize`` crops images, then resizes by nearest."""
-    from dcgan_tf import data  # TensorFlow: only when a mask needs cropping
-    square = data.crop_square(values[..., np.newaxis], crop).numpy()[..., 0]
-    return np.asarray(Image.fromarray(square).resize((size, size), Image.NEAREST))
+    """Crops [H, W] as ``crops.crop_and_resize`` crops images, then resizes by nearest."""
+    region = crops.crop_region(values[..., np.newaxis], crop).numpy()[..., 0]
+    return np.asarray(Image.fromarray(region).resize((size, size), Image.NEAREST))
 
 
 def mask_paths(folder: str, image_paths: list[str]) -> list[str]:

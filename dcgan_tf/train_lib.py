@@ -19,8 +19,9 @@ import numpy as np
 import tensorflow as tf
 
 from dcgan_tf import callbacks as run_callbacks
-from dcgan_tf import data, distribute, encoder as encoder_lib, files, gan, images as image_utils
-from dcgan_tf import align, averaging, inception, loading, masks as mask_lib, runs, synthetic
+from dcgan_tf import distribute, encoder as encoder_lib, files, gan, images as image_utils
+from dcgan_tf import align, averaging, inception, loading, masks as mask_lib, runs
+from dcgan_tf.data import pipeline, synthetic
 from dcgan_tf.augment import parse_policy
 from dcgan_tf.config import TrainConfig, search_settings
 
@@ -302,14 +303,15 @@ def _training_data(config: TrainConfig, images: np.ndarray | None, run_dir: str)
     ``tf.data`` pipeline of global batches, the steps of one epoch, and the faces held out for
     completion previews (``_held_out``)."""
     if images is None:
-        images = data.load_images(config.data, crop=config.crop, image_size=config.image_size,
-                                  max_images=config.max_images,
-                                  synthetic_images=config.synthetic_images, seed=config.seed,
-                                  face_template=config.face_template,
-                                  landmarks_cache=os.path.join(run_dir, runs.LANDMARKS_FILE))
+        images = pipeline.load_images(config.data, crop=config.crop,
+                                      image_size=config.image_size, max_images=config.max_images,
+                                      synthetic_images=config.synthetic_images, seed=config.seed,
+                                      face_template=config.face_template,
+                                      landmarks_cache=os.path.join(run_dir, runs.LANDMARKS_FILE))
     held_out, images = _held_out(config, images)
     steps_per_epoch = config.steps_per_epoch or max(1, len(images) // config.batch_size)
-    dataset = data.training_dataset(images, config.batch_size, seed=config.seed, flip=config.flip)
+    dataset = pipeline.training_dataset(images, config.batch_size, seed=config.seed,
+                                        flip=config.flip)
     return images, dataset, steps_per_epoch, held_out
 
 
@@ -391,9 +393,9 @@ def _fid_monitor(config: TrainConfig, training_images: np.ndarray,
                  writer: tf.summary.SummaryWriter, guard) -> run_callbacks.FIDMonitor:
     """The --fid_every callback: real images from --fid_real, else the first training images."""
     if config.fid_real:
-        real = data.load_images(config.fid_real, crop=config.crop, image_size=config.image_size,
-                                max_images=config.fid_samples,
-                                face_template=config.face_template)
+        real = pipeline.load_images(config.fid_real, crop=config.crop, image_size=config.image_size,
+                                    max_images=config.fid_samples,
+                                    face_template=config.face_template)
     else:
         real = training_images[:config.fid_samples]
     extractor = inception.FeatureExtractor(config.fid_inception)

@@ -106,7 +106,7 @@ TINY = _tiny_config()
 
 
 def _faces():
-    from dcgan_tf import synthetic
+    from dcgan_tf.data import synthetic
     return synthetic.faces(16, seed=1, image_size=32)
 
 

@@ -19,7 +19,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from dcgan_tf import distribute, synthetic, train_lib  # noqa: E402
+from dcgan_tf import distribute, train_lib  # noqa: E402
+from dcgan_tf.data import synthetic  # noqa: E402
 from dcgan_tf.config import TrainConfig  # noqa: E402
 
 THREADS = 1

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dcgan_tf import align, gan, images as image_utils, loading, photo as photo_lib, synthetic
+from dcgan_tf import align, gan, images as image_utils, loading, photo as photo_lib
+from dcgan_tf.data import synthetic
 from dcgan_tf.config import SearchSettings
 
 FACE_SEED = 4_000_037
@@ -210,7 +211,8 @@ def test_training_data_of_aligned_photos(model, faces, tmp_path, monkeypatch, ca
     template, so its model completes photos with --align."""
     import dataclasses
     from conftest import TINY
-    from dcgan_tf import data, runs, train_lib
+    from dcgan_tf import runs, train_lib
+    from dcgan_tf.data import pipeline
     folder = tmp_path / "photos"
     folder.mkdir()
     for index, face in enumerate(faces[:2]):
@@ -218,16 +220,16 @@ def test_training_data_of_aligned_photos(model, faces, tmp_path, monkeypatch, ca
                                                                   quality=95)
     Image.fromarray(np.full((80, 90, 3), 70, np.uint8)).save(folder / "wall.png")
     cache = str(tmp_path / "landmarks.npz")
-    loaded = data.load_images(str(folder), crop="align", image_size=32,
-                              face_template=align.DEFAULT_TEMPLATE, landmarks_cache=cache)
+    loaded = pipeline.load_images(str(folder), crop="align", image_size=32,
+                                  face_template=align.DEFAULT_TEMPLATE, landmarks_cache=cache)
     assert loaded.shape == (2, 32, 32, 3) and "wall.png (no face found)" in caplog.text
     monkeypatch.setattr(align, "detect_faces", lambda photo: pytest.fail("detected again"))
-    again = data.load_images(str(folder), crop="align", image_size=32,
-                             face_template=align.DEFAULT_TEMPLATE, landmarks_cache=cache)
+    again = pipeline.load_images(str(folder), crop="align", image_size=32,
+                                 face_template=align.DEFAULT_TEMPLATE, landmarks_cache=cache)
     np.testing.assert_array_equal(again, loaded)
     monkeypatch.undo()
     with pytest.raises(ValueError, match="--crop=align aligns the faces of photos"):
-        data.load_images("synthetic", crop="align")
+        pipeline.load_images("synthetic", crop="align")
 
     config = dataclasses.replace(TINY, data=str(folder), crop="align", batch_size=2,
                                  runs_dir=str(tmp_path / "runs"), steps_per_epoch=1)

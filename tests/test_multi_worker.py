@@ -52,7 +52,7 @@ def test_two_workers_agree_with_each_other_and_with_two_local_replicas(tmp_path)
     pins TensorFlow's threads on both sides.
 
     The driver trains with flip=False, so stateless flips (e6be4ae) play no part here. What this
-    needs is the stateless permutations of ``data.training_dataset``: with a shared reshuffle
+    needs is the stateless permutations of ``pipeline.training_dataset``: with a shared reshuffle
     seed, the iterator Keras reads one batch from and drops had prefetched a timing-dependent
     number of passes, and the two-replica run, under load, sometimes began a pass later (first
     d_real 0.4925 instead of 0.4967; weights 1.1e-3 apart after 3 steps).

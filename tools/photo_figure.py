@@ -16,7 +16,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 
 from dcgan_tf import gan, images as image_utils, loading, masks as mask_lib  # noqa: E402
-from dcgan_tf import photo as photo_lib, synthetic  # noqa: E402
+from dcgan_tf import photo as photo_lib  # noqa: E402
+from dcgan_tf.data import synthetic  # noqa: E402
 from dcgan_tf.config import search_settings  # noqa: E402
 
 FACE_SEED = 4_000_041  # latents never used in training, FID or the sample grids

@@ -11,7 +11,8 @@ import abc
 
 import numpy as np
 
-from dcgan_tf import blend, gan, images as image_utils, loading, photo, synthetic
+from dcgan_tf import blend, gan, images as image_utils, loading, photo
+from dcgan_tf.data import synthetic
 from dcgan_tf.config import search_settings
 
 SAMPLE_SEED = 4_000_043  # latents never used in training, FID or the docs' figures

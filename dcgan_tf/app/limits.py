@@ -10,7 +10,7 @@ class Limits:
 
     Attributes:
         max_upload_bytes: a request's body (photo and mask together).
-        max_pixels: a photo's pixels (and its mask's), at most ``image_reader.MAX_PIXELS``;
+        max_pixels: a photo's pixels (and its mask's), at most ``data.decode.MAX_PIXELS``;
             larger photos get 400 before they are decoded. A request's working memory grows
             with it (the photo, its copy being completed, the PNG).
         photo_cache_bytes: pixels of decoded photos kept (with their faces) for the next

@@ -48,7 +48,8 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
-from dcgan_tf import align, image_reader, masks as mask_lib, photo as photo_lib
+from dcgan_tf import align, masks as mask_lib, photo as photo_lib
+from dcgan_tf.data import decode
 from dcgan_tf.app.engine import SAMPLE_PLACEMENTS, SAMPLE_SIZE, Engine
 from dcgan_tf.app.lanes import Busy, Lane
 from dcgan_tf.app.limits import Limits
@@ -86,7 +87,7 @@ class _PhotoCache:
         """The cached photo of ``data``, its pixels decoded once.
 
         Raises:
-            image_reader.UnreadableImage: naming the ``image`` field.
+            decode.UnreadableImage: naming the ``image`` field.
         """
         key = hashlib.sha256(data).digest()
         with self._lock:
@@ -97,8 +98,8 @@ class _PhotoCache:
         with entry.lock:
             if entry.pixels is None:
                 try:
-                    pixels = image_reader.read_rgb(data, "image", self.limits.max_pixels)
-                except image_reader.UnreadableImage:
+                    pixels = decode.read_rgb(data, "image", self.limits.max_pixels)
+                except decode.UnreadableImage:
                     with self._lock:
                         if self._entries.get(key) is entry:
                             del self._entries[key]
@@ -393,7 +394,7 @@ def _photo_and_mask(photos: _PhotoCache, uploads: tuple
     checked before the faces are looked for.
 
     Raises:
-        image_reader.UnreadableImage, _BadRequest: naming the field at fault.
+        decode.UnreadableImage, _BadRequest: naming the field at fault.
     """
     entry = photos.photo(_read(uploads[0]))
     try:
@@ -452,7 +453,7 @@ def _guarded(function, *args):
     """``function(*args)`` with the errors a request can cause turned into HTTP errors."""
     try:
         return function(*args)
-    except (image_reader.UnreadableImage, _BadRequest) as error:
+    except (decode.UnreadableImage, _BadRequest) as error:
         raise fastapi.HTTPException(400, str(error)) from None
     except align.AlignmentError as error:
         raise fastapi.HTTPException(422, str(error)) from None

@@ -13,8 +13,9 @@
 - images with a side below ``MIN_SIDE`` pixels are refused (nothing to complete);
 - zero-byte, truncated, corrupt and non-image files.
 
-It is the one decoder of the package: training (``data.load_images``), completion and evaluation
-(``data.load_image_files``) all read files through it, so a file gives the same pixels in each.
+It is the one decoder of the package: training (``pipeline.load_images``), completion and
+evaluation (``listing.load_image_files``) all read files through it, so a file gives the same
+pixels in each.
 Safe to call from several threads at once.
 """
 

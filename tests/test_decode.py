@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from PIL import Image
 
-from dcgan_tf import image_reader
-from dcgan_tf.image_reader import UnreadableImage, read_rgb
+from dcgan_tf.data import decode
+from dcgan_tf.data.decode import UnreadableImage, read_rgb
 
 
 def _encode(picture: Image.Image, format_name: str, **options) -> bytes:
@@ -120,7 +120,7 @@ def test_parallel_reads_leave_the_warning_filters_alone():
 
 
 def test_the_pixel_limit_is_deliberate():
-    assert Image.MAX_IMAGE_PIXELS == image_reader.MAX_PIXELS == 64_000_000
+    assert Image.MAX_IMAGE_PIXELS == decode.MAX_PIXELS == 64_000_000
     assert read_rgb(_encode(Image.new("RGB", (8, 8)), "PNG")).shape == (8, 8, 3)
 
 
@@ -161,4 +161,4 @@ def test_odd_but_valid_images_read_or_raise_the_documented_error(mode, width, he
         assert str(error).startswith("odd.img: ")
         return
     assert rgb.dtype == np.uint8 and rgb.shape[2] == 3
-    assert min(rgb.shape[:2]) >= image_reader.MIN_SIDE
+    assert min(rgb.shape[:2]) >= decode.MIN_SIDE

@@ -1,16 +1,17 @@
 """Training data: load faces once into memory, then serve shuffled batches with ``tf.data``.
 
 ``load_images(source, ...)`` accepts
-    - "synthetic": the embedded procedural faces (``dcgan_tf.synthetic``);
+    - "synthetic": the embedded procedural faces (``synthetic``);
     - a folder of images, searched recursively (png, jpg/jpeg, webp, bmp), e.g. FFHQ's
       ``thumbnails128x128/`` or ``images1024x1024/`` with their nested ``00000/`` folders;
     - a zip archive, read without extracting (e.g. CelebA's ``img_align_celeba.zip``);
     - NVIDIA's FFHQ TFRecords (``ffhq-rNN.tfrecords``, features ``shape`` int64[3] CHW and ``data``
       raw uint8), either one file or a folder of them (the file of the wanted resolution is used).
-Files are decoded by ``image_reader.read_rgb`` (the reader completion and evaluation use too, via
-``load_image_files``: EXIF orientation, transparency over white, every Pillow mode), cropped and
-resized in parallel by a ``tf.data`` pipeline; the result is cached as one uint8 array
-[N, S, S, 3], from which ``training_dataset`` serves float batches in [-1, 1].
+Files are decoded by ``decode.read_rgb`` (the reader completion and evaluation use too, via
+``listing.load_image_files``: EXIF orientation, transparency over white, every Pillow mode),
+cropped and resized (``crops.crop_and_resize``) in parallel by a ``tf.data`` pipeline; the result
+is cached as one uint8 array [N, S, S, 3], from which ``training_dataset`` serves float batches in
+[-1, 1].
 
 Unreadable files are skipped with a warning that names them; when more than 1% of the files are
 unreadable, loading stops with a ``ValueError``.
@@ -25,19 +26,13 @@ import zipfile
 import numpy as np
 import tensorflow as tf
 
-from dcgan_tf import files, image_reader, images as image_utils, synthetic
+from dcgan_tf import files, images as image_utils
+from dcgan_tf.data import crops, decode, synthetic
+from dcgan_tf.data.listing import IMAGE_EXTENSIONS, image_files
 
 log = logging.getLogger(__name__)
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 MAX_UNREADABLE_FRACTION = 0.01
-CELEBA_SIZE = (218, 178)  # height, width of CelebA's aligned images
-CELEBA_CROP = 108  # side of the usual central crop of a 178-pixel-wide CelebA image
-# "celeba_face": the whole face from hairline to chin, for 128 px models. On the mean of 2,000
-# training images the hairline lies at y ~ 62 and the chin at y ~ 185 of the 218-pixel frame, so
-# a 144 px square from y = 50 holds both with ~10 px to spare (144 -> 128 px only downsamples).
-CELEBA_FACE_CROP = 144  # side, in a 178-pixel-wide frame; centred horizontally
-CELEBA_FACE_TOP = 50  # top row, in a 218-pixel-high frame
 _TFRECORD_NAME = re.compile(r"-r(\d\d)\.tfrecords$")
 _DECODE_BATCH = 256
 _CHUNK = 1024  # files read into memory at a time
@@ -51,13 +46,8 @@ def load_images(source: str, *, crop: str = "auto", image_size: int = 64, max_im
     Args:
         source: "synthetic", or a path to a folder, a zip file, a .tfrecords file or a folder of
             FFHQ TFRecords.
-        crop: "auto" (CelebA's 178x218 frame -> "celeba", square -> whole frame, else "center"),
-            "celeba" (central 108x108 of the 178x218 frame, scaled for other widths),
-            "celeba_face" (the 144x144 square from row 50 of that frame, centred across: the
-            whole face with chin and hairline, for 128 px models; scaled for other sizes),
-            "ffhq" or "none" (the whole frame), "center" (the largest central square),
-            "align" (each photo's most confident face, aligned to ``face_template``; photos
-            without a face are skipped with a warning).
+        crop: a preset of ``crops.CROPS``, or "align" (each photo's most confident face,
+            aligned to ``face_template``; photos without a face are skipped with a warning).
         image_size: output side in pixels.
         max_images: keep at most this many (the first in sorted file order); 0 = all.
         synthetic_images: how many synthetic faces to draw when max_images is 0.
@@ -81,7 +71,7 @@ def load_images(source: str, *, crop: str = "auto", image_size: int = 64, max_im
     if source.endswith(".tfrecords") or (os.path.isdir(source) and _tfrecord_files(source)):
         return _load_tfrecords(_pick_tfrecord(source, image_size), crop, image_size, max_images)
     if os.path.isdir(source):
-        names = _image_files(source)
+        names = image_files(source)
     elif zipfile.is_zipfile(source):
         names = _zip_members(source)
     elif source.lower().endswith(".zip"):
@@ -104,7 +94,7 @@ def read_encoded(source: str, max_images: int = 0):
         ValueError: when ``source`` is neither a folder nor a readable zip archive.
     """
     if os.path.isdir(source):
-        for path in _image_files(source)[:max_images or None]:
+        for path in image_files(source)[:max_images or None]:
             yield path, _read_file(path)
         return
     if not zipfile.is_zipfile(source):
@@ -112,69 +102,6 @@ def read_encoded(source: str, max_images: int = 0):
     with zipfile.ZipFile(source) as archive:
         for name in _zip_members(source)[:max_images or None]:
             yield name, _read_member(archive, name)
-
-
-def expand_image_paths(specs: list[str]) -> list[str]:
-    """Files, folders (searched recursively) and glob patterns -> image files, in given order.
-
-    Raises:
-        ValueError: naming a spec that matches no image.
-    """
-    paths = []
-    for spec in specs:
-        if os.path.isdir(spec):
-            found = _image_files(spec)
-        elif os.path.isfile(spec):
-            found = [spec]
-        else:
-            found = sorted(p for p in glob.glob(spec, recursive=True)
-                           if p.lower().endswith(IMAGE_EXTENSIONS))
-        if not found:
-            raise ValueError(f"--images {spec} matches no image file")
-        paths.extend(found)
-    return paths
-
-
-def load_image_files(paths: list[str], *, crop: str = "auto",
-                     image_size: int = 64) -> tuple[np.ndarray, list[str], list[str]]:
-    """Reads images of any format and mode (``image_reader.read_rgb``), crops and resizes them,
-    giving the same pixels as ``load_images`` gives for the same files.
-    Images whose crop is smaller than ``image_size`` are upscaled with a warning.
-
-    Returns:
-        (uint8 [N, S, S, 3] of the readable files, their paths, messages naming unreadable ones).
-    """
-    images, kept, problems = [], [], []
-    for path in paths:
-        try:
-            rgb = image_reader.read_rgb(path)
-        except image_reader.UnreadableImage as error:
-            problems.append(str(error))
-            continue
-        if min(rgb.shape[:2]) < image_size:
-            log.warning("%s is %dx%d: upscaled to %d px, so it will look blurred", path,
-                        rgb.shape[1], rgb.shape[0], image_size)
-        images.append(crop_and_resize(tf.constant(rgb), crop, image_size).numpy())
-        kept.append(path)
-    stacked = np.stack(images) if images else np.zeros((0, image_size, image_size, 3), np.uint8)
-    return stacked, kept, problems
-
-
-def crop_and_resize(image: tf.Tensor, crop: str, image_size: int) -> tf.Tensor:
-    """Crops one decoded image by preset and resizes it.
-
-    Args:
-        image: uint8 [H, W, 3].
-        crop: one of "auto", "celeba", "celeba_face", "ffhq", "center", "none" (see
-            ``load_images``).
-        image_size: output side S.
-
-    Returns:
-        uint8 [S, S, 3], resized bilinearly with antialiasing.
-    """
-    image = crop_square(image, crop)
-    resized = tf.image.resize(image, [image_size, image_size], method="bilinear", antialias=True)
-    return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
 
 
 def training_dataset(images: np.ndarray, batch_size: int, *, seed: int = 0,
@@ -234,55 +161,6 @@ def training_dataset(images: np.ndarray, batch_size: int, *, seed: int = 0,
             .with_options(options))
 
 
-def crop_square(image, crop: str) -> tf.Tensor:
-    """The crop preset's region of an image [H, W, C] (see ``load_images``), any dtype."""
-    image = tf.convert_to_tensor(image)
-    shape = tf.shape(image)
-    top, left, height, width = crop_box(shape[0], shape[1], crop)
-    return tf.image.crop_to_bounding_box(image, top, left, height, width)
-
-
-def crop_box(height, width, crop: str) -> tuple:
-    """The region (top, left, height, width) of the crop preset ``crop`` in an image of
-    ``height`` x ``width`` pixels (ints or int32 tensors): a centred square, or the whole frame
-    for "ffhq" and "none"."""
-    height, width = tf.convert_to_tensor(height), tf.convert_to_tensor(width)
-    if crop == "auto":
-        is_celeba = tf.logical_and(tf.equal(height, CELEBA_SIZE[0]),
-                                   tf.equal(width, CELEBA_SIZE[1]))
-        is_square = tf.equal(height, width)
-        side = tf.where(is_celeba, _celeba_side(width),
-                        tf.where(is_square, height, tf.minimum(height, width)))
-    elif crop == "celeba":
-        side = tf.minimum(_celeba_side(width), height)
-    elif crop == "celeba_face":
-        side = tf.minimum(_scaled(width, CELEBA_FACE_CROP / CELEBA_SIZE[1]), height)
-        top = tf.minimum(_scaled(height, CELEBA_FACE_TOP / CELEBA_SIZE[0]), height - side)
-        return top, (width - side) // 2, side, side
-    elif crop == "center":
-        side = tf.minimum(height, width)
-    elif crop in ("ffhq", "none"):
-        return 0, 0, height, width
-    else:
-        raise ValueError(f"--crop must be one of auto, celeba, celeba_face, ffhq, center, none; "
-                         f"got {crop!r}")
-    return (height - side) // 2, (width - side) // 2, side, side
-
-
-def _celeba_side(width):
-    return _scaled(width, CELEBA_CROP / CELEBA_SIZE[1])
-
-
-def _scaled(length, fraction: float):
-    """round(length * fraction) as int32, for int or int32-tensor lengths."""
-    return tf.cast(tf.round(tf.cast(length, tf.float32) * fraction), tf.int32)
-
-
-def _image_files(folder: str) -> list[str]:
-    paths = glob.glob(os.path.join(glob.escape(folder), "**", "*"), recursive=True)
-    return sorted(p for p in paths if p.lower().endswith(IMAGE_EXTENSIONS) and os.path.isfile(p))
-
-
 def _zip_members(path: str) -> list[str]:
     """Image members of a zip, sorted; members with absolute paths or '..' are never read."""
     try:
@@ -337,14 +215,14 @@ def _decode_all(source: str, names: list[str], chunks, crop: str, image_size: in
         chunks: datasets of encoded file bytes that together hold ``names`` in order.
     """
 
-    def decode(index, encoded):
-        return index, crop_and_resize(_read_rgb(encoded), crop, image_size)
+    def decode_one(index, encoded):
+        return index, crops.crop_and_resize(_read_rgb(encoded), crop, image_size)
 
     indices, batches, offset = [], [], 0
     for chunk in chunks:
         size = int(chunk.cardinality())
         pipeline = (tf.data.Dataset.zip(tf.data.Dataset.range(offset, offset + size), chunk)
-                    .map(decode, num_parallel_calls=tf.data.AUTOTUNE)
+                    .map(decode_one, num_parallel_calls=tf.data.AUTOTUNE)
                     .ignore_errors()
                     .batch(_DECODE_BATCH))
         for index, batch in pipeline.as_numpy_iterator():
@@ -368,10 +246,10 @@ def _load_aligned(source: str, image_size: int, max_images: int, face_template,
     if landmarks_cache and os.path.exists(landmarks_cache):
         with np.load(landmarks_cache) as stored:
             cached = dict(zip(stored["names"].tolist(), stored["landmarks"]))
-    crops, skipped = [], []
+    aligned, skipped = [], []
     for name, encoded in read_encoded(source, max_images):
         try:
-            photo = image_reader.read_rgb(encoded, name)
+            photo = decode.read_rgb(encoded, name)
             if name not in cached:
                 faces = align.detect_faces(photo)
                 cached[name] = faces[0].landmarks if faces else np.full([5, 2], np.nan)
@@ -379,27 +257,27 @@ def _load_aligned(source: str, image_size: int, max_images: int, face_template,
                 raise align.AlignmentError("no face found")
             face = align.Face(cached[name], (), 1.0)
             crop, _ = align.warp_to_crop(photo, align.align(face, template, image_size))
-        except (image_reader.UnreadableImage, align.AlignmentError) as error:
+        except (decode.UnreadableImage, align.AlignmentError) as error:
             skipped.append(f"{name} ({error})")
             continue
-        crops.append(crop)
+        aligned.append(crop)
     if landmarks_cache:
         names = sorted(cached)
         files.atomic_write(landmarks_cache, lambda path: np.savez(
             path, names=np.array(names), landmarks=np.stack([cached[n] for n in names])))
     if skipped:
         log.warning("--crop=align skipped %d of %d photos: %s%s", len(skipped),
-                    len(skipped) + len(crops), "; ".join(skipped[:5]),
+                    len(skipped) + len(aligned), "; ".join(skipped[:5]),
                     " ..." if len(skipped) > 5 else "")
-    if not crops:
+    if not aligned:
         raise ValueError(f"--crop=align found no face to align in --data {source}")
-    return np.stack(crops)
+    return np.stack(aligned)
 
 
 def _read_rgb(encoded: tf.Tensor) -> tf.Tensor:
-    """``image_reader.read_rgb`` of an encoded file (string scalar tensor) as a graph op: uint8
+    """``decode.read_rgb`` of an encoded file (string scalar tensor) as a graph op: uint8
     [H, W, 3], or an error (which the decoding pipeline skips) for an unreadable file."""
-    image = tf.numpy_function(image_reader.read_rgb, [encoded], tf.uint8, stateful=False)
+    image = tf.numpy_function(decode.read_rgb, [encoded], tf.uint8, stateful=False)
     image.set_shape([None, None, 3])
     return image
 
@@ -441,7 +319,7 @@ def _load_tfrecords(path: str, crop: str, image_size: int, max_images: int) -> n
     def parse(record):
         example = tf.io.parse_single_example(record, features)
         chw = tf.reshape(tf.io.decode_raw(example["data"], tf.uint8), example["shape"])
-        return crop_and_resize(tf.transpose(chw, [1, 2, 0]), crop, image_size)
+        return crops.crop_and_resize(tf.transpose(chw, [1, 2, 0]), crop, image_size)
 
     records = tf.data.TFRecordDataset(path)
     if max_images:
