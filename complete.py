@@ -38,6 +38,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 from absl import app, flags, logging  # noqa: E402
 
 from dcgan_tf import config as config_lib  # noqa: E402
+from dcgan_tf.data import crops  # noqa: E402
 from dcgan_tf.masks import MASK_KINDS  # noqa: E402
 
 _DEFAULTS = config_lib.CompleteConfig()
@@ -52,7 +53,7 @@ flags.DEFINE_list("images", list(_DEFAULTS.images),
                   "Image files, folders or globs; default: held-out synthetic faces.")
 flags.DEFINE_integer("num_images", _DEFAULTS.num_images,
                      "How many synthetic faces when --images is not given.")
-flags.DEFINE_enum("crop", _DEFAULTS.crop, config_lib.CROPS, "Crop preset, as in training.")
+flags.DEFINE_enum("crop", _DEFAULTS.crop, crops.CROPS, "Crop preset, as in training.")
 flags.DEFINE_enum("mask", _DEFAULTS.mask, MASK_KINDS, "Kind of mask to make.")
 flags.DEFINE_float("mask_scale", _DEFAULTS.mask_scale, "center: hole area fraction.")
 flags.DEFINE_float("mask_fraction", _DEFAULTS.mask_fraction, "random: missing pixel fraction.")

@@ -23,6 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 from absl import app, flags, logging  # noqa: E402
 
 from dcgan_tf import checks, config as config_lib  # noqa: E402
+from dcgan_tf.data import crops  # noqa: E402
 
 FLAGS = flags.FLAGS
 
@@ -32,7 +33,7 @@ flags.DEFINE_string("runs_dir", "runs", "Where --model=latest looks for runs.")
 flags.DEFINE_list("images", [],
                   "Instead of a model: image files, folders or globs to measure.")
 flags.DEFINE_string("real", None, "The real images: a folder, zip or TFRecords.")
-flags.DEFINE_enum("crop", "auto", config_lib.CROPS, "Crop of the real images, as in training.")
+flags.DEFINE_enum("crop", "auto", crops.CROPS, "Crop of the real images, as in training.")
 flags.DEFINE_integer("image_size", 64, "--images: side both sets are compared at.")
 flags.DEFINE_integer("max_real", 0, "Use at most this many real images; 0 = all.")
 flags.DEFINE_integer("num_generated", 0, "Samples of the model; 0 = as many as real images.")

@@ -50,6 +50,7 @@ import numpy as np  # noqa: E402
 from dcgan_tf import classical, files, images as image_utils, inception, inpaint  # noqa: E402
 from dcgan_tf.data import pipeline  # noqa: E402
 from dcgan_tf import loading, masks as mask_lib, metrics  # noqa: E402
+from dcgan_tf.models import trained  # noqa: E402
 from dcgan_tf.config import METHODS as SEARCH_METHODS, MODEL_HELP, search_settings  # noqa: E402
 
 SHARED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared")
@@ -59,7 +60,7 @@ REFERENCE = "real"
 METHODS = SEARCH_METHODS + classical.METHODS + (REFERENCE,)
 
 
-def complete(method: str, model: loading.Model, originals, masks, *, steps: int,
+def complete(method: str, model: trained.Model, originals, masks, *, steps: int,
              batch_size: int) -> tuple[np.ndarray, float]:
     """Completes every image with one method.
 

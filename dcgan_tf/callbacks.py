@@ -15,7 +15,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from dcgan_tf import encoder as encoder_lib, gan, images as image_utils, inpaint, metrics
+from dcgan_tf import images as image_utils, inpaint, metrics
+from dcgan_tf.models import encoder as encoder_lib, sampling
 
 log = logging.getLogger(__name__)
 
@@ -220,8 +221,8 @@ class FIDMonitor(EveryNSteps):
         if self.real_features is None:
             self.real_features = self.extractor(self.real_images)
         with self.model.averaged_generator() as generator:
-            samples = gan.sample_images(generator, self.num_samples, self.seed,
-                                        self.model.latent_prior)
+            samples = sampling.sample_images(generator, self.num_samples, self.seed,
+                                             self.model.latent_prior)
         score = metrics.fid(self.extractor(samples), self.real_features)
         log.info("Step %d: FID %.2f (%d generated vs %d real images)", step, score,
                  self.num_samples, len(self.real_images))

@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from dcgan_tf import align, files, images as image_utils, inpaint, loading
+from dcgan_tf.models import trained
 from dcgan_tf import masks as mask_lib, metrics, photo as photo_lib, serving
 from dcgan_tf.data import decode, listing, synthetic
 from dcgan_tf.config import PRESETS, CompleteConfig, SearchSettings
@@ -154,7 +155,7 @@ def run(config: CompleteConfig, verbose: int = 1) -> dict:
     return report
 
 
-def _run_aligned(config: CompleteConfig, model: loading.Model,
+def _run_aligned(config: CompleteConfig, model: trained.Model,
                  settings: SearchSettings) -> dict:
     """``--align``: every photo at its own size; faces detected, aligned to the model's
     framing, completed where the hole meets them and blended back. Writes, per photo,
@@ -288,7 +289,7 @@ def _complete_served(completer, originals, masks, config: CompleteConfig, steps:
     return image_utils.to_float(completed), image_utils.to_float(generated)
 
 
-def _complete_locally(model: loading.Model, originals, masks, config: CompleteConfig,
+def _complete_locally(model: trained.Model, originals, masks, config: CompleteConfig,
                       settings: SearchSettings, verbose: int):
     """Completes batch by batch with restored networks, with loss curves in TensorBoard.
 

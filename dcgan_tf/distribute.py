@@ -16,7 +16,7 @@ import os
 
 import tensorflow as tf
 
-from dcgan_tf.config import STRATEGIES as STRATEGY_NAMES
+from dcgan_tf.models.config import STRATEGIES as STRATEGY_NAMES
 
 
 def get_strategy(name: str = "auto", devices=()) -> tf.distribute.Strategy:

@@ -16,7 +16,8 @@ import os
 
 import numpy as np
 
-from dcgan_tf import files, gan, inception, loading, metrics
+from dcgan_tf import files, inception, loading, metrics
+from dcgan_tf.models import sampling
 from dcgan_tf.data import listing, pipeline
 
 log = logging.getLogger(__name__)
@@ -105,8 +106,8 @@ def evaluate(*, real: str, inception_weights: str | None, model: str = "", image
     if not images:
         count = num_generated or len(real_array)
         log.info("Generating %d samples of %s", count, fake_name)
-        fake_images = gan.sample_images(loaded.generator, count, gan.FID_SEED,
-                                        loaded.config.latent_prior)
+        fake_images = sampling.sample_images(loaded.generator, count, sampling.FID_SEED,
+                                             loaded.config.latent_prior)
     log.info("Inception features of %d images of %s", len(fake_images), fake_name)
     fake_array = extractor(fake_images, progress=_progress_logger(len(fake_images)))
     return compare(fake_array, real_array, fake=fake_name, real=real, kid_subsets=kid_subsets,

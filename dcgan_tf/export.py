@@ -38,9 +38,10 @@ import tempfile
 import tensorflow as tf
 
 from dcgan_tf import files, images as image_utils, inpaint, loading
-from dcgan_tf.config import SearchSettings, TrainConfig
-from dcgan_tf.encoder import encoder_inputs
-from dcgan_tf.gan import sample_latents
+from dcgan_tf.config import SearchSettings
+from dcgan_tf.models.config import TrainConfig
+from dcgan_tf.models.encoder import encoder_inputs
+from dcgan_tf.models.sampling import sample_latents
 
 SIGNATURES = ("serving_default", "generate_from_seed", "discriminate", "complete",
               "complete_with_options", "export_info")

@@ -23,9 +23,9 @@ import numpy as np
 import tensorflow as tf
 
 from dcgan_tf import blend as blending
-from dcgan_tf import encoder as encoder_lib
+from dcgan_tf.models import encoder as encoder_lib
 from dcgan_tf.config import SearchSettings
-from dcgan_tf.gan import sample_latents
+from dcgan_tf.models.sampling import sample_latents
 
 # Keras' Adam constants: the search's update rule is Keras' Adam, written out so that it runs on
 # plain tensors (a shrinking batch when images stop early; tf.while_loop state in a SavedModel).

@@ -15,45 +15,21 @@ missing --model never picks up a run of the working folder, so what a command co
 depend on what was trained there before; ``--model=latest`` asks for that run.
 """
 
-import dataclasses
 import logging
 import os
 
 import keras
 import tensorflow as tf
 
-from dcgan_tf import averaging, models, pretrained, runs, serving
-from dcgan_tf.config import LATEST_RUN, TrainConfig
+from dcgan_tf import pretrained, serving
+from dcgan_tf.config import LATEST_RUN
+from dcgan_tf.models import averaging, networks, runs
+from dcgan_tf.models.config import TrainConfig
+from dcgan_tf.models.trained import Model
 
 log = logging.getLogger(__name__)
 
 RUN, CHECKPOINT, PACKAGED, SAVED_MODEL = "run", "checkpoint", "packaged", "saved_model"
-
-
-@dataclasses.dataclass
-class Model:
-    """A trained model, for inference: networks with BatchNorm used in inference mode.
-
-    Attributes:
-        config: the TrainConfig it was trained with.
-        generator: z [n, latent_dim] -> images [n, S, S, 3] in [-1, 1] (the weights' moving
-            average when the run kept one, --g_ema_kimg).
-        discriminator: images [n, S, S, 3] in [-1, 1] -> logits [n, 1].
-        encoder: masked images [n, S, S, 4] -> z [n, latent_dim], or None when the run trained
-            none (``train.py --encoder``).
-        step: the generator's training step; -1 when unknown (packaged models).
-        encoder_step: the generator step the encoder was trained against (-1: unknown or no
-            encoder).
-        source: the model spec as resolved (a path or a packaged name).
-    """
-
-    config: TrainConfig
-    generator: keras.Model
-    discriminator: keras.Model
-    encoder: keras.Model | None
-    step: int
-    encoder_step: int
-    source: str
 
 
 def resolve(model: str = "", runs_dir: str = "runs") -> tuple[str, str]:
@@ -118,20 +94,20 @@ def load(model: str = "", runs_dir: str = "runs") -> Model:
 def build_networks(config: TrainConfig,
                    synchronized_bn: bool = False) -> tuple[keras.Model, keras.Model]:
     """A new generator and discriminator of ``config``'s architecture."""
-    generator = models.build_generator(config.latent_dim, config.image_size, config.g_filters,
-                                       config.kernel_size, synchronized_bn=synchronized_bn)
-    discriminator = models.build_discriminator(config.image_size, config.d_filters,
-                                               config.kernel_size,
-                                               synchronized_bn=synchronized_bn,
-                                               norm=config.d_norm)
+    generator = networks.build_generator(config.latent_dim, config.image_size, config.g_filters,
+                                         config.kernel_size, synchronized_bn=synchronized_bn)
+    discriminator = networks.build_discriminator(config.image_size, config.d_filters,
+                                                 config.kernel_size,
+                                                 synchronized_bn=synchronized_bn,
+                                                 norm=config.d_norm)
     return generator, discriminator
 
 
 def encoder_checkpoint(config: TrainConfig) -> tuple[keras.Model, tf.train.Checkpoint]:
     """A new encoder of ``config``'s architecture and the checkpoint it is saved in, with the
     generator step it was trained against (``generator_step``, -1 until set)."""
-    encoder = models.build_encoder(config.image_size, config.latent_dim, config.encoder_filters,
-                                   config.kernel_size, config.latent_prior)
+    encoder = networks.build_encoder(config.image_size, config.latent_dim, config.encoder_filters,
+                                     config.kernel_size, config.latent_prior)
     generator_step = tf.Variable(-1, dtype=tf.int64, trainable=False, name="generator_step")
     return encoder, tf.train.Checkpoint(encoder=encoder, generator_step=generator_step)
 
@@ -157,10 +133,10 @@ def restore_gan(checkpoint: str, config: TrainConfig, generator: keras.Model,
             return tf.train.Checkpoint(inner_optimizer=stand_in)
         return stand_in
 
-    networks = {"generator": generator}
+    restored = {"generator": generator}
     if discriminator is not None:
-        networks["discriminator"] = discriminator
-    tf.train.Checkpoint(**networks, steps_done=step,
+        restored["discriminator"] = discriminator
+    tf.train.Checkpoint(**restored, steps_done=step,
                         d_optimizer=optimizer(_iterations=iterations),
                         g_optimizer=optimizer(_iterations=g_updates,
                                               _model_variables_moving_average=averages)) \

@@ -10,7 +10,8 @@ import logging
 
 import numpy as np
 
-from dcgan_tf import align, images as image_utils, inpaint, loading
+from dcgan_tf import align, images as image_utils, inpaint
+from dcgan_tf.models import trained
 from dcgan_tf.config import SearchSettings
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ class CropCompleter:
         return self._complete_crops(crops, masks)
 
 
-def local(model: loading.Model, settings: SearchSettings, *, seed: int = 0,
+def local(model: trained.Model, settings: SearchSettings, *, seed: int = 0,
           progress=None) -> CropCompleter:
     """A ``CropCompleter`` running the search ``settings`` (as they run on the model:
     ``SearchSettings.for_model``) on ``model`` in this process, with the search's ``seed`` and
@@ -68,7 +69,7 @@ def local(model: loading.Model, settings: SearchSettings, *, seed: int = 0,
     return CropCompleter(face_template(model), model.config.image_size, complete_crops)
 
 
-def face_template(model: loading.Model) -> np.ndarray:
+def face_template(model: trained.Model) -> np.ndarray:
     """The model's landmark template [5, 2] (crop-relative).
 
     Raises:

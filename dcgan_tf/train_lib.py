@@ -19,11 +19,15 @@ import numpy as np
 import tensorflow as tf
 
 from dcgan_tf import callbacks as run_callbacks
-from dcgan_tf import distribute, encoder as encoder_lib, files, gan, images as image_utils
-from dcgan_tf import align, averaging, inception, loading, masks as mask_lib, runs
+from dcgan_tf import distribute, files, images as image_utils
+from dcgan_tf.models import gan, sampling
+from dcgan_tf.training import encoder_trainer as encoder_lib
+from dcgan_tf import align, inception, loading, masks as mask_lib
+from dcgan_tf.models import averaging, runs
 from dcgan_tf.data import pipeline, synthetic
-from dcgan_tf.augment import parse_policy
-from dcgan_tf.config import TrainConfig, search_settings
+from dcgan_tf.models.augment import parse_policy
+from dcgan_tf.config import search_settings
+from dcgan_tf.models.config import TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +87,9 @@ def build_networks(config: TrainConfig, replicas: int = 1) -> Networks:
     model.compile(d_optimizer=d_optimizer, g_optimizer=g_optimizer,
                   jit_compile=config.jit_compile)
     fixed_latents = tf.Variable(
-        gan.sample_latents([config.num_samples, config.latent_dim],
-                           tf.constant([config.seed, FIXED_LATENTS_SEED], tf.int64),
-                           config.latent_prior),
+        sampling.sample_latents([config.num_samples, config.latent_dim],
+                                tf.constant([config.seed, FIXED_LATENTS_SEED], tf.int64),
+                                config.latent_prior),
         trainable=False, name="fixed_latents")
     checkpoint = tf.train.Checkpoint(
         generator=generator, discriminator=discriminator, d_optimizer=model.d_optimizer,
@@ -400,7 +404,7 @@ def _fid_monitor(config: TrainConfig, training_images: np.ndarray,
         real = training_images[:config.fid_samples]
     extractor = inception.FeatureExtractor(config.fid_inception)
     return run_callbacks.FIDMonitor(extractor, real, config.fid_samples, config.fid_every, writer,
-                                    seed=gan.FID_SEED, guard=guard)
+                                    seed=sampling.FID_SEED, guard=guard)
 
 
 def _fit(model, dataset, callbacks, step, steps_per_epoch, total_steps, verbose) -> dict:

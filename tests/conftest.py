@@ -95,7 +95,7 @@ def two_cpus():
 
 
 def _tiny_config():
-    from dcgan_tf.config import TrainConfig
+    from dcgan_tf.models.config import TrainConfig
     return TrainConfig(image_size=32, latent_dim=8, g_filters=4, d_filters=4, batch_size=8,
                        epochs=1, steps_per_epoch=3, checkpoint_every=2, sample_every=2,
                        log_every=1, num_samples=4, strategy="default", preview_every=0,
@@ -126,9 +126,9 @@ def tiny_run(tmp_path_factory):
 def scaled_generator(latent_dim: int, image_size: int):
     """A width-4 generator whose kernels are scaled up 25x: an untrained G(z) with the usual
     N(0, 0.02) kernels is nearly flat, and tests of the z-search need images that vary with z."""
-    from dcgan_tf import models
+    from dcgan_tf.models import networks
     tf.keras.utils.set_random_seed(3)
-    generator = models.build_generator(latent_dim, image_size, 4)
+    generator = networks.build_generator(latent_dim, image_size, 4)
     for weight in generator.weights:
         if "kernel" in weight.path:
             weight.assign(weight * 25.0)

@@ -21,7 +21,7 @@ import tensorflow as tf  # noqa: E402
 
 from dcgan_tf import distribute, train_lib  # noqa: E402
 from dcgan_tf.data import synthetic  # noqa: E402
-from dcgan_tf.config import TrainConfig  # noqa: E402
+from dcgan_tf.models.config import TrainConfig  # noqa: E402
 
 THREADS = 1
 CONFIG = TrainConfig(image_size=32, latent_dim=8, g_filters=4, d_filters=4, batch_size=8,

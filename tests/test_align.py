@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dcgan_tf import align, gan, images as image_utils, loading, photo as photo_lib
+from dcgan_tf import align, images as image_utils, loading, photo as photo_lib
+from dcgan_tf.models import sampling
 from dcgan_tf.data import synthetic
 from dcgan_tf.config import SearchSettings
 
@@ -25,7 +26,7 @@ def model():
 @pytest.fixture(scope="module")
 def faces(model):
     """Generated faces uint8 [4, 64, 64, 3]; the first ones MTCNN finds most surely."""
-    return gan.sample_images(model.generator, 4, FACE_SEED, model.config.latent_prior)
+    return sampling.sample_images(model.generator, 4, FACE_SEED, model.config.latent_prior)
 
 
 def scene(face: np.ndarray, *, size=(320, 360), angle=12.0, scale=2.5, centre=(180, 160),
@@ -211,7 +212,8 @@ def test_training_data_of_aligned_photos(model, faces, tmp_path, monkeypatch, ca
     template, so its model completes photos with --align."""
     import dataclasses
     from conftest import TINY
-    from dcgan_tf import runs, train_lib
+    from dcgan_tf import train_lib
+    from dcgan_tf.models import runs
     from dcgan_tf.data import pipeline
     folder = tmp_path / "photos"
     folder.mkdir()

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dcgan_tf import augment
-from dcgan_tf.augment import POLICIES, diff_augment, parse_policy
+from dcgan_tf.models import augment
+from dcgan_tf.models.augment import POLICIES, diff_augment, parse_policy
 
 _SINGLE_POLICIES = [(name,) for name in POLICIES]
 

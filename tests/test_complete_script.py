@@ -177,10 +177,11 @@ def test_align_completes_a_photo_at_its_size_through_the_cli(tmp_path):
     drawn on the upright photo: the result is the upright photo at full size, changed only in
     the hole; a photo without a face and a mask of the wrong size are named."""
     from test_align import FACE_SEED, scene
-    from dcgan_tf import gan, loading
+    from dcgan_tf import loading
+    from dcgan_tf.models import sampling
     from dcgan_tf.data import decode
     model = loading.load("celeba64")
-    face = gan.sample_images(model.generator, 1, FACE_SEED, model.config.latent_prior)[0]
+    face = sampling.sample_images(model.generator, 1, FACE_SEED, model.config.latent_prior)[0]
     upright = scene(face)
     stored = Image.fromarray(np.rot90(upright, 1))  # as a camera held sideways stores it
     exif = Image.Exif()
@@ -221,10 +222,12 @@ def test_align_keeps_each_modes_decoded_pixels_outside_the_hole(tmp_path):
     decodes it (alpha over white, 16 bits rounded to 8, CMYK and palette converted): what the
     README promises, no more."""
     from test_align import FACE_SEED, scene
-    from dcgan_tf import gan, loading
+    from dcgan_tf import loading
+    from dcgan_tf.models import sampling
     from dcgan_tf.data import decode
     model = loading.load("celeba64")
-    photo = scene(gan.sample_images(model.generator, 1, FACE_SEED, model.config.latent_prior)[0])
+    photo = scene(sampling.sample_images(model.generator, 1, FACE_SEED,
+                                         model.config.latent_prior)[0])
     rgb = Image.fromarray(photo)
     alpha = Image.fromarray(np.tile(np.linspace(90, 255, photo.shape[1]).astype(np.uint8),
                                     (photo.shape[0], 1)))

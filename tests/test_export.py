@@ -14,7 +14,8 @@ import pytest
 import tensorflow as tf
 
 from conftest import REPO_ROOT
-from dcgan_tf import export, gan, images as image_utils, inpaint, loading, masks as mask_lib
+from dcgan_tf import export, images as image_utils, inpaint, loading, masks as mask_lib
+from dcgan_tf.models import sampling
 from dcgan_tf import serving
 from dcgan_tf.config import SearchSettings
 
@@ -91,8 +92,8 @@ def _in_process(model, config, requests):
     """What the library gives for the same requests."""
     generator, discriminator = model.generator, model.discriminator
     latents = requests["serving_default"]["latents"]
-    seeded = gan.sample_latents([3, config.latent_dim], tf.constant([5, 0], tf.int64),
-                                config.latent_prior)
+    seeded = sampling.sample_latents([3, config.latent_dim], tf.constant([5, 0], tf.int64),
+                                     config.latent_prior)
     images = image_utils.to_float(requests["discriminate"]["images"])
     results = {
         "serving_default": {"images": image_utils.to_uint8(

@@ -8,7 +8,8 @@ import pytest
 import tensorflow as tf
 
 from conftest import scaled_generator
-from dcgan_tf import inpaint, masks, models
+from dcgan_tf import inpaint, masks
+from dcgan_tf.models import networks as network_lib
 from dcgan_tf.config import SearchSettings
 
 SIZE, LATENT = 32, 8
@@ -23,7 +24,7 @@ def search(**changes) -> SearchSettings:
 
 @pytest.fixture(scope="module")
 def networks():
-    return scaled_generator(LATENT, SIZE), models.build_discriminator(SIZE, 4)
+    return scaled_generator(LATENT, SIZE), network_lib.build_discriminator(SIZE, 4)
 
 
 @pytest.fixture(scope="module")

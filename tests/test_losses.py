@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dcgan_tf import losses
+from dcgan_tf.models import losses
 
 
 def test_discriminator_loss_at_chance_is_log4():

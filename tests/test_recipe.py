@@ -11,8 +11,10 @@ import pytest
 import tensorflow as tf
 
 from conftest import FACES, TINY
-from dcgan_tf import averaging, gan, inpaint, loading, losses, models, runs, train_lib
-from dcgan_tf.config import SearchSettings, TrainConfig
+from dcgan_tf import inpaint, loading, train_lib
+from dcgan_tf.models import averaging, gan, losses, networks, runs, sampling
+from dcgan_tf.config import SearchSettings
+from dcgan_tf.models.config import TrainConfig
 
 
 def test_hinge_losses():
@@ -44,7 +46,7 @@ def _largest_singular_value(kernel: np.ndarray) -> float:
 
 def test_spectral_discriminator_normalises_every_kernel_and_has_no_batchnorm():
     keras.utils.set_random_seed(1)
-    discriminator = models.build_discriminator(32, 4, norm="spectral")
+    discriminator = networks.build_discriminator(32, 4, norm="spectral")
     assert not any(isinstance(layer, keras.layers.BatchNormalization)
                    for layer in discriminator.layers)
     wrapped = [layer for layer in discriminator.layers
@@ -57,7 +59,7 @@ def test_spectral_discriminator_normalises_every_kernel_and_has_no_batchnorm():
         discriminator(images, training=True)
     for layer in wrapped:
         assert _largest_singular_value(layer.layer.kernel.numpy()) == pytest.approx(1.0, rel=0.05)
-    none = models.build_discriminator(32, 4, norm="none")
+    none = networks.build_discriminator(32, 4, norm="none")
     assert not any(isinstance(layer, (keras.layers.BatchNormalization,
                                       keras.layers.SpectralNormalization))
                    for layer in none.layers)
@@ -69,7 +71,7 @@ def test_spectral_normalisation_under_mixed_precision_keeps_float32_weights(prec
     training call are float32 values (not rounded to half precision), and the logits float32."""
     keras.utils.set_random_seed(1)
     with train_lib._precision(precision):
-        discriminator = models.build_discriminator(32, 4, norm="spectral")
+        discriminator = networks.build_discriminator(32, 4, norm="spectral")
     wrapped = [layer for layer in discriminator.layers
                if isinstance(layer, keras.layers.SpectralNormalization)]
     assert wrapped[0].layer.compute_dtype == precision
@@ -84,8 +86,8 @@ def test_spectral_normalisation_under_mixed_precision_keeps_float32_weights(prec
 
 def test_augmentation_reaches_the_discriminator_with_draws_of_its_own():
     keras.utils.set_random_seed(2)
-    generator = models.build_generator(8, 32, 4)
-    discriminator = models.build_discriminator(32, 4)
+    generator = networks.build_generator(8, 32, 4)
+    discriminator = networks.build_discriminator(32, 4)
     plain = gan.DCGAN(generator, discriminator, seed=3)
     augmented = gan.DCGAN(generator, discriminator, seed=3, augment=("translation", "cutout"))
     for model in (plain, augmented):
@@ -102,8 +104,8 @@ def test_augmentation_reaches_the_discriminator_with_draws_of_its_own():
 
 def _generator_after_one_step(augment: tuple) -> list:
     keras.utils.set_random_seed(2)
-    generator = models.build_generator(8, 32, 4)
-    model = gan.DCGAN(generator, models.build_discriminator(32, 4), seed=3, augment=augment)
+    generator = networks.build_generator(8, 32, 4)
+    model = gan.DCGAN(generator, networks.build_discriminator(32, 4), seed=3, augment=augment)
     model.compile(d_optimizer=keras.optimizers.Adam(), g_optimizer=keras.optimizers.Adam())
     start = [weight.numpy() for weight in generator.trainable_weights]
     model.fit(tf.data.Dataset.from_tensor_slices(FACES[:8] / 127.5 - 1).batch(8).repeat(),
@@ -187,13 +189,13 @@ def test_a_run_of_the_former_constant_momentum_keeps_its_average():
 
 def test_batchnorm_statistics_are_measured_for_the_weights_held():
     keras.utils.set_random_seed(4)
-    generator = models.build_generator(8, 32, 4)
+    generator = networks.build_generator(8, 32, 4)
     averaging.recompute_batchnorm(generator)
     projected = keras.Model(generator.inputs, generator.get_layer("project").output)
     means = []
     for batch in range(averaging.BATCHNORM_BATCHES):
-        latents = gan.sample_latents([averaging.BATCHNORM_BATCH_SIZE, 8],
-                                     tf.constant([averaging.BATCHNORM_SEED, batch], tf.int64))
+        latents = sampling.sample_latents([averaging.BATCHNORM_BATCH_SIZE, 8],
+                                          tf.constant([averaging.BATCHNORM_SEED, batch], tf.int64))
         means.append(projected(latents).numpy().mean(axis=0))
     np.testing.assert_allclose(generator.get_layer("project_bn").moving_mean.numpy(),
                                np.mean(means, axis=0), rtol=1e-4, atol=1e-6)

@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 from dcgan_tf import train_lib
-from dcgan_tf.config import TrainConfig
+from dcgan_tf.models.config import TrainConfig
 
 from conftest import FACES, TINY, gif_duration_ms
 
@@ -125,7 +125,7 @@ def test_unwritable_runs_dir_fails_before_loading_data(tmp_path):
 
 def test_nan_losses_stop_the_run_and_keep_the_last_good_checkpoint(finished_run, monkeypatch):
     config, result = finished_run
-    from dcgan_tf import losses
+    from dcgan_tf.models import losses
     healthy = losses.minimax_discriminator_loss
     monkeypatch.setitem(losses.DISCRIMINATOR_LOSSES, "minimax",
                         lambda real, fake: healthy(real, fake) * np.nan)

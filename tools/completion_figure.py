@@ -13,7 +13,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from dcgan_tf import gan, images as image_utils, inpaint, loading, masks as mask_lib  # noqa: E402
+from dcgan_tf import images as image_utils, inpaint, loading, masks as mask_lib  # noqa: E402
+from dcgan_tf.models import sampling  # noqa: E402
 from dcgan_tf.config import SearchSettings  # noqa: E402
 
 FACE_SEED = 4_000_037  # latents never used in training, FID or the sample grids
@@ -28,7 +29,7 @@ def main():
     args = parser.parse_args()
     model = loading.load(args.model)
     config = model.config
-    faces = gan.sample_images(model.generator, args.faces, FACE_SEED, config.latent_prior)
+    faces = sampling.sample_images(model.generator, args.faces, FACE_SEED, config.latent_prior)
     targets = image_utils.to_float(faces)
     columns = [faces]
     settings = SearchSettings().for_model(config.latent_prior)

@@ -15,7 +15,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from dcgan_tf import gan, images as image_utils, loading, masks as mask_lib  # noqa: E402
+from dcgan_tf import images as image_utils, loading, masks as mask_lib  # noqa: E402
+from dcgan_tf.models import sampling  # noqa: E402
 from dcgan_tf import photo as photo_lib  # noqa: E402
 from dcgan_tf.data import synthetic  # noqa: E402
 from dcgan_tf.config import search_settings  # noqa: E402
@@ -33,8 +34,8 @@ def main():
     args = parser.parse_args()
     model = loading.load(args.model)
     size = model.config.image_size
-    faces = gan.sample_images(model.generator, len(PLACEMENTS), FACE_SEED,
-                              model.config.latent_prior)
+    faces = sampling.sample_images(model.generator, len(PLACEMENTS), FACE_SEED,
+                                   model.config.latent_prior)
     scene = synthetic.scene(faces, PLACEMENTS, size=(320, 720))
     crop_mask = mask_lib.make_masks(args.mask, 1, size, seed=1)[0, ..., 0]
     settings = search_settings(args.method).for_model(model.config.latent_prior)

@@ -11,7 +11,8 @@ import abc
 
 import numpy as np
 
-from dcgan_tf import blend, gan, images as image_utils, loading, photo
+from dcgan_tf import blend, images as image_utils, photo
+from dcgan_tf.models import sampling, trained
 from dcgan_tf.data import synthetic
 from dcgan_tf.config import search_settings
 
@@ -58,7 +59,7 @@ class LocalEngine(Engine):
     """A run, packaged model or checkpoint (``loading.load``) in this process: every method
     ("instant" and "fast" need the model's encoder)."""
 
-    def __init__(self, model: loading.Model):
+    def __init__(self, model: trained.Model):
         photo.face_template(model)  # refuses a model without one, before serving anything
         self.model, self.source = model, model.source
         self.image_size = model.config.image_size
@@ -73,8 +74,8 @@ class LocalEngine(Engine):
         return photo.local(self.model, settings, seed=seed, progress=report)
 
     def generated_faces(self, count: int) -> np.ndarray:
-        return gan.sample_images(self.model.generator, count, SAMPLE_SEED,
-                                 self.model.config.latent_prior)
+        return sampling.sample_images(self.model.generator, count, SAMPLE_SEED,
+                                      self.model.config.latent_prior)
 
 
 class ServedEngine(Engine):

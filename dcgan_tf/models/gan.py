@@ -10,51 +10,11 @@ step on N replicas sees exactly the latents of the same step on one device.
 import contextlib
 
 import keras
-import numpy as np
 import tensorflow as tf
 
-from dcgan_tf import augment as augment_lib, averaging, losses
-from dcgan_tf.images import to_uint8
-from dcgan_tf.config import LATENT_PRIORS
-
-FID_SEED = 2_000_003  # first seed word of the latents FID is measured on (training, evaluate)
-
-
-def sample_latents(shape, seed, prior: str = "normal") -> tf.Tensor:
-    """Draws latents z from the prior, deterministically from ``seed``.
-
-    Args:
-        shape: [N, latent_dim].
-        seed: int tensor of shape [2] (stateless-op seed).
-        prior: "normal" for N(0, 1) or "uniform" for U(-1, 1).
-
-    Returns:
-        float32 [N, latent_dim].
-    """
-    if prior == "normal":
-        return tf.random.stateless_normal(shape, seed)
-    if prior == "uniform":
-        return tf.random.stateless_uniform(shape, seed, minval=-1.0, maxval=1.0)
-    raise ValueError(f"latent prior must be one of {LATENT_PRIORS}, got {prior!r}")
-
-
-def sample_images(generator: keras.Model, count: int, seed: int, prior: str = "normal",
-                  batch_size: int = 100) -> np.ndarray:
-    """``count`` images of the generator in inference mode, rounded as they would be saved.
-
-    Latents of batch k come from the stateless seed [seed, k * batch_size], so the same seed gives
-    the same images whatever else the caller has drawn.
-
-    Returns:
-        uint8 [count, S, S, 3].
-    """
-    latent_dim = generator.input_shape[-1]
-    batches = []
-    for start in range(0, count, batch_size):
-        size = min(batch_size, count - start)
-        latents = sample_latents([size, latent_dim], tf.constant([seed, start], tf.int64), prior)
-        batches.append(to_uint8(generator(latents, training=False)))
-    return np.concatenate(batches)
+from dcgan_tf.models import augment as augment_lib, averaging, losses
+from dcgan_tf.models.config import LATENT_PRIORS
+from dcgan_tf.models.sampling import sample_latents
 
 
 def agree_on_overflow(gradients: list) -> list:

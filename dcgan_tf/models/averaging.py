@@ -19,6 +19,8 @@ completion or packaging.
 import keras
 import tensorflow as tf
 
+from dcgan_tf.models.sampling import sample_latents
+
 BATCHNORM_BATCHES = 16  # batches of generated images the averaged statistics are measured on
 BATCHNORM_BATCH_SIZE = 64
 BATCHNORM_SEED = 3_000_017  # first seed word of those batches' latents
@@ -55,7 +57,6 @@ def recompute_batchnorm(generator: keras.Model, prior: str = "normal") -> None:
     """Replaces the moving mean and variance of every BatchNorm layer of ``generator`` by their
     averages over ``BATCHNORM_BATCHES`` batches of its own images in training mode (fixed
     latents, so the result is deterministic), as for the weights it holds now."""
-    from dcgan_tf.gan import sample_latents  # gan.py uses this module
     layers = [layer for layer in generator.layers
               if isinstance(layer, keras.layers.BatchNormalization)]
     momenta = [layer.momentum for layer in layers]

@@ -109,7 +109,7 @@ def build_discriminator(image_size: int = 64, filters: int = 64, kernel_size: in
 
 def build_encoder(image_size: int = 64, latent_dim: int = 100, filters: int = 32,
                   kernel_size: int = 4, latent_prior: str = "normal") -> keras.Sequential:
-    """Builds the encoder E of ``dcgan_tf.encoder``: the discriminator's convolution stack on the
+    """Builds the encoder E of ``models.encoder``: the discriminator's convolution stack on the
     masked image and its mask, then a dense layer to z.
 
     Args:

@@ -17,7 +17,7 @@ import os
 import re
 
 from dcgan_tf import files
-from dcgan_tf.config import FIXED_FIELDS, TrainConfig
+from dcgan_tf.models.config import FIXED_FIELDS, TrainConfig
 
 CONFIG_FILE = "config.json"
 CHECKPOINTS_DIR = "checkpoints"

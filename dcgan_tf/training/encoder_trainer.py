@@ -1,12 +1,6 @@
-"""An encoder E that inverts a trained generator: masked image -> z with G(z) close to the image.
-
-Completion then starts its latent search from E(masked image) instead of a random z and needs far
-fewer steps (``complete.py --method=fast``).
-
-E (``models.build_encoder``) sees the masked image and its mask, [B, S, S, 4] (RGB with the hole
-zeroed, then the mask with 1 = known) and returns z [B, latent_dim]. It is trained against a
-frozen generator (BatchNorm in inference mode) on two batches per step, each with masks drawn
-from a bank of every mask kind (plus no mask at all):
+"""Training the encoder E (``models.encoder``) against a frozen generator (BatchNorm in inference
+mode) on two batches per step, each with masks drawn from a bank of every mask kind (plus no
+mask at all):
     generated images G(z):  latent loss ||E(G(z) masked) - z||^2 (in-domain inversion) and
                             image loss |G(E(G(z) masked)) - G(z)|
     real images x:          image loss |G(E(x masked)) - x|
@@ -18,8 +12,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from dcgan_tf import losses, masks as mask_lib
-from dcgan_tf.gan import sample_latents
+from dcgan_tf import masks as mask_lib
+from dcgan_tf.models.networks import losses
+from dcgan_tf.models.encoder import encoder_inputs
+from dcgan_tf.models.sampling import sample_latents
 
 # Kinds in the training bank; each is drawn equally often, "known" (no hole) included.
 TRAINING_MASK_KINDS = ("center", "random", "left", "right", "top", "bottom", "box", "thin",
@@ -27,20 +23,6 @@ TRAINING_MASK_KINDS = ("center", "random", "left", "right", "top", "bottom", "bo
 MASK_BANK_SEED = 7_000_001  # never the seed of the benchmark's or complete.py's masks
 MASKS_PER_KIND = 64
 
-
-def encoder_inputs(images, masks) -> tf.Tensor:
-    """E's input: images [B, S, S, 3] in [-1, 1] with the hole zeroed, and masks [B, S, S, 1]
-    (1 = known), concatenated to [B, S, S, 4]."""
-    masks = tf.cast(masks, tf.float32)
-    return tf.concat([tf.cast(images, tf.float32) * masks, masks], axis=-1)
-
-
-def encode(encoder: keras.Model, images, masks, batch_size: int = 256) -> tf.Tensor:
-    """E(masked images) in inference mode, in batches: z [N, latent_dim]."""
-    parts = [encoder(encoder_inputs(images[start:start + batch_size],
-                                    masks[start:start + batch_size]), training=False)
-             for start in range(0, len(images), batch_size)]
-    return tf.concat(parts, axis=0)
 
 
 def mask_bank(image_size: int) -> np.ndarray:
