@@ -21,8 +21,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 from absl import app, flags, logging  # noqa: E402
 
 from dcgan_tf import pretrained  # noqa: E402  (no TensorFlow)
-from dcgan_tf.data import decode  # noqa: E402  (no TensorFlow)
 from dcgan_tf.app.limits import Limits  # noqa: E402  (no TensorFlow)
+from dcgan_tf.data import decode  # noqa: E402  (no TensorFlow)
 
 FLAGS = flags.FLAGS
 _DEFAULTS = Limits()

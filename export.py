@@ -21,8 +21,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 from absl import app, flags, logging  # noqa: E402
 
 from dcgan_tf import config as config_lib  # noqa: E402
+from dcgan_tf.inpainting import settings as search_config  # noqa: E402
 
-_SEARCH = config_lib.SearchSettings()
+_SEARCH = search_config.SearchSettings()
 FLAGS = flags.FLAGS
 
 flags.DEFINE_string("model", "", config_lib.MODEL_HELP)
@@ -35,13 +36,13 @@ flags.DEFINE_bool("models_config", False,
                   "Write <export_base>/models.config listing every exported model.")
 flags.DEFINE_string("serving_base", "/models",
                     "--models_config: where the server sees <export_base> (docker mount).")
-flags.DEFINE_enum("method", _SEARCH.method, config_lib.METHODS,
+flags.DEFINE_enum("method", _SEARCH.method, search_config.METHODS,
                   "Completion settings baked into the complete signatures (as complete.py's "
                   "--method); bamos and fast set --steps themselves.")
 flags.DEFINE_integer("steps", _SEARCH.steps,
                      "Steps of the complete signature (complete_with_options takes any).")
 flags.DEFINE_integer("restarts", _SEARCH.restarts, "Starts per image in the served completion.")
-flags.DEFINE_enum("blend", _SEARCH.blend, config_lib.BLENDS, "Blending in the served graph.")
+flags.DEFINE_enum("blend", _SEARCH.blend, search_config.BLENDS, "Blending in the served graph.")
 # The search flags of this script; the rest of the settings are the --method preset's.
 _SEARCH_FLAGS = ("steps", "restarts", "blend")
 
@@ -50,7 +51,7 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     try:
-        settings = config_lib.search_settings(
+        settings = search_config.search_settings(
             FLAGS.method, **{name: FLAGS[name].value for name in _SEARCH_FLAGS
                              if FLAGS[name].present})
     except ValueError as error:

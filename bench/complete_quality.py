@@ -47,11 +47,12 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from dcgan_tf import classical, files, images as image_utils, inception, inpaint  # noqa: E402
+from dcgan_tf import files, images as image_utils, inception, loading, metrics  # noqa: E402
+from dcgan_tf.config import MODEL_HELP  # noqa: E402
 from dcgan_tf.data import pipeline  # noqa: E402
-from dcgan_tf import loading, masks as mask_lib, metrics  # noqa: E402
+from dcgan_tf.inpainting import classical, masks as mask_lib, search  # noqa: E402
+from dcgan_tf.inpainting.settings import METHODS as SEARCH_METHODS, search_settings  # noqa: E402
 from dcgan_tf.models import trained  # noqa: E402
-from dcgan_tf.config import METHODS as SEARCH_METHODS, MODEL_HELP, search_settings  # noqa: E402
 
 SHARED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared")
 DEFAULT_DATA = os.path.join(SHARED, "data", "celeba_valid.zip")
@@ -87,7 +88,7 @@ def complete(method: str, model: trained.Model, originals, masks, *, steps: int,
         completed = np.zeros_like(targets)
         for first in range(0, len(targets), batch_size):
             part = np.s_[first:first + batch_size]
-            completed[part] = inpaint.complete(
+            completed[part] = search.complete(
                 model.generator, model.discriminator, targets[part], masks[part], settings,
                 seed=first, encoder=model.encoder).completed
     seconds = (time.perf_counter() - start) / len(targets)

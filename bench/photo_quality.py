@@ -30,10 +30,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 
 import complete_quality as table  # noqa: E402  (the sibling bench: scores, checks, JSON)
-from dcgan_tf import align, classical, inception, loading  # noqa: E402
+from dcgan_tf import align, inception, loading, photo as photo_lib  # noqa: E402
+from dcgan_tf.config import MODEL_HELP  # noqa: E402
 from dcgan_tf.data import decode, pipeline  # noqa: E402
-from dcgan_tf import photo as photo_lib  # noqa: E402
-from dcgan_tf.config import METHODS as SEARCH_METHODS, MODEL_HELP, search_settings  # noqa: E402
+from dcgan_tf.inpainting import classical  # noqa: E402
+from dcgan_tf.inpainting.settings import METHODS as SEARCH_METHODS, search_settings  # noqa: E402
 
 DEFAULT_DATA = os.path.join(table.SHARED, "data", "ffhq128_dev.zip")
 MASK_NAME = "eyes_nose"

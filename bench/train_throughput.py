@@ -22,8 +22,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from dcgan_tf.models import gan, networks  # noqa: E402
 from dcgan_tf.data import pipeline, synthetic  # noqa: E402
+from dcgan_tf.models import gan, networks  # noqa: E402
 
 
 def forward_flops(model: keras.Model) -> int:

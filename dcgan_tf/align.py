@@ -22,7 +22,8 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from dcgan_tf import blend, images as image_utils
+from dcgan_tf import images as image_utils
+from dcgan_tf.inpainting import blend
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from dcgan_tf import images as image_utils, inpaint, metrics
+from dcgan_tf import images as image_utils, metrics
+from dcgan_tf.inpainting import search
 from dcgan_tf.models import encoder as encoder_lib, sampling
 
 log = logging.getLogger(__name__)
@@ -172,8 +173,8 @@ class CompletionPreview(EveryNSteps):
 
     def act(self, step: int) -> None:
         with self.model.averaged_generator() as generator:
-            completed = inpaint.complete(generator, self.model.discriminator, self.images,
-                                         self.masks, self.settings, seed=0).completed
+            completed = search.complete(generator, self.model.discriminator, self.images,
+                                        self.masks, self.settings, seed=0).completed
         hole_psnr = float(np.mean(metrics.completion_metrics(
             completed, self.images, self.masks)["hole_psnr"]))
         masked = self.images * self.masks  # the hole mid-grey

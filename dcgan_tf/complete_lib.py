@@ -23,11 +23,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from dcgan_tf import align, files, images as image_utils, inpaint, loading
-from dcgan_tf.models import trained
-from dcgan_tf import masks as mask_lib, metrics, photo as photo_lib, serving
+from dcgan_tf import align, files, images as image_utils, loading, metrics, photo as photo_lib
+from dcgan_tf import serving
+from dcgan_tf.config import CompleteConfig
 from dcgan_tf.data import decode, listing, synthetic
-from dcgan_tf.config import PRESETS, CompleteConfig, SearchSettings
+from dcgan_tf.inpainting import masks as mask_lib, search
+from dcgan_tf.inpainting.settings import PRESETS, SearchSettings
+from dcgan_tf.models import trained
 
 log = logging.getLogger(__name__)
 
@@ -232,19 +234,19 @@ def served_settings(config: CompleteConfig, baked: SearchSettings) -> SearchSett
         ValueError: naming every search flag the user gave (``config.search_flags``) that
             contradicts the baked settings.
     """
-    search = config.search
+    given = config.search
     where = f"--server {config.server}" if config.server else f"the export {config.model}"
-    contradicting = [f"--{name}={getattr(search, name)} (it has {getattr(baked, name)})"
+    contradicting = [f"--{name}={getattr(given, name)} (it has {getattr(baked, name)})"
                      for name in config.search_flags
-                     if name != "steps" and getattr(search, name) != getattr(baked, name)]
+                     if name != "steps" and getattr(given, name) != getattr(baked, name)]
     if "steps" in config.search_flags and "steps" in PRESETS[baked.method]:
-        contradicting.append(f"--steps={search.steps} (its method {baked.method} sets "
+        contradicting.append(f"--steps={given.steps} (its method {baked.method} sets "
                              f"{baked.steps})")
     if contradicting:
         raise ValueError(f"{where} runs the completion settings baked in at export, and "
                          f"{', '.join(contradicting)} contradict them: leave those flags out, "
                          f"or export again with the settings you want (export.py)")
-    steps = search.steps if "steps" in config.search_flags else baked.steps
+    steps = given.steps if "steps" in config.search_flags else baked.steps
     return dataclasses.replace(baked, steps=steps)
 
 
@@ -314,10 +316,10 @@ def _complete_locally(model: trained.Model, originals, masks, config: CompleteCo
             with writer.as_default(step=step):
                 tf.summary.scalar(f"loss/batch_{batch_index}", loss)
 
-        result = inpaint.complete(model.generator, model.discriminator, targets[part],
-                                  masks[part], settings, seed=config.seed + first,
-                                  encoder=model.encoder, snapshot_every=config.gif_every,
-                                  progress=progress)
+        result = search.complete(model.generator, model.discriminator, targets[part],
+                                 masks[part], settings, seed=config.seed + first,
+                                 encoder=model.encoder, snapshot_every=config.gif_every,
+                                 progress=progress)
         completed[part], generated[part] = result.completed, result.generated
         realness[part], rounds[part] = result.realness, result.rounds
         if result.frames is not None:

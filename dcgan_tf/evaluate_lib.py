@@ -17,8 +17,8 @@ import os
 import numpy as np
 
 from dcgan_tf import files, inception, loading, metrics
-from dcgan_tf.models import sampling
 from dcgan_tf.data import listing, pipeline
+from dcgan_tf.models import sampling
 
 log = logging.getLogger(__name__)
 

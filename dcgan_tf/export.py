@@ -22,7 +22,7 @@ With an encoder, ``complete`` starts from E(masked image) when the baked setting
 TF Serving requires every input of a signature in each request, so the optional steps and seed
 of a completion are a second signature, and ``export_info`` (which clients read to learn the
 baked settings; TF Serving's metadata holds only signatures) takes a token input. Only standard
-TF ops: the completion loop is a ``tf.while_loop`` (``inpaint.complete_in_graph``) and Poisson
+TF ops: the completion loop is a ``tf.while_loop`` (``search.complete_in_graph``) and Poisson
 blending conjugate gradients.
 Inputs are checked inside the graph (shapes, mask size, counts), so a bad request gets an
 InvalidArgument error that says what is wrong.
@@ -37,8 +37,9 @@ import tempfile
 
 import tensorflow as tf
 
-from dcgan_tf import files, images as image_utils, inpaint, loading
-from dcgan_tf.config import SearchSettings
+from dcgan_tf import files, images as image_utils, loading
+from dcgan_tf.inpainting import search
+from dcgan_tf.inpainting.settings import SearchSettings
 from dcgan_tf.models.config import TrainConfig
 from dcgan_tf.models.encoder import encoder_inputs
 from dcgan_tf.models.sampling import sample_latents
@@ -153,7 +154,7 @@ class ServingModule(tf.Module):
             tf.debugging.assert_less_equal(steps, MAX_STEPS,
                                            message=f"steps must be <= {MAX_STEPS}")]
         with tf.control_dependencies(checks):
-            completed, generated, loss = inpaint.complete_in_graph(
+            completed, generated, loss = search.complete_in_graph(
                 self.generator, self.discriminator, images, known, self.search,
                 steps=steps, seed=seed, encoder=self.encoder)
         return {"completed": image_utils.to_uint8(completed),
@@ -193,9 +194,9 @@ def export(model: str = "", *, runs_dir: str = "runs", export_base: str = "expor
     model_dir = os.path.join(export_base, model_name)
     files.check_writable_dir(model_dir, "export_base")
     loaded = loading.load(model, runs_dir)
-    search = settings.for_model(loaded.config.latent_prior)
-    if search.start == "encoder" and loaded.encoder is None:
-        raise ValueError(f"--method={search.method} (--start=encoder) needs an encoder, and "
+    on_model = settings.for_model(loaded.config.latent_prior)
+    if on_model.start == "encoder" and loaded.encoder is None:
+        raise ValueError(f"--method={on_model.method} (--start=encoder) needs an encoder, and "
                          f"the model {loaded.source} has none: train one with train.py --encoder")
     os.makedirs(model_dir, exist_ok=True)
     _remove_partial_exports(model_dir)
@@ -213,12 +214,12 @@ def export(model: str = "", *, runs_dir: str = "runs", export_base: str = "expor
             with open(info_path, "w") as handle:
                 json.dump({"model": loaded.source, "step": loaded.step,
                            "train_config": dataclasses.asdict(loaded.config),
-                           "completion": dataclasses.asdict(search),
+                           "completion": dataclasses.asdict(on_model),
                            "signatures": list(SIGNATURES)
                            + (["encode"] if loaded.encoder is not None else [])},
                           handle, indent=2, default=str)
             module = ServingModule(loaded.generator, loaded.discriminator, loaded.config,
-                                   search, info_path, loaded.encoder)
+                                   on_model, info_path, loaded.encoder)
             tf.saved_model.save(module, temporary, signatures=module.signatures())
         os.rename(temporary, final)
     except BaseException:

@@ -10,9 +10,10 @@ import logging
 
 import numpy as np
 
-from dcgan_tf import align, images as image_utils, inpaint
+from dcgan_tf import align, images as image_utils
+from dcgan_tf.inpainting import search
+from dcgan_tf.inpainting.settings import SearchSettings
 from dcgan_tf.models import trained
-from dcgan_tf.config import SearchSettings
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ class CropCompleter:
     landmarks), ``image_size`` S, and a call (crops uint8 [N, S, S, 3], masks float32
     [N, S, S, 1], 1 = known) -> completed float32 [N, S, S, 3] in [-1, 1].
 
-    ``local`` makes one that runs ``inpaint.complete`` on a loaded model; the web app's served
+    ``local`` makes one that runs ``search.complete`` on a loaded model; the web app's served
     engine makes one that asks TF Serving."""
 
     def __init__(self, template: np.ndarray, image_size: int, complete_crops):
@@ -60,11 +61,11 @@ def local(model: trained.Model, settings: SearchSettings, *, seed: int = 0,
           progress=None) -> CropCompleter:
     """A ``CropCompleter`` running the search ``settings`` (as they run on the model:
     ``SearchSettings.for_model``) on ``model`` in this process, with the search's ``seed`` and
-    ``progress`` (``inpaint.complete``)."""
+    ``progress`` (``search.complete``)."""
     def complete_crops(crops, masks):
-        return inpaint.complete(model.generator, model.discriminator,
-                                image_utils.to_float(crops), masks, settings, seed=seed,
-                                encoder=model.encoder, progress=progress).completed
+        return search.complete(model.generator, model.discriminator,
+                               image_utils.to_float(crops), masks, settings, seed=seed,
+                               encoder=model.encoder, progress=progress).completed
 
     return CropCompleter(face_template(model), model.config.image_size, complete_crops)
 

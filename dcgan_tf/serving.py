@@ -14,7 +14,7 @@ import urllib.request
 
 import numpy as np
 
-from dcgan_tf.config import SearchSettings
+from dcgan_tf.inpainting.settings import SearchSettings
 
 SIGNATURE = "complete_with_options"
 INFO_SIGNATURE = "export_info"

@@ -18,16 +18,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from dcgan_tf import callbacks as run_callbacks
-from dcgan_tf import distribute, files, images as image_utils
-from dcgan_tf.models import gan, sampling
-from dcgan_tf.training import encoder_trainer as encoder_lib
-from dcgan_tf import align, inception, loading, masks as mask_lib
-from dcgan_tf.models import averaging, runs
+from dcgan_tf import align, callbacks as run_callbacks, distribute, files, images as image_utils
+from dcgan_tf import inception, loading
 from dcgan_tf.data import pipeline, synthetic
+from dcgan_tf.inpainting import masks as mask_lib
+from dcgan_tf.inpainting.settings import search_settings
+from dcgan_tf.models import averaging, gan, runs, sampling
 from dcgan_tf.models.augment import parse_policy
-from dcgan_tf.config import search_settings
 from dcgan_tf.models.config import TrainConfig
+from dcgan_tf.training import encoder_trainer as encoder_lib
 
 log = logging.getLogger(__name__)
 

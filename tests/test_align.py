@@ -11,9 +11,9 @@ import pytest
 from PIL import Image
 
 from dcgan_tf import align, images as image_utils, loading, photo as photo_lib
-from dcgan_tf.models import sampling
 from dcgan_tf.data import synthetic
-from dcgan_tf.config import SearchSettings
+from dcgan_tf.inpainting.settings import SearchSettings
+from dcgan_tf.models import sampling
 
 FACE_SEED = 4_000_037
 

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from dcgan_tf import export, serving
 from dcgan_tf.app import engine as engine_lib, server
-from dcgan_tf.config import search_settings
+from dcgan_tf.inpainting.settings import search_settings
 from app_helpers import REPO, decode, face_mask, png, start_app, stop_app
 from serving_stub import ServingStub
 

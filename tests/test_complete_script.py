@@ -10,7 +10,7 @@ from PIL import Image
 
 from conftest import REPO_ROOT, gif_duration_ms
 from dcgan_tf import export
-from dcgan_tf.config import SearchSettings
+from dcgan_tf.inpainting.settings import SearchSettings
 from serving_stub import ServingStub
 
 

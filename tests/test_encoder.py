@@ -13,17 +13,19 @@ import pytest
 import tensorflow as tf
 
 from conftest import FACES, REPO_ROOT, TINY, scaled_generator
-from dcgan_tf import inpaint, loading, masks, pretrained
+from dcgan_tf import loading, pretrained
+from dcgan_tf.inpainting import masks, search
+from dcgan_tf.inpainting.settings import PRESETS, SearchSettings
 from dcgan_tf.models import encoder as encoder_lib, networks
 from dcgan_tf.training import encoder_trainer
-from dcgan_tf.config import PRESETS, SearchSettings
 
 SIZE, LATENT = 32, 8
 PLAIN = SearchSettings(learning_rate=0.02, known_weight=0.0, prior_weight=0.0,
                        schedule="constant")
 
 
-def search(**changes) -> SearchSettings:
+def plain(**changes) -> SearchSettings:
+    """``PLAIN`` with ``changes``."""
     return dataclasses.replace(PLAIN, **changes)
 
 
@@ -76,10 +78,10 @@ def test_encoder_start_beats_a_random_start_in_the_same_steps(trained):
     generator, encoder, _, _ = trained
     images, _, mask = _held_out(generator)
     discriminator = networks.build_discriminator(SIZE, 4)
-    from_encoder = inpaint.complete(generator, discriminator, images, mask,
-                                    search(steps=15, start="encoder"), encoder=encoder, seed=4)
-    from_random = inpaint.complete(generator, discriminator, images, mask, search(steps=15),
-                                   seed=4)
+    from_encoder = search.complete(generator, discriminator, images, mask,
+                                   plain(steps=15, start="encoder"), encoder=encoder, seed=4)
+    from_random = search.complete(generator, discriminator, images, mask, plain(steps=15),
+                                  seed=4)
     assert from_encoder.losses.mean() < 0.7 * from_random.losses.mean()
     assert from_encoder.history[0] < from_random.history[0]
     hole = 1.0 - mask
@@ -92,8 +94,8 @@ def test_encoder_start_needs_an_encoder(trained):
     generator, _, _, _ = trained
     images, _, mask = _held_out(generator, 2)
     with pytest.raises(ValueError, match="train.py --encoder"):
-        inpaint.complete(generator, networks.build_discriminator(SIZE, 4), images, mask,
-                         search(steps=2, start="encoder"))
+        search.complete(generator, networks.build_discriminator(SIZE, 4), images, mask,
+                        plain(steps=2, start="encoder"))
 
 
 def test_early_stopping_drops_converged_starts_and_keeps_their_best(trained):
@@ -101,9 +103,9 @@ def test_early_stopping_drops_converged_starts_and_keeps_their_best(trained):
     images, _, mask = _held_out(generator, 4)
     discriminator = networks.build_discriminator(SIZE, 4)
     def run(**changes):
-        return inpaint.complete(generator, discriminator, images, mask,
-                                search(start="encoder", restarts=2, **changes), seed=4,
-                                encoder=encoder)
+        return search.complete(generator, discriminator, images, mask,
+                               plain(start="encoder", restarts=2, **changes), seed=4,
+                               encoder=encoder)
     full = run(steps=60)
     # A tolerance no step can meet: every start stops `patience` steps after its first.
     stopped = run(steps=60, patience=3, tolerance=0.99)
@@ -122,10 +124,10 @@ def test_graph_completion_from_the_encoder_matches_eager(trained):
     generator, encoder, _, _ = trained
     images, _, mask = _held_out(generator, 3)
     discriminator = networks.build_discriminator(SIZE, 4)
-    settings = search(steps=8, restarts=2, start="encoder")
-    eager = inpaint.complete(generator, discriminator, images, mask, settings, encoder=encoder,
-                             seed=6)
-    graph = tf.function(lambda: inpaint.complete_in_graph(
+    settings = plain(steps=8, restarts=2, start="encoder")
+    eager = search.complete(generator, discriminator, images, mask, settings, encoder=encoder,
+                            seed=6)
+    graph = tf.function(lambda: search.complete_in_graph(
         generator, discriminator, tf.constant(images), tf.constant(mask), settings,
         steps=tf.constant(8), seed=tf.constant(6, tf.int64), encoder=encoder))
     completed, _, loss = graph()

@@ -14,8 +14,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import FACES, REPO_ROOT, TINY
-from dcgan_tf import evaluate_lib, images as image_utils, inception, loading, pretrained
-from dcgan_tf import train_lib
+from dcgan_tf import evaluate_lib, images as image_utils, inception, loading, pretrained, train_lib
 
 
 @pytest.fixture(scope="module")

@@ -14,10 +14,10 @@ import pytest
 import tensorflow as tf
 
 from conftest import REPO_ROOT
-from dcgan_tf import export, images as image_utils, inpaint, loading, masks as mask_lib
+from dcgan_tf import export, images as image_utils, loading, serving
+from dcgan_tf.inpainting import masks as mask_lib, search
+from dcgan_tf.inpainting.settings import SearchSettings
 from dcgan_tf.models import sampling
-from dcgan_tf import serving
-from dcgan_tf.config import SearchSettings
 
 STEPS = 4  # baked into the tiny export's complete signature
 SETTINGS = SearchSettings(steps=STEPS, restarts=2)
@@ -104,8 +104,8 @@ def _in_process(model, config, requests):
     }
     for name, steps, seed in (("complete", STEPS, 0), ("complete_with_options", 3, 9)):
         settings = dataclasses.replace(SETTINGS, steps=steps).for_model(config.latent_prior)
-        completion = inpaint.complete(generator, discriminator, images, requests[name]["masks"],
-                                      settings, seed=seed)
+        completion = search.complete(generator, discriminator, images, requests[name]["masks"],
+                                     settings, seed=seed)
         results[name] = {"completed": image_utils.to_uint8(completion.completed),
                          "generated": image_utils.to_uint8(completion.generated),
                          "loss": completion.losses}

@@ -4,7 +4,8 @@ import math
 
 import numpy as np
 
-from dcgan_tf import masks, metrics
+from dcgan_tf import metrics
+from dcgan_tf.inpainting import masks
 
 
 def test_psnr_hand_computed_on_hole_and_image():

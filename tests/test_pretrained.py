@@ -4,9 +4,10 @@ import os
 
 import numpy as np
 
-from dcgan_tf import images as image_utils, inpaint, loading, masks as mask_lib, pretrained
+from dcgan_tf import images as image_utils, loading, pretrained
+from dcgan_tf.inpainting import masks as mask_lib, search
+from dcgan_tf.inpainting.settings import SearchSettings, search_settings
 from dcgan_tf.models import sampling
-from dcgan_tf.config import SearchSettings, search_settings
 
 NAME = "celeba64"
 
@@ -36,7 +37,7 @@ def test_shipped_generator_makes_varied_faces_and_completes_one():
     target = image_utils.to_float(face)
     mask = mask_lib.make_masks("center", 1, 64)
     settings = SearchSettings(steps=30).for_model(config.latent_prior)
-    result = inpaint.complete(generator, model.discriminator, target, mask, settings, seed=0)
+    result = search.complete(generator, model.discriminator, target, mask, settings, seed=0)
     completed = np.asarray(result.completed)
     assert completed.shape == (1, 64, 64, 3) and np.isfinite(completed).all()
     known = mask[..., 0] == 1
@@ -59,7 +60,7 @@ def test_shipped_encoder_starts_fast_completion_near_the_face():
     for method in ("fast", "default"):
         flags = {} if method == "fast" else {"steps": 20}  # fast runs its own 20 at most
         settings = search_settings(method, **flags).for_model(config.latent_prior)
-        result = inpaint.complete(model.generator, model.discriminator, targets, mask, settings,
-                                  seed=0, encoder=model.encoder)
+        result = search.complete(model.generator, model.discriminator, targets, mask, settings,
+                                 seed=0, encoder=model.encoder)
         errors[method] = np.abs((result.completed - targets) * hole).sum() / (3 * hole.sum())
     assert errors["fast"] < errors["default"]

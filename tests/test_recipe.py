@@ -11,9 +11,10 @@ import pytest
 import tensorflow as tf
 
 from conftest import FACES, TINY
-from dcgan_tf import inpaint, loading, train_lib
+from dcgan_tf import loading, train_lib
+from dcgan_tf.inpainting import search
+from dcgan_tf.inpainting.settings import SearchSettings
 from dcgan_tf.models import averaging, gan, losses, networks, runs, sampling
-from dcgan_tf.config import SearchSettings
 from dcgan_tf.models.config import TrainConfig
 
 
@@ -218,8 +219,8 @@ def test_a_mixed_precision_run_trains_saves_resumes_and_completes(tmp_path, prec
     images = tf.constant(FACES[:2] / 127.5 - 1.0, tf.float32)
     masks = np.ones([2, 32, 32, 1], np.float32)
     masks[:, 8:24, 8:24] = 0
-    completion = inpaint.complete(model.generator, model.discriminator, images, masks,
-                                  SearchSettings(steps=3))
+    completion = search.complete(model.generator, model.discriminator, images, masks,
+                                 SearchSettings(steps=3))
     assert np.all(np.isfinite(completion.completed))
 
 

@@ -13,9 +13,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from dcgan_tf import images as image_utils, inpaint, loading, masks as mask_lib  # noqa: E402
+from dcgan_tf import images as image_utils, loading  # noqa: E402
+from dcgan_tf.inpainting import masks as mask_lib, search  # noqa: E402
+from dcgan_tf.inpainting.settings import SearchSettings  # noqa: E402
 from dcgan_tf.models import sampling  # noqa: E402
-from dcgan_tf.config import SearchSettings  # noqa: E402
 
 FACE_SEED = 4_000_037  # latents never used in training, FID or the sample grids
 
@@ -35,8 +36,8 @@ def main():
     settings = SearchSettings().for_model(config.latent_prior)
     for kind in args.masks.split(","):
         masks = mask_lib.make_masks(kind, args.faces, config.image_size, seed=1)
-        result = inpaint.complete(model.generator, model.discriminator, targets, masks,
-                                  settings, seed=0)
+        result = search.complete(model.generator, model.discriminator, targets, masks,
+                                 settings, seed=0)
         columns += [image_utils.to_uint8(targets * masks),
                     image_utils.to_uint8(result.completed)]
     rows = np.stack(columns, axis=1)

@@ -21,8 +21,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 
 from dcgan_tf import align  # noqa: E402
-from dcgan_tf.models import runs  # noqa: E402
 from dcgan_tf.data import crops, decode, pipeline  # noqa: E402
+from dcgan_tf.models import runs  # noqa: E402
 
 
 def main():

@@ -11,10 +11,11 @@ import abc
 
 import numpy as np
 
-from dcgan_tf import blend, images as image_utils, photo
-from dcgan_tf.models import sampling, trained
+from dcgan_tf import images as image_utils, photo
 from dcgan_tf.data import synthetic
-from dcgan_tf.config import search_settings
+from dcgan_tf.inpainting import blend
+from dcgan_tf.inpainting.settings import search_settings
+from dcgan_tf.models import sampling, trained
 
 SAMPLE_SEED = 4_000_043  # latents never used in training, FID or the docs' figures
 SAMPLE_SIZE = (320, 320)  # (height, width) of a sample photo

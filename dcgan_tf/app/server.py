@@ -48,11 +48,12 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
-from dcgan_tf import align, masks as mask_lib, photo as photo_lib
-from dcgan_tf.data import decode
-from dcgan_tf.app.engine import SAMPLE_PLACEMENTS, SAMPLE_SIZE, Engine
+from dcgan_tf import align, photo as photo_lib
+from dcgan_tf.app.engine import Engine, SAMPLE_PLACEMENTS, SAMPLE_SIZE
 from dcgan_tf.app.lanes import Busy, Lane
 from dcgan_tf.app.limits import Limits
+from dcgan_tf.data import decode
+from dcgan_tf.inpainting import masks as mask_lib
 
 log = logging.getLogger(__name__)
 

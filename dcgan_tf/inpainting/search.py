@@ -22,9 +22,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from dcgan_tf import blend as blending
-from dcgan_tf.models import encoder as encoder_lib
-from dcgan_tf.config import SearchSettings
+from dcgan_tf.inpainting import blend as blending
+from dcgan_tf.inpainting.settings import SearchSettings
+from dcgan_tf.models.encoder import encoder_inputs
 from dcgan_tf.models.sampling import sample_latents
 
 # Keras' Adam constants: the search's update rule is Keras' Adam, written out so that it runs on
@@ -114,35 +114,8 @@ def complete(generator: keras.Model, discriminator: keras.Model, images, masks,
         discriminator: images -> logits [n, 1].
         images: [N, H, W, 3] float32 in [-1, 1]; values in the hole are ignored.
         masks: [N, H, W, 1], 1 = known pixel.
-        settings: the search (``config.SearchSettings``; ``config.search_settings(method)``
-            for a preset, then ``.for_model(latent_prior)``). Its fields:
-            steps: Adam steps on z per round.
-            learning_rate: Adam's (peak) learning rate.
-            perceptual_weight: lambda, the weight of -log D(G(z)).
-            contextual: "weighted" (Yeh) or "binary" (bamos).
-            window: neighbourhood side of the weighted contextual loss.
-            known_weight: added to the weighted loss's weight of every known pixel.
-            prior_weight: weight of ||z||^2 / 2.
-            clip_latents: > 0 clips z to [-c, c] after every step.
-            restarts: starts per image, optimised together in one batch; the best is kept.
-            schedule: "constant" or "warmup_cosine" (StyleGAN2 projector).
-            blend: "poisson" or "paste".
-            select_by: choose among restarts (and rounds) by lowest "loss" or by highest
-                D(G(z)) ("discriminator").
-            start: "random" (every start from the prior) or "encoder": each image's first
-                start is E(masked image) (``encoder`` required), the other ``restarts - 1``
-                are random.
-            patience: > 0 stops a start once its loss has not gone below (1 - ``tolerance``)
-                times its last reference loss for that many steps (the reference being the
-                loss of its last such improvement); it keeps its best iterate and leaves the
-                batch, so later steps are cheaper. 0 runs every start for ``steps`` steps.
-            tolerance: the relative improvement that counts for ``patience``.
-            until_approved: after the first round, give every image whose completion the
-                discriminator does not accept as real (D(completed) < 0.5) a new round of
-                random starts, up to ``max_rounds`` rounds in all; an image keeps a new
-                result when it is approved or better by ``select_by``.
-            prior: "normal" or "uniform"; the random starts come from it.
-            lowres_factor: > 0 for the lowres kind: match block means instead of pixels.
+        settings: the search (``settings.SearchSettings``, each field documented there;
+            ``settings.search_settings(method)`` for a preset, then ``.for_model(latent_prior)``).
         seed: seed of the starting latents (round r draws with the stateless seed [seed, r]).
         encoder: the run's encoder, masked images [n, S, S, 4] -> z [n, latent_dim].
         snapshot_every: > 0 records the first round's best-so-far pasted completion every that
@@ -167,13 +140,10 @@ def complete(generator: keras.Model, discriminator: keras.Model, images, masks,
         todo = np.flatnonzero(result.realness < 0.5)
         if todo.size == 0:
             break
-        round_progress = None
-        if progress is not None:
-            def round_progress(step, loss, offset=round_index * settings.steps):
-                progress(offset + step, loss)
         retry, retry_score = _search(generator, discriminator, images[todo], masks[todo],
                                      dataclasses.replace(settings, start="random"),
-                                     seed=(seed, round_index), progress=round_progress)
+                                     seed=(seed, round_index),
+                                     progress=_counted_from(progress, round_index * settings.steps))
         better = (retry.realness >= 0.5) | (retry_score < score[todo])
         for field in ("completed", "generated", "latents", "losses", "realness"):
             getattr(result, field)[todo[better]] = getattr(retry, field)[better]
@@ -181,6 +151,13 @@ def complete(generator: keras.Model, discriminator: keras.Model, images, masks,
         result.rounds[todo] += 1
         result.history = np.concatenate([result.history, retry.history])
     return result
+
+
+def _counted_from(progress, offset: int):
+    """``progress(step, loss)`` with the steps counted from ``offset`` (None stays None)."""
+    if progress is None:
+        return None
+    return lambda step, loss: progress(offset + step, loss)
 
 
 def complete_in_graph(generator: keras.Model, discriminator: keras.Model, images: tf.Tensor,
@@ -291,7 +268,7 @@ def _starts(generator, encoder, images, masks, settings: SearchSettings, seed) -
     if encoder is None:
         raise ValueError("start='encoder' needs the run's encoder: train one with "
                          "train.py --encoder")
-    encoded = encoder(encoder_lib.encoder_inputs(images, masks), training=False)
+    encoded = encoder(encoder_inputs(images, masks), training=False)
     if settings.clip_latents:
         encoded = tf.clip_by_value(encoded, -settings.clip_latents, settings.clip_latents)
     return tf.concat([encoded, starts[count:]], axis=0)
