@@ -31,12 +31,12 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from dcgan_tf import align, images as image_utils, loading, metrics  # noqa: E402
-from dcgan_tf import photo as photo_lib  # noqa: E402
+from dcgan_tf import images as image_utils, loading, metrics  # noqa: E402
 from dcgan_tf.config import MODEL_HELP  # noqa: E402
 from dcgan_tf.data import crops, decode, pipeline  # noqa: E402
 from dcgan_tf.inpainting import classical, masks as mask_lib  # noqa: E402
 from dcgan_tf.inpainting.settings import search_settings  # noqa: E402
+from dcgan_tf.photo import align, completion as photo_lib  # noqa: E402
 
 DEFAULT_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data",
                             "celeba_valid.zip")
@@ -101,7 +101,7 @@ def main():
     for index, (name, encoded) in enumerate(pipeline.read_encoded(args.data, args.num_images)):
         canvas, truth = make_scene(decode.read_rgb(encoded, name), args.crop, size, rng)
         mask = align.mask_from_crop(crop_hole, truth, canvas.shape[:2])
-        completer = photo_lib.local(model, settings, seed=index)
+        completer = photo_lib.search_completer(model, settings, seed=index)
         runs = {"center": lambda: photo_lib.complete_aligned(
                     completer, canvas, mask, [centre_alignment(size)]).completed,
                 "oracle": lambda: photo_lib.complete_aligned(

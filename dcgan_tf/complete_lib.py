@@ -23,13 +23,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from dcgan_tf import align, files, images as image_utils, loading, metrics, photo as photo_lib
-from dcgan_tf import serving
+from dcgan_tf import files, images as image_utils, loading, metrics, serving
 from dcgan_tf.config import CompleteConfig
 from dcgan_tf.data import decode, listing, synthetic
 from dcgan_tf.inpainting import masks as mask_lib, search
 from dcgan_tf.inpainting.settings import PRESETS, SearchSettings
 from dcgan_tf.models import trained
+from dcgan_tf.photo import align, completion as photo_lib
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +179,7 @@ def _run_aligned(config: CompleteConfig, model: trained.Model,
             photo = decode.read_rgb(path)
             masks = _photo_masks(config, photo, mask_files[index] if mask_files else None,
                                  model.config.image_size, seed=config.seed + index)
-            completer = photo_lib.local(model, settings, seed=config.seed + index)
+            completer = photo_lib.search_completer(model, settings, seed=config.seed + index)
             result = photo_lib.complete_photo(completer, photo, **masks)
         except (align.AlignmentError, decode.UnreadableImage, ValueError) as error:
             log.error("%s: %s", path, error)
@@ -214,7 +214,7 @@ def _run_aligned(config: CompleteConfig, model: trained.Model,
 
 def _photo_masks(config: CompleteConfig, photo: np.ndarray, mask_file: str | None,
                  size: int, seed: int) -> dict:
-    """The mask of one photo for ``photo.complete_photo``: a mask file drawn on the photo (same
+    """The mask of one photo for ``photo_lib.complete_photo``: a mask file drawn on the photo (same
     size), else --mask made in the model's framing of every face."""
     if mask_file:
         mask = mask_lib.read_mask(mask_file, config.invert_mask)

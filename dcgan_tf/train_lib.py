@@ -18,14 +18,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from dcgan_tf import align, callbacks as run_callbacks, distribute, files, images as image_utils
-from dcgan_tf import inception, loading
+from dcgan_tf import callbacks as run_callbacks, distribute, files, images as image_utils, inception
+from dcgan_tf import loading
 from dcgan_tf.data import pipeline, synthetic
 from dcgan_tf.inpainting import masks as mask_lib
 from dcgan_tf.inpainting.settings import search_settings
 from dcgan_tf.models import averaging, gan, runs, sampling
 from dcgan_tf.models.augment import parse_policy
 from dcgan_tf.models.config import TrainConfig
+from dcgan_tf.photo import align, aligned_faces
 from dcgan_tf.training import encoder_trainer as encoder_lib
 
 log = logging.getLogger(__name__)
@@ -306,16 +307,28 @@ def _training_data(config: TrainConfig, images: np.ndarray | None, run_dir: str)
     ``tf.data`` pipeline of global batches, the steps of one epoch, and the faces held out for
     completion previews (``_held_out``)."""
     if images is None:
-        images = pipeline.load_images(config.data, crop=config.crop,
-                                      image_size=config.image_size, max_images=config.max_images,
-                                      synthetic_images=config.synthetic_images, seed=config.seed,
-                                      face_template=config.face_template,
-                                      landmarks_cache=os.path.join(run_dir, runs.LANDMARKS_FILE))
+        images = _load_images(config, config.data, max_images=config.max_images,
+                              synthetic_images=config.synthetic_images, seed=config.seed,
+                              landmarks_cache=os.path.join(run_dir, runs.LANDMARKS_FILE))
     held_out, images = _held_out(config, images)
     steps_per_epoch = config.steps_per_epoch or max(1, len(images) // config.batch_size)
     dataset = pipeline.training_dataset(images, config.batch_size, seed=config.seed,
                                         flip=config.flip)
     return images, dataset, steps_per_epoch, held_out
+
+
+def _load_images(config: TrainConfig, source: str, *, max_images: int, landmarks_cache: str = "",
+                 **synthetic) -> np.ndarray:
+    """``source``'s images as the run trains on them, uint8 [N, S, S, 3]: cropped by
+    ``config.crop`` (``pipeline.load_images``, where ``synthetic`` holds the synthetic faces'
+    options), or with --crop=align each photo's face aligned to ``config.face_template``
+    (``aligned_faces.load_aligned_faces``, its landmarks kept in ``landmarks_cache``)."""
+    if config.crop == "align":
+        return aligned_faces.load_aligned_faces(
+            source, image_size=config.image_size, face_template=config.face_template,
+            max_images=max_images, landmarks_cache=landmarks_cache)
+    return pipeline.load_images(source, crop=config.crop, image_size=config.image_size,
+                                max_images=max_images, **synthetic)
 
 
 def _held_out(config: TrainConfig, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -396,9 +409,7 @@ def _fid_monitor(config: TrainConfig, training_images: np.ndarray,
                  writer: tf.summary.SummaryWriter, guard) -> run_callbacks.FIDMonitor:
     """The --fid_every callback: real images from --fid_real, else the first training images."""
     if config.fid_real:
-        real = pipeline.load_images(config.fid_real, crop=config.crop, image_size=config.image_size,
-                                    max_images=config.fid_samples,
-                                    face_template=config.face_template)
+        real = _load_images(config, config.fid_real, max_images=config.fid_samples)
     else:
         real = training_images[:config.fid_samples]
     extractor = inception.FeatureExtractor(config.fid_inception)

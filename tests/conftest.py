@@ -123,6 +123,33 @@ def tiny_run(tmp_path_factory):
     return config, train_lib.run(config, images=FACES, verbose=0)
 
 
+FACE_SEED = 4_000_037  # latents of the packaged model's faces that photo tests place in scenes
+
+
+@pytest.fixture(scope="session")
+def celeba64():
+    """The packaged model, loaded once per test process."""
+    from dcgan_tf import loading
+    return loading.load("celeba64")
+
+
+@pytest.fixture(scope="session")
+def celeba64_faces(celeba64):
+    """The packaged model's generated faces uint8 [4, 64, 64, 3] (``FACE_SEED``); the first ones
+    MTCNN finds most surely."""
+    from dcgan_tf.models import sampling
+    return sampling.sample_images(celeba64.generator, 4, FACE_SEED,
+                                  celeba64.config.latent_prior)
+
+
+def face_photo(face, *, size=(320, 360), angle=12.0, scale=2.5, centre=(180, 160),
+               background=None):
+    """A photo [H, W, 3] with ``face`` placed rotated by ``angle`` degrees, ``scale`` photo
+    pixels per face pixel, around ``centre`` (x, y)."""
+    from dcgan_tf.photo import scenes
+    return scenes.scene([face], [(*centre, angle, scale)], size, background)
+
+
 def scaled_generator(latent_dim: int, image_size: int):
     """A width-4 generator whose kernels are scaled up 25x: an untrained G(z) with the usual
     N(0, 0.02) kernels is nearly flat, and tests of the z-search need images that vary with z."""

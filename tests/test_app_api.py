@@ -18,8 +18,9 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from app_helpers import decode, face_mask, png, send_unread, serving, wait_until
-from dcgan_tf import align, loading, photo as photo_lib
+from dcgan_tf import loading
 from dcgan_tf.app import engine as engine_lib, server
+from dcgan_tf.photo import completion as photo_lib, detect
 
 
 @pytest.fixture(scope="module")
@@ -337,7 +338,7 @@ def test_a_gone_client_stops_the_model_s_search(engine, sample):
 def test_face_detection_does_not_hold_up_previews(engine, sample, monkeypatch):
     """/api/faces has its own lane: a preview is answered while a detection is running."""
     data, _, mask, _ = sample
-    detecting, release, real = threading.Event(), threading.Event(), align.detect_faces
+    detecting, release, real = threading.Event(), threading.Event(), detect.detect_faces
 
     def detect_faces(pixels, *args, **kwargs):
         if pixels.shape[:2] == (200, 300):  # the other photo
@@ -345,7 +346,7 @@ def test_face_detection_does_not_hold_up_previews(engine, sample, monkeypatch):
             assert release.wait(timeout=60)
         return real(pixels, *args, **kwargs)
 
-    monkeypatch.setattr(align, "detect_faces", detect_faces)
+    monkeypatch.setattr(detect, "detect_faces", detect_faces)
     other = png(np.full((200, 300, 3), 128, np.uint8))
     with TestClient(server.create_app(engine)) as test_client, \
             concurrent.futures.ThreadPoolExecutor(1) as pool:
@@ -363,7 +364,7 @@ def test_two_lanes_detect_a_photo_s_faces_once(engine, sample, monkeypatch):
     first's detection instead of running its own."""
     data, _, mask, _ = sample
     detections, asked, release = [], [], threading.Event()
-    real_detect, real_faces = align.detect_faces, server._PhotoCache.faces
+    real_detect, real_faces = detect.detect_faces, server._PhotoCache.faces
 
     def detect_faces(pixels, *args, **kwargs):
         detections.append(pixels.shape)
@@ -374,7 +375,7 @@ def test_two_lanes_detect_a_photo_s_faces_once(engine, sample, monkeypatch):
         asked.append(entry)
         return real_faces(cache, entry)
 
-    monkeypatch.setattr(align, "detect_faces", detect_faces)
+    monkeypatch.setattr(detect, "detect_faces", detect_faces)
     monkeypatch.setattr(server._PhotoCache, "faces", faces)
     with TestClient(server.create_app(engine)) as test_client, \
             concurrent.futures.ThreadPoolExecutor(2) as pool:
@@ -391,7 +392,7 @@ def test_two_lanes_detect_a_photo_s_faces_once(engine, sample, monkeypatch):
 def test_a_bad_mask_is_refused_before_faces_are_looked_for(engine, sample, monkeypatch):
     data, _, _, _ = sample
     detections = []
-    monkeypatch.setattr(align, "detect_faces", lambda *args, **kwargs: detections.append(1))
+    monkeypatch.setattr(detect, "detect_faces", lambda *args, **kwargs: detections.append(1))
     with TestClient(server.create_app(engine)) as test_client:
         for mask in (b"GIF89a", png(np.zeros((10, 20), np.uint8))):
             response = test_client.post("/api/preview", files=files(data, mask))

@@ -176,13 +176,13 @@ def test_align_completes_a_photo_at_its_size_through_the_cli(tmp_path):
     """complete.py --align on a sideways phone-style JPEG (EXIF orientation 6) with a mask
     drawn on the upright photo: the result is the upright photo at full size, changed only in
     the hole; a photo without a face and a mask of the wrong size are named."""
-    from test_align import FACE_SEED, scene
+    from conftest import FACE_SEED, face_photo
     from dcgan_tf import loading
     from dcgan_tf.models import sampling
     from dcgan_tf.data import decode
     model = loading.load("celeba64")
     face = sampling.sample_images(model.generator, 1, FACE_SEED, model.config.latent_prior)[0]
-    upright = scene(face)
+    upright = face_photo(face)
     stored = Image.fromarray(np.rot90(upright, 1))  # as a camera held sideways stores it
     exif = Image.Exif()
     exif[0x0112] = 6  # rotate 90 degrees clockwise to view
@@ -221,13 +221,13 @@ def test_align_keeps_each_modes_decoded_pixels_outside_the_hole(tmp_path):
     PNGs whose pixels outside the hole are exactly the upload as ``decode.read_rgb``
     decodes it (alpha over white, 16 bits rounded to 8, CMYK and palette converted): what the
     README promises, no more."""
-    from test_align import FACE_SEED, scene
+    from conftest import FACE_SEED, face_photo
     from dcgan_tf import loading
     from dcgan_tf.models import sampling
     from dcgan_tf.data import decode
     model = loading.load("celeba64")
-    photo = scene(sampling.sample_images(model.generator, 1, FACE_SEED,
-                                         model.config.latent_prior)[0])
+    photo = face_photo(sampling.sample_images(model.generator, 1, FACE_SEED,
+                                              model.config.latent_prior)[0])
     rgb = Image.fromarray(photo)
     alpha = Image.fromarray(np.tile(np.linspace(90, 255, photo.shape[1]).astype(np.uint8),
                                     (photo.shape[0], 1)))

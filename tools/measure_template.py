@@ -20,9 +20,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from dcgan_tf import align  # noqa: E402
 from dcgan_tf.data import crops, decode, pipeline  # noqa: E402
 from dcgan_tf.models import runs  # noqa: E402
+from dcgan_tf.photo import align, detect  # noqa: E402
 
 
 def main():
@@ -38,7 +38,7 @@ def main():
     landmarks, boxes, missed = [], [], 0
     for name, encoded in pipeline.read_encoded(args.data, args.num_images):
         photo = decode.read_rgb(encoded, name)
-        faces = align.detect_faces(photo)
+        faces = detect.detect_faces(photo)
         if not faces:
             missed += 1
             continue

@@ -48,12 +48,12 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
-from dcgan_tf import align, photo as photo_lib
 from dcgan_tf.app.engine import Engine, SAMPLE_PLACEMENTS, SAMPLE_SIZE
 from dcgan_tf.app.lanes import Busy, Lane
 from dcgan_tf.app.limits import Limits
 from dcgan_tf.data import decode
 from dcgan_tf.inpainting import masks as mask_lib
+from dcgan_tf.photo import align, completion as photo_lib, detect
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ class _PhotoCache:
         if entry.faces is None:
             with entry.lock:
                 if entry.faces is None:
-                    entry.faces = align.detect_faces(entry.pixels)
+                    entry.faces = detect.detect_faces(entry.pixels)
         return entry.faces
 
     @property

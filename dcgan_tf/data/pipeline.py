@@ -26,7 +26,7 @@ import zipfile
 import numpy as np
 import tensorflow as tf
 
-from dcgan_tf import files, images as image_utils
+from dcgan_tf import images as image_utils
 from dcgan_tf.data import crops, decode, synthetic
 from dcgan_tf.data.listing import IMAGE_EXTENSIONS, image_files
 
@@ -39,31 +39,22 @@ _CHUNK = 1024  # files read into memory at a time
 
 
 def load_images(source: str, *, crop: str = "auto", image_size: int = 64, max_images: int = 0,
-                synthetic_images: int = 20000, seed: int = 0, face_template=(),
-                landmarks_cache: str = "") -> np.ndarray:
+                synthetic_images: int = 20000, seed: int = 0) -> np.ndarray:
     """Loads a whole data set as uint8 [N, image_size, image_size, 3].
 
     Args:
         source: "synthetic", or a path to a folder, a zip file, a .tfrecords file or a folder of
             FFHQ TFRecords.
-        crop: a preset of ``crops.CROPS``, or "align" (each photo's most confident face,
-            aligned to ``face_template``; photos without a face are skipped with a warning).
+        crop: a preset of ``crops.CROPS`` (the faces of photos aligned to a template, train.py
+            --crop=align, come from ``photo.aligned_faces``).
         image_size: output side in pixels.
         max_images: keep at most this many (the first in sorted file order); 0 = all.
         synthetic_images: how many synthetic faces to draw when max_images is 0.
         seed: stream of the synthetic faces.
-        face_template: "align": the landmark template, 10 crop-relative numbers (x, y pairs).
-        landmarks_cache: "align": an .npz file keeping the detected landmarks per file, so
-            the detection (~0.1-0.3 s a photo) runs once per data set.
 
     Raises:
         ValueError: the path is missing, holds no images, or too many of them are unreadable.
     """
-    if crop == "align":
-        if source == "synthetic" or not os.path.exists(source) or source.endswith(".tfrecords"):
-            raise ValueError(f"--crop=align aligns the faces of photos in a folder or zip; "
-                             f"got --data {source}")
-        return _load_aligned(source, image_size, max_images, face_template, landmarks_cache)
     if source == "synthetic":
         return synthetic.faces(max_images or synthetic_images, seed=seed, image_size=image_size)
     if not os.path.exists(source):
@@ -235,43 +226,6 @@ def _decode_all(source: str, names: list[str], chunks, crop: str, image_size: in
     images = (np.concatenate(batches) if batches
               else np.zeros([0, image_size, image_size, 3], np.uint8))
     return images[np.argsort(loaded, kind="stable")]
-
-
-def _load_aligned(source: str, image_size: int, max_images: int, face_template,
-                  landmarks_cache: str) -> np.ndarray:
-    """The aligned face of every photo of a folder or zip (see ``load_images``)."""
-    from dcgan_tf import align  # the face detector: only for --crop=align
-    template = np.asarray(face_template, np.float64).reshape(-1, 2)
-    cached = {}
-    if landmarks_cache and os.path.exists(landmarks_cache):
-        with np.load(landmarks_cache) as stored:
-            cached = dict(zip(stored["names"].tolist(), stored["landmarks"]))
-    aligned, skipped = [], []
-    for name, encoded in read_encoded(source, max_images):
-        try:
-            photo = decode.read_rgb(encoded, name)
-            if name not in cached:
-                faces = align.detect_faces(photo)
-                cached[name] = faces[0].landmarks if faces else np.full([5, 2], np.nan)
-            if np.isnan(cached[name]).any():
-                raise align.AlignmentError("no face found")
-            face = align.Face(cached[name], (), 1.0)
-            crop, _ = align.warp_to_crop(photo, align.align(face, template, image_size))
-        except (decode.UnreadableImage, align.AlignmentError) as error:
-            skipped.append(f"{name} ({error})")
-            continue
-        aligned.append(crop)
-    if landmarks_cache:
-        names = sorted(cached)
-        files.atomic_write(landmarks_cache, lambda path: np.savez(
-            path, names=np.array(names), landmarks=np.stack([cached[n] for n in names])))
-    if skipped:
-        log.warning("--crop=align skipped %d of %d photos: %s%s", len(skipped),
-                    len(skipped) + len(aligned), "; ".join(skipped[:5]),
-                    " ..." if len(skipped) > 5 else "")
-    if not aligned:
-        raise ValueError(f"--crop=align found no face to align in --data {source}")
-    return np.stack(aligned)
 
 
 def _read_rgb(encoded: tf.Tensor) -> tf.Tensor:

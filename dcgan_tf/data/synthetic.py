@@ -94,7 +94,6 @@ _FRAMES = _palette(
 
 
 HELD_OUT_SEED = 1_000_003  # a face stream no default training run (seed 0) draws from
-SCENE_FEATHER = 4.0  # crop pixels over which a face placed by scene() fades in
 
 
 def faces(count: int, *, seed: int = 0, start: int = 0, image_size: int = 64) -> np.ndarray:
@@ -741,52 +740,3 @@ def _noise(smp, size):
     low = (h & np.uint32(0xFFFF)).astype(np.float32)
     high = (h >> np.uint32(16)).astype(np.float32)
     return (low + high) * (_NOISE / 65535) - _NOISE
-
-
-def scene(faces_to_place, placements, size=(320, 360), background=None) -> np.ndarray:
-    """A synthetic photo: face crops placed by similarity transforms over a smooth background,
-    to try photo completion (``complete.py --align``) without any real photo.
-
-    Args:
-        faces_to_place: uint8 [N, S, S, 3] face crops (e.g. a model's generated faces).
-        placements: N tuples (centre_x, centre_y, angle in degrees, photo pixels per crop
-            pixel).
-        size: the photo's (height, width).
-        background: uint8 [H, W, 3] to draw on; default: smooth colour waves.
-
-    Returns:
-        uint8 [H, W, 3]; each face is resampled bilinearly and fades into the background
-        over the outer ``SCENE_FEATHER`` pixels of its crop (no hard, stair-stepped edge).
-    """
-    height, width = size
-    y, x = np.mgrid[0:height, 0:width]
-    if background is None:
-        background = np.stack([100 + 60 * np.sin(x / 40.0), 90 + 50 * np.cos(y / 30.0),
-                               120 + 0 * x], axis=-1)
-    photo = np.asarray(background, np.float64).copy().reshape(-1, 3)
-    points = np.stack([x.ravel(), y.ravel()], axis=1).astype(np.float64)
-    for face, (centre_x, centre_y, angle, scale) in zip(faces_to_place, placements):
-        side = face.shape[0]
-        theta = np.deg2rad(angle)
-        inverse = np.array([[np.cos(theta), np.sin(theta)],
-                            [-np.sin(theta), np.cos(theta)]]) / scale
-        local = (points - [centre_x, centre_y]) @ inverse.T + (side - 1) / 2
-        # Crop pixels to the crop's nearest edge: the face fades in over SCENE_FEATHER of them.
-        to_edge = np.min(np.minimum(local + 0.5, side - 0.5 - local), axis=1)
-        inside = to_edge > 0
-        alpha = np.minimum(to_edge[inside] / SCENE_FEATHER, 1.0)[:, np.newaxis]
-        photo[inside] = (alpha * _bilinear(np.asarray(face, np.float64), local[inside])
-                         + (1 - alpha) * photo[inside])
-    return np.clip(np.rint(photo), 0, 255).astype(np.uint8).reshape(height, width, 3)
-
-
-def _bilinear(image: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """``image`` [S, S, C] at (x, y) ``points`` [n, 2] (index coordinates, edges clamped)."""
-    side = image.shape[0]
-    clamped = np.clip(points, 0, side - 1)
-    low = np.minimum(np.floor(clamped).astype(int), side - 2)
-    weight = (clamped - low)[:, :, np.newaxis]
-    x0, y0 = low[:, 0], low[:, 1]
-    top = image[y0, x0] * (1 - weight[:, 0]) + image[y0, x0 + 1] * weight[:, 0]
-    bottom = image[y0 + 1, x0] * (1 - weight[:, 0]) + image[y0 + 1, x0 + 1] * weight[:, 0]
-    return top * (1 - weight[:, 1]) + bottom * weight[:, 1]

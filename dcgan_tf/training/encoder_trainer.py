@@ -13,8 +13,8 @@ import numpy as np
 import tensorflow as tf
 
 from dcgan_tf.inpainting import masks as mask_lib
+from dcgan_tf.models import losses
 from dcgan_tf.models.encoder import encoder_inputs
-from dcgan_tf.models.networks import losses
 from dcgan_tf.models.sampling import sample_latents
 
 # Kinds in the training bank; each is drawn equally often, "known" (no hole) included.

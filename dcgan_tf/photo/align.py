@@ -1,35 +1,24 @@
-"""Faces in photos: detection with five landmarks, alignment to a model's framing, and the way
-back to the photo.
+"""Alignment geometry: a photo's face framed like a model's training crops, and the way back.
 
-A model learns faces framed like its training crops. ``FaceTemplate`` holds where the five
+A model learns faces framed like its training crops. Its face template holds where the five
 landmarks (eyes, nose, mouth corners, as seen in the image) sit in those crops, relative to the
-crop's side, so it serves every image size. A photo's face is aligned by the similarity
-transform (rotation, scale, shift) that carries its detected landmarks onto the template
-(least squares, Umeyama 1991); the crop is resampled from the photo with antialiasing when it
-shrinks, and a completed crop goes back through the inverse transform into the photo, blended
-into the hole only (``paste_back``).
+crop's side, so it serves every image size. A photo's face (``Face``, found by
+``detect.detect_faces``) is aligned by the similarity transform (rotation, scale, shift) that
+carries its landmarks onto the template (least squares, Umeyama 1991); the crop is resampled
+from the photo with antialiasing when it shrinks, and masks and crops map between the photo and
+the crop (``paste.paste_back`` blends a completed crop back into the hole). ``resample`` is the
+one warp of the package.
 
 Coordinates: (x, y) in pixels with pixel centres at integers (index coordinates), as TensorFlow's
 image transforms use them. Photos are uint8 [H, W, 3]; masks are [H, W] with 1 = known.
-Detection uses MTCNN (the ``mtcnn`` package, MIT, weights inside its wheel: nothing downloads).
 """
 
 import dataclasses
-import functools
-import logging
 
 import numpy as np
 import tensorflow as tf
-from PIL import Image
-
-from dcgan_tf import images as image_utils
-from dcgan_tf.inpainting import blend
-
-log = logging.getLogger(__name__)
 
 LANDMARKS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
-MIN_CONFIDENCE = 0.9  # MTCNN's face probability below which a detection is not a face
-DETECTION_SIDE = 2048  # longest side searched for faces; longer photos are shrunk to it first
 MIN_EYE_DISTANCE = 8.0  # pixels between the eyes below which a face is too small to align
 # The framing of train.py --crop=align: the template of celeba64 (tools/measure_template.py on
 # 1,000 faces of CelebA's training split with the celeba crop), as (x, y) pairs.
@@ -144,7 +133,7 @@ def warp_to_crop(photo: np.ndarray, alignment: Alignment) -> tuple[np.ndarray, n
     else:  # only the pixels the crop samples, as float32
         top, bottom, left, right = crop_box(alignment, photo.shape, margin=2)
         pixels = tf.cast(photo[top:bottom, left:right], tf.float32)
-        matrix = alignment.matrix @ _shift(left, top)
+        matrix = alignment.matrix @ offset(left, top)
     crop = resample(pixels, np.linalg.inv(matrix), alignment.size, alignment.size, "NEAREST")
     coverage = resample(tf.ones_like(pixels[..., :1]), np.linalg.inv(matrix), alignment.size,
                         alignment.size, "CONSTANT")
@@ -159,8 +148,8 @@ def mask_to_crop(mask: np.ndarray, alignment: Alignment) -> np.ndarray:
     256 MB as float32)."""
     top, bottom, left, right = crop_box(alignment, mask.shape, margin=2)
     known = mask[top:bottom, left:right].astype(np.float32)[..., np.newaxis]
-    sampled = resample(tf.constant(known), np.linalg.inv(alignment.matrix @ _shift(left, top)),
-                      alignment.size, alignment.size, "CONSTANT", interpolation="NEAREST")
+    sampled = resample(tf.constant(known), np.linalg.inv(alignment.matrix @ offset(left, top)),
+                       alignment.size, alignment.size, "CONSTANT", interpolation="NEAREST")
     return (sampled.numpy()[..., 0] > 0.5).astype(np.float32)
 
 
@@ -215,14 +204,14 @@ def _in_crop_hole(crop_mask: np.ndarray, alignment: Alignment, box: tuple) -> np
     True where a photo pixel falls in the hole (0) of the crop's mask [S, S]."""
     top, bottom, left, right = box
     missing = 1.0 - crop_mask.astype(np.float32)[..., np.newaxis]
-    sampled = resample(tf.constant(missing), alignment.matrix @ _shift(left, top), bottom - top,
-                      right - left, "CONSTANT", interpolation="NEAREST")
+    sampled = resample(tf.constant(missing), alignment.matrix @ offset(left, top), bottom - top,
+                       right - left, "CONSTANT", interpolation="NEAREST")
     return sampled.numpy()[..., 0] >= 0.5
 
 
-def _shift(left: int, top: int) -> np.ndarray:
+def offset(left: int, top: int) -> np.ndarray:
     """[3, 3]: the index coordinates of a box whose corner is (``left``, ``top``) -> the
-    photo's."""
+    photo's (``alignment.matrix @ offset(left, top)`` maps the box to the crop)."""
     shift = np.eye(3)
     shift[:2, 2] = [left, top]
     return shift
@@ -237,53 +226,6 @@ def hole_box(mask: np.ndarray) -> tuple | None:
     return rows[0], rows[-1] + 1, columns[0], columns[-1] + 1
 
 
-def paste_back(photo: np.ndarray, mask: np.ndarray, completed_crop: np.ndarray,
-               alignment: Alignment, seamless: bool = True) -> np.ndarray:
-    """Blends a completed crop into the photo's hole at the photo's resolution.
-
-    The crop is warped back by the inverse transform onto the bounding box of the hole pixels it
-    covers, and Poisson-blended there (the known pixels around the hole are the boundary;
-    ``blend.poisson_coarse_to_fine``), so the seam follows the photo. Every pixel outside the
-    hole, and every hole pixel the crop does not cover, comes out bit-identical.
-
-    Args:
-        photo: uint8 [H, W, 3].
-        mask: [H, W], 1 or True = known (bool keeps a large photo's mask small).
-        completed_crop: float [S, S, 3] in [-1, 1].
-        alignment: the face's alignment.
-        seamless: False pastes the warped crop without the Poisson solve (about 4x faster on
-            a large hole: the web app's live preview; the crop is blended in its own framing).
-
-    Returns:
-        uint8 [H, W, 3].
-    """
-    height, width = mask.shape
-    hole = hole_box(mask)
-    if hole is None:
-        return photo.copy()
-    # The hole the crop covers (all of it lies in the hole's box).
-    filled = (mask < 0.5) & footprint(alignment, mask.shape, within=hole)
-    rows, columns = np.nonzero(filled[hole[0]:hole[1], hole[2]:hole[3]])
-    if not rows.size:
-        return photo.copy()
-    rows, columns = rows + hole[0], columns + hole[2]
-    top, left = max(rows.min() - 2, 0), max(columns.min() - 2, 0)
-    bottom, right = min(rows.max() + 3, height), min(columns.max() + 3, width)
-    generated = resample(tf.constant(completed_crop, tf.float32),
-                        alignment.matrix @ _shift(left, top), bottom - top, right - left,
-                        "NEAREST")
-    box = np.s_[top:bottom, left:right]
-    known = 1.0 - filled[box].astype(np.float32)
-    if seamless:
-        generated = blend.poisson_coarse_to_fine(
-            image_utils.to_float(photo[box])[np.newaxis], generated[np.newaxis],
-            known[np.newaxis, ..., np.newaxis])[0]
-    result = photo.copy()
-    result[box] = np.where(filled[box][..., np.newaxis],
-                           image_utils.to_uint8(np.asarray(generated)), photo[box])
-    return result
-
-
 def resample(image: tf.Tensor, output_to_input: np.ndarray, height: int, width: int,
              fill_mode: str, interpolation: str = "BILINEAR") -> tf.Tensor:
     """``image`` [h, w, C] resampled on a ``height`` x ``width`` grid whose index coordinates
@@ -296,44 +238,3 @@ def resample(image: tf.Tensor, output_to_input: np.ndarray, height: int, width: 
         output_shape=tf.constant([height, width], tf.int32), fill_value=0.0,
         interpolation=interpolation, fill_mode=fill_mode)
     return transformed[0]
-
-
-@functools.lru_cache(maxsize=1)
-def _detector():
-    try:
-        from mtcnn import MTCNN
-    except ImportError as error:
-        raise AlignmentError("aligning faces needs the mtcnn package: pip install mtcnn") \
-            from error
-    return MTCNN()
-
-
-def detect_faces(photo: np.ndarray, min_confidence: float = MIN_CONFIDENCE,
-                 max_side: int = DETECTION_SIDE) -> list[Face]:
-    """The faces in a photo, most confident first.
-
-    A photo longer than ``max_side`` is searched in a copy shrunk to that length (a 12 MP
-    photo: 0.9 s instead of 3.9 s), and its landmarks and boxes are carried back to the photo.
-
-    Args:
-        photo: uint8 [H, W, 3].
-        min_confidence: detections below this face probability are dropped.
-        max_side: the longest side, in pixels, searched at full resolution.
-    """
-    height, width = photo.shape[:2]
-    searched = np.ascontiguousarray(photo)
-    if max(height, width) > max_side:
-        shrink = max_side / max(height, width)
-        size = (max(round(width * shrink), 1), max(round(height * shrink), 1))
-        searched = np.asarray(Image.fromarray(searched).resize(size, Image.BILINEAR))
-    # Photo pixels per searched pixel, along x and y.
-    scale = np.array([width / searched.shape[1], height / searched.shape[0]])
-    # Rows: image index, box (x, y, width, height), confidence, the five landmarks' x, their y.
-    rows = _detector().detect_faces(searched, output_type="numpy", box_format="xywh")
-    faces = []
-    for row in np.asarray(rows).reshape(-1, 16):
-        if row[5] >= min_confidence:
-            landmarks = (row[6:16].reshape(2, 5).T.astype(np.float64) + 0.5) * scale - 0.5
-            box = np.concatenate([row[1:3] * scale, row[3:5] * scale])
-            faces.append(Face(landmarks, tuple(map(float, box)), float(row[5])))
-    return sorted(faces, key=lambda face: -face.confidence)

@@ -1,7 +1,7 @@
 """Completing a whole photo: find and align its faces, complete the ones the hole meets in the
 model's framing, and blend each completion back into the photo at the photo's resolution.
 
-Used by ``complete.py --align`` (``complete_lib``) and the web app, and meant for any caller
+Used by ``complete.py --align`` (``completion.run``) and the web app, and meant for any caller
 with a photo in memory. Every photo pixel outside the hole comes back bit-identical.
 """
 
@@ -10,10 +10,11 @@ import logging
 
 import numpy as np
 
-from dcgan_tf import align, images as image_utils
+from dcgan_tf import images as image_utils
 from dcgan_tf.inpainting import search
 from dcgan_tf.inpainting.settings import SearchSettings
 from dcgan_tf.models import trained
+from dcgan_tf.photo import align, detect, paste
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +47,8 @@ class CropCompleter:
     landmarks), ``image_size`` S, and a call (crops uint8 [N, S, S, 3], masks float32
     [N, S, S, 1], 1 = known) -> completed float32 [N, S, S, 3] in [-1, 1].
 
-    ``local`` makes one that runs ``search.complete`` on a loaded model; the web app's served
-    engine makes one that asks TF Serving."""
+    ``search_completer`` makes one that runs ``search.complete`` on a loaded model; the web
+    app's served engine makes one that asks TF Serving."""
 
     def __init__(self, template: np.ndarray, image_size: int, complete_crops):
         self.template, self.image_size, self._complete_crops = template, image_size, \
@@ -57,8 +58,8 @@ class CropCompleter:
         return self._complete_crops(crops, masks)
 
 
-def local(model: trained.Model, settings: SearchSettings, *, seed: int = 0,
-          progress=None) -> CropCompleter:
+def search_completer(model: trained.Model, settings: SearchSettings, *, seed: int = 0,
+                     progress=None) -> CropCompleter:
     """A ``CropCompleter`` running the search ``settings`` (as they run on the model:
     ``SearchSettings.for_model``) on ``model`` in this process, with the search's ``seed`` and
     ``progress`` (``search.complete``)."""
@@ -98,14 +99,14 @@ def complete_photo(completer: CropCompleter, photo: np.ndarray, *,
     """Completes the faces of a photo that the hole meets.
 
     Args:
-        completer: completes aligned crops (``local(model, settings)``).
+        completer: completes aligned crops (``search_completer(model, settings)``).
         photo: uint8 [H, W, 3].
         mask: [H, W], 1 = known, drawn on the photo (bool: True = known, keeps a large
             photo's mask at a byte a pixel until the face crops); or
         crop_mask: [S, S], 1 = known, a hole in the model's framing (``--mask=center``...),
             made in every face's aligned crop and mapped back onto the photo.
         faces: detected faces, when the caller has them (detection costs ~0.3 s a photo).
-        seamless: Poisson-blend the completed crops into the photo (``align.paste_back``);
+        seamless: Poisson-blend the completed crops into the photo (``paste.paste_back``);
             False pastes them (4x faster at the photo's resolution: the live preview).
 
     Returns:
@@ -119,7 +120,7 @@ def complete_photo(completer: CropCompleter, photo: np.ndarray, *,
     if mask is not None and mask.min() >= 0.5:
         log.warning("the mask marks every pixel as known: nothing to complete")
         return PhotoCompletion(photo.copy(), mask, [], 0.0)
-    faces = align.detect_faces(photo) if faces is None else faces
+    faces = detect.detect_faces(photo) if faces is None else faces
     if not faces:
         raise align.AlignmentError("no face found")
     alignments, too_small = [], []
@@ -168,7 +169,7 @@ def complete_aligned(completer: CropCompleter, photo: np.ndarray, mask: np.ndarr
     hole = align.hole_box(mask)
     for view, crop_result in zip(views, completer(crops, masks)):
         view.completed = image_utils.to_uint8(crop_result)
-        completed = align.paste_back(completed, remaining, crop_result, view.alignment,
+        completed = paste.paste_back(completed, remaining, crop_result, view.alignment,
                                      seamless=seamless)
         remaining |= align.footprint(view.alignment, mask.shape, hole)
     hole = mask < 0.5
