@@ -104,11 +104,11 @@ def _listen(host: str, port: int) -> socket.socket:
 
 def _engine(engine_lib):
     """The engine the flags ask for."""
-    from dcgan_tf import loading, serving
+    from dcgan_tf.serving import clients, loading, specs
     if FLAGS.server:
-        return engine_lib.ServedEngine(serving.RestCompleter(FLAGS.server), FLAGS.server)
-    if serving.is_saved_model(FLAGS.model):
-        return engine_lib.ServedEngine(serving.SavedModelCompleter(FLAGS.model), FLAGS.model)
+        return engine_lib.ServedEngine(clients.RestCompleter(FLAGS.server), FLAGS.server)
+    if specs.is_saved_model(FLAGS.model):
+        return engine_lib.ServedEngine(clients.SavedModelCompleter(FLAGS.model), FLAGS.model)
     return engine_lib.LocalEngine(loading.load(FLAGS.model))
 
 

@@ -41,12 +41,13 @@ from dcgan_tf import config as config_lib  # noqa: E402
 from dcgan_tf.data import crops  # noqa: E402
 from dcgan_tf.inpainting import settings as search_config  # noqa: E402
 from dcgan_tf.inpainting.masks import MASK_KINDS  # noqa: E402
+from dcgan_tf.serving import specs  # noqa: E402
 
 _DEFAULTS = config_lib.CompleteConfig()
 _SEARCH = _DEFAULTS.search
 FLAGS = flags.FLAGS
 
-flags.DEFINE_string("model", _DEFAULTS.model, config_lib.MODEL_HELP)
+flags.DEFINE_string("model", _DEFAULTS.model, specs.MODEL_HELP)
 flags.DEFINE_string("server", _DEFAULTS.server,
                     "TF Serving REST endpoint (http://HOST:8501/v1/models/NAME) to complete on.")
 flags.DEFINE_string("runs_dir", _DEFAULTS.runs_dir, "Where --model=latest looks for runs.")

@@ -22,13 +22,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
 from absl import app, flags, logging  # noqa: E402
 
-from dcgan_tf import checks, config as config_lib  # noqa: E402
+from dcgan_tf import checks  # noqa: E402
 from dcgan_tf.data import crops  # noqa: E402
+from dcgan_tf.serving import specs  # noqa: E402
 
 FLAGS = flags.FLAGS
 
 flags.DEFINE_string("model", "", "The model to sample (not a SavedModel): " +
-                    config_lib.MODEL_HELP)
+                    specs.MODEL_HELP)
 flags.DEFINE_string("runs_dir", "runs", "Where --model=latest looks for runs.")
 flags.DEFINE_list("images", [],
                   "Instead of a model: image files, folders or globs to measure.")

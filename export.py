@@ -20,13 +20,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
 from absl import app, flags, logging  # noqa: E402
 
-from dcgan_tf import config as config_lib  # noqa: E402
 from dcgan_tf.inpainting import settings as search_config  # noqa: E402
+from dcgan_tf.serving import specs  # noqa: E402
 
 _SEARCH = search_config.SearchSettings()
 FLAGS = flags.FLAGS
 
-flags.DEFINE_string("model", "", config_lib.MODEL_HELP)
+flags.DEFINE_string("model", "", specs.MODEL_HELP)
 flags.DEFINE_string("runs_dir", "runs", "Where --model=latest looks for runs.")
 flags.DEFINE_string("export_base", "export", "The folder TF Serving watches.")
 flags.DEFINE_string("model_name", "dcgan", "Model name: <export_base>/<model_name>/<version>/.")
@@ -58,7 +58,7 @@ def main(argv):
         raise app.UsageError(str(error)) from None
     logging.set_verbosity(logging.WARNING)
     python_logging.getLogger("dcgan_tf").setLevel(python_logging.INFO)
-    from dcgan_tf import export as export_lib
+    from dcgan_tf.serving import export as export_lib
     try:
         path = export_lib.export(FLAGS.model, runs_dir=FLAGS.runs_dir,
                                  export_base=FLAGS.export_base, model_name=FLAGS.model_name,

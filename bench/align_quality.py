@@ -31,12 +31,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from dcgan_tf import images as image_utils, loading, metrics  # noqa: E402
-from dcgan_tf.config import MODEL_HELP  # noqa: E402
+from dcgan_tf import images as image_utils, metrics  # noqa: E402
 from dcgan_tf.data import crops, decode, pipeline  # noqa: E402
 from dcgan_tf.inpainting import classical, masks as mask_lib  # noqa: E402
 from dcgan_tf.inpainting.settings import search_settings  # noqa: E402
 from dcgan_tf.photo import align, completion as photo_lib  # noqa: E402
+from dcgan_tf.serving import loading  # noqa: E402
+from dcgan_tf.serving.specs import MODEL_HELP  # noqa: E402
 
 DEFAULT_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data",
                             "celeba_valid.zip")

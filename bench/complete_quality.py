@@ -47,12 +47,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from dcgan_tf import files, images as image_utils, inception, loading, metrics  # noqa: E402
-from dcgan_tf.config import MODEL_HELP  # noqa: E402
+from dcgan_tf import files, images as image_utils, inception, metrics  # noqa: E402
 from dcgan_tf.data import pipeline  # noqa: E402
 from dcgan_tf.inpainting import classical, masks as mask_lib, search  # noqa: E402
 from dcgan_tf.inpainting.settings import METHODS as SEARCH_METHODS, search_settings  # noqa: E402
 from dcgan_tf.models import trained  # noqa: E402
+from dcgan_tf.serving import loading  # noqa: E402
+from dcgan_tf.serving.specs import MODEL_HELP  # noqa: E402
 
 SHARED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared")
 DEFAULT_DATA = os.path.join(SHARED, "data", "celeba_valid.zip")

@@ -18,11 +18,12 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import tensorflow as tf  # noqa: E402
 
-from dcgan_tf import export, images as image_utils, loading  # noqa: E402
-from dcgan_tf.config import MODEL_HELP  # noqa: E402
+from dcgan_tf import images as image_utils  # noqa: E402
 from dcgan_tf.data import synthetic  # noqa: E402
 from dcgan_tf.inpainting import masks as mask_lib, search  # noqa: E402
 from dcgan_tf.inpainting.settings import SearchSettings  # noqa: E402
+from dcgan_tf.serving import export, loading  # noqa: E402
+from dcgan_tf.serving.specs import MODEL_HELP  # noqa: E402
 
 
 def seconds_per_call(call, repeats: int) -> float:

@@ -23,13 +23,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from dcgan_tf import files, images as image_utils, loading, metrics, serving
+from dcgan_tf import files, images as image_utils, metrics
 from dcgan_tf.config import CompleteConfig
 from dcgan_tf.data import decode, listing, synthetic
 from dcgan_tf.inpainting import masks as mask_lib, search
 from dcgan_tf.inpainting.settings import PRESETS, SearchSettings
 from dcgan_tf.models import trained
 from dcgan_tf.photo import align, completion as photo_lib
+from dcgan_tf.serving import clients, loading, specs
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +88,9 @@ def run(config: CompleteConfig, verbose: int = 1) -> dict:
     files.check_writable_dir(config.output_dir, "output_dir")
     completer = model = None
     if config.server:
-        completer = serving.RestCompleter(config.server)
-    elif loading.resolve(config.model, config.runs_dir)[0] == loading.SAVED_MODEL:
-        completer = serving.SavedModelCompleter(config.model)
+        completer = clients.RestCompleter(config.server)
+    elif specs.resolve(config.model, config.runs_dir)[0] == specs.SAVED_MODEL:
+        completer = clients.SavedModelCompleter(config.model)
     if config.align and completer is not None:
         raise ValueError("--align completes with a run or packaged model (its face template); "
                          "not with an export or --server")

@@ -12,11 +12,6 @@ from dcgan_tf.data.crops import CROPS
 from dcgan_tf.inpainting.masks import MASK_KINDS
 from dcgan_tf.inpainting.settings import SearchSettings
 
-# --model of every verb (the rule is dcgan_tf.loading.resolve's): "" = the packaged default.
-LATEST_RUN = "latest"
-MODEL_HELP = ("Packaged model name (celeba64), run folder, checkpoint prefix, exported SavedModel "
-              f"folder, or '{LATEST_RUN}' for the newest run in --runs_dir; default: the packaged "
-              "celeba64, whatever runs the working folder holds.")
 
 @dataclasses.dataclass(frozen=True)
 class CompleteConfig:

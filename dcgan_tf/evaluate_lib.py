@@ -16,9 +16,10 @@ import os
 
 import numpy as np
 
-from dcgan_tf import files, inception, loading, metrics
+from dcgan_tf import files, inception, metrics
 from dcgan_tf.data import listing, pipeline
 from dcgan_tf.models import sampling
+from dcgan_tf.serving import loading
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,6 @@ import numpy as np
 import tensorflow as tf
 
 from dcgan_tf import callbacks as run_callbacks, distribute, files, images as image_utils, inception
-from dcgan_tf import loading
 from dcgan_tf.data import pipeline, synthetic
 from dcgan_tf.inpainting import masks as mask_lib
 from dcgan_tf.inpainting.settings import search_settings
@@ -27,6 +26,7 @@ from dcgan_tf.models import averaging, gan, runs, sampling
 from dcgan_tf.models.augment import parse_policy
 from dcgan_tf.models.config import TrainConfig
 from dcgan_tf.photo import align, aligned_faces
+from dcgan_tf.serving import loading
 from dcgan_tf.training import encoder_trainer as encoder_lib
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def build_networks(config: TrainConfig, replicas: int = 1) -> Networks:
     optimizers scale the loss.
     """
     with _precision(config.mixed_precision):
-        generator, discriminator = loading.build_networks(
+        generator, discriminator = loading.build_gan_networks(
             config, synchronized_bn=config.sync_batchnorm and replicas > 1)
     model = gan.DCGAN(generator, discriminator, g_loss=config.g_loss, d_loss=config.d_loss,
                       g_steps=config.g_steps, seed=config.seed, latent_prior=config.latent_prior,
@@ -256,7 +256,7 @@ def train_encoder(config: TrainConfig, run_dir: str, *, images: np.ndarray | Non
     images, dataset, steps_per_epoch, _ = _training_data(config, images, run_dir)
 
     with strategy.scope():
-        generator, _ = loading.build_networks(config)
+        generator, _ = loading.build_gan_networks(config)
         # The generator as inference loads it (its weights' average when the run keeps one).
         gan_step = loading.restore_gan(gan_checkpoint, config, generator)
         encoder, checkpoint = loading.encoder_checkpoint(config)

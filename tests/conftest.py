@@ -129,7 +129,7 @@ FACE_SEED = 4_000_037  # latents of the packaged model's faces that photo tests 
 @pytest.fixture(scope="session")
 def celeba64():
     """The packaged model, loaded once per test process."""
-    from dcgan_tf import loading
+    from dcgan_tf.serving import loading
     return loading.load("celeba64")
 
 

@@ -8,9 +8,10 @@ import pytest
 from PIL import Image
 
 from conftest import TINY, face_photo
-from dcgan_tf import loading, train_lib
+from dcgan_tf import train_lib
 from dcgan_tf.models import runs
 from dcgan_tf.photo import align, aligned_faces, completion as photo_lib, detect
+from dcgan_tf.serving import loading
 
 
 def test_training_data_of_aligned_photos(celeba64_faces, tmp_path, monkeypatch, caplog):

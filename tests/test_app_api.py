@@ -18,9 +18,9 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from app_helpers import decode, face_mask, png, send_unread, serving, wait_until
-from dcgan_tf import loading
 from dcgan_tf.app import engine as engine_lib, server
 from dcgan_tf.photo import completion as photo_lib, detect
+from dcgan_tf.serving import loading
 
 
 @pytest.fixture(scope="module")

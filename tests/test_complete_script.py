@@ -9,8 +9,8 @@ import numpy as np
 from PIL import Image
 
 from conftest import REPO_ROOT, gif_duration_ms
-from dcgan_tf import export
 from dcgan_tf.inpainting.settings import SearchSettings
+from dcgan_tf.serving import export
 from serving_stub import ServingStub
 
 
@@ -79,7 +79,7 @@ def test_mask_file_and_mask_dir_on_own_images(tiny_run, tmp_path):
 
 def test_without_model_the_packaged_one_even_beside_a_run_and_latest_is_the_run(tiny_run,
                                                                                 tmp_path):
-    """The default-model rule (loading.resolve): no --model is celeba64 although --runs_dir
+    """The default-model rule (specs.resolve): no --model is celeba64 although --runs_dir
     holds a run; --model=latest is that run, and names --runs_dir when it holds none."""
     config, result = tiny_run
     common = ["--steps=1", "--num_images=1", f"--runs_dir={config.runs_dir}"]
@@ -177,7 +177,7 @@ def test_align_completes_a_photo_at_its_size_through_the_cli(tmp_path):
     drawn on the upright photo: the result is the upright photo at full size, changed only in
     the hole; a photo without a face and a mask of the wrong size are named."""
     from conftest import FACE_SEED, face_photo
-    from dcgan_tf import loading
+    from dcgan_tf.serving import loading
     from dcgan_tf.models import sampling
     from dcgan_tf.data import decode
     model = loading.load("celeba64")
@@ -222,7 +222,7 @@ def test_align_keeps_each_modes_decoded_pixels_outside_the_hole(tmp_path):
     decodes it (alpha over white, 16 bits rounded to 8, CMYK and palette converted): what the
     README promises, no more."""
     from conftest import FACE_SEED, face_photo
-    from dcgan_tf import loading
+    from dcgan_tf.serving import loading
     from dcgan_tf.models import sampling
     from dcgan_tf.data import decode
     model = loading.load("celeba64")

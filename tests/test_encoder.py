@@ -13,10 +13,11 @@ import pytest
 import tensorflow as tf
 
 from conftest import FACES, REPO_ROOT, TINY, scaled_generator
-from dcgan_tf import loading, pretrained
+from dcgan_tf import pretrained
 from dcgan_tf.inpainting import masks, search
 from dcgan_tf.inpainting.settings import PRESETS, SearchSettings
 from dcgan_tf.models import encoder as encoder_lib, networks
+from dcgan_tf.serving import loading
 from dcgan_tf.training import encoder_trainer
 
 SIZE, LATENT = 32, 8
@@ -138,7 +139,7 @@ def test_graph_completion_from_the_encoder_matches_eager(trained):
 def test_packaged_model_keeps_its_encoder(trained, tmp_path, monkeypatch):
     config = dataclasses.replace(TINY, latent_dim=LATENT, g_filters=4, d_filters=4,
                                  encoder_filters=8)
-    generator, discriminator = loading.build_networks(config)
+    generator, discriminator = loading.build_gan_networks(config)
     _, encoder, _, _ = trained
     packages = tmp_path / "packages"  # not the working folder, where "tiny" would be a path
     monkeypatch.setattr(pretrained, "PACKAGE_DIR", str(packages))

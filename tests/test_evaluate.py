@@ -14,7 +14,8 @@ import pytest
 import tensorflow as tf
 
 from conftest import FACES, REPO_ROOT, TINY
-from dcgan_tf import evaluate_lib, images as image_utils, inception, loading, pretrained, train_lib
+from dcgan_tf import evaluate_lib, images as image_utils, inception, pretrained, train_lib
+from dcgan_tf.serving import loading
 
 
 @pytest.fixture(scope="module")

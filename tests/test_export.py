@@ -14,10 +14,11 @@ import pytest
 import tensorflow as tf
 
 from conftest import REPO_ROOT
-from dcgan_tf import export, images as image_utils, loading, serving
+from dcgan_tf import images as image_utils
 from dcgan_tf.inpainting import masks as mask_lib, search
 from dcgan_tf.inpainting.settings import SearchSettings
 from dcgan_tf.models import sampling
+from dcgan_tf.serving import clients, export, loading
 
 STEPS = 4  # baked into the tiny export's complete signature
 SETTINGS = SearchSettings(steps=STEPS, restarts=2)
@@ -236,7 +237,7 @@ def test_export_info_holds_the_settings_that_run(exported):
     """The baked settings, as they run on the model, are readable through the export_info
     signature (what complete.py reads from a SavedModel or TF Serving)."""
     path, _, config = exported
-    completer = serving.SavedModelCompleter(path)
+    completer = clients.SavedModelCompleter(path)
     assert completer.settings == SETTINGS.for_model(config.latent_prior)
     with open(os.path.join(path, "assets", export.INFO_FILE)) as handle:
         assert json.load(handle)["completion"] == dataclasses.asdict(completer.settings)

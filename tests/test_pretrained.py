@@ -4,10 +4,11 @@ import os
 
 import numpy as np
 
-from dcgan_tf import images as image_utils, loading, pretrained
+from dcgan_tf import images as image_utils, pretrained
 from dcgan_tf.inpainting import masks as mask_lib, search
 from dcgan_tf.inpainting.settings import SearchSettings, search_settings
 from dcgan_tf.models import sampling
+from dcgan_tf.serving import loading
 
 NAME = "celeba64"
 

@@ -11,11 +11,12 @@ import pytest
 import tensorflow as tf
 
 from conftest import FACES, TINY
-from dcgan_tf import loading, train_lib
+from dcgan_tf import train_lib
 from dcgan_tf.inpainting import search
 from dcgan_tf.inpainting.settings import SearchSettings
 from dcgan_tf.models import averaging, gan, losses, networks, runs, sampling
 from dcgan_tf.models.config import TrainConfig
+from dcgan_tf.serving import loading
 
 
 def test_hinge_losses():
@@ -168,7 +169,7 @@ def test_before_its_first_update_the_average_is_the_trained_weights(tmp_path):
         for weight, value in zip(held.trainable_variables, trained):
             np.testing.assert_array_equal(weight.numpy(), value)
     path = networks.checkpoint.save(str(tmp_path / "ckpt"))
-    fresh, _ = loading.build_networks(config)
+    fresh, _ = loading.build_gan_networks(config)
     loading.restore_gan(path, config, fresh)
     for weight, value in zip(fresh.trainable_variables, trained):
         np.testing.assert_array_equal(weight.numpy(), value)

@@ -13,10 +13,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from dcgan_tf import images as image_utils, loading  # noqa: E402
+from dcgan_tf import images as image_utils  # noqa: E402
 from dcgan_tf.inpainting import masks as mask_lib, search  # noqa: E402
 from dcgan_tf.inpainting.settings import SearchSettings  # noqa: E402
 from dcgan_tf.models import sampling  # noqa: E402
+from dcgan_tf.serving import loading  # noqa: E402
 
 FACE_SEED = 4_000_037  # latents never used in training, FID or the sample grids
 

@@ -15,11 +15,12 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from dcgan_tf import images as image_utils, loading  # noqa: E402
+from dcgan_tf import images as image_utils  # noqa: E402
 from dcgan_tf.inpainting import masks as mask_lib  # noqa: E402
 from dcgan_tf.inpainting.settings import search_settings  # noqa: E402
 from dcgan_tf.models import sampling  # noqa: E402
 from dcgan_tf.photo import completion as photo_lib, scenes  # noqa: E402
+from dcgan_tf.serving import loading  # noqa: E402
 
 FACE_SEED = 4_000_041  # latents never used in training, FID or the sample grids
 PLACEMENTS = [(150, 150, -14.0, 3.0), (420, 140, 9.0, 2.2), (620, 190, 22.0, 1.5)]

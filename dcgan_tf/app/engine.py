@@ -80,7 +80,7 @@ class LocalEngine(Engine):
 
 
 class ServedEngine(Engine):
-    """An export (``serving.RestCompleter`` or ``serving.SavedModelCompleter``): the method
+    """An export (``clients.RestCompleter`` or ``clients.SavedModelCompleter``): the method
     baked in at export (its settings, its step count) and, when the export has an encoder,
     "instant" from its ``encode`` and ``serving_default`` signatures, blended here. Progress
     is not reported, nor can a completion be stopped: a served completion is one call."""

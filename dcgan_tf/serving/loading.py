@@ -1,18 +1,7 @@
-"""Trained models for inference: a model spec -> the networks, with no optimizer and nothing of
-training (completion, export, evaluation and the tools never import the training module).
-
-A model spec (``--model``) is one of
-    - a run folder (its newest checkpoint), or a checkpoint prefix inside a run
-      (``runs/00001-x/checkpoints/ckpt-1200``);
-    - the name of a packaged model (``celeba64``, see ``dcgan_tf.pretrained``);
-    - an exported SavedModel folder (``export/dcgan/1``), which completes through its own
-      signatures (``dcgan_tf.serving``) instead of being restored into networks;
-    - "latest": the newest run in ``runs_dir`` (e.g. the one ``python train.py`` just made);
-    - "" (no --model): the packaged default model, ``celeba64``.
-
-That is the one rule of every verb (complete, the web app, export, evaluate, the benches): a
-missing --model never picks up a run of the working folder, so what a command completes does not
-depend on what was trained there before; ``--model=latest`` asks for that run.
+"""Trained models for inference: a model spec (``specs.resolve``) -> the networks, with no
+optimizer and nothing of training (completion, export, evaluation and the tools never import the
+training package). An exported SavedModel completes through its own signatures
+(``clients``) instead of being restored into networks.
 """
 
 import logging
@@ -21,50 +10,21 @@ import os
 import keras
 import tensorflow as tf
 
-from dcgan_tf import pretrained, serving
-from dcgan_tf.config import LATEST_RUN
+from dcgan_tf import pretrained
 from dcgan_tf.models import averaging, networks, runs
 from dcgan_tf.models.config import TrainConfig
 from dcgan_tf.models.trained import Model
+from dcgan_tf.serving.specs import CHECKPOINT, PACKAGED, SAVED_MODEL, resolve
 
 log = logging.getLogger(__name__)
 
-RUN, CHECKPOINT, PACKAGED, SAVED_MODEL = "run", "checkpoint", "packaged", "saved_model"
-
-
-def resolve(model: str = "", runs_dir: str = "runs") -> tuple[str, str]:
-    """The kind (``RUN``, ``CHECKPOINT``, ``PACKAGED`` or ``SAVED_MODEL``) and path (or
-    packaged name) of a model spec.
-
-    Raises:
-        ValueError: naming --model when it is none of these.
-    """
-    if not model:
-        return PACKAGED, pretrained.DEFAULT_MODEL
-    if model == LATEST_RUN:
-        newest = runs.list_runs(runs_dir)
-        if not newest:
-            raise ValueError(f"--model={LATEST_RUN}: no run in --runs_dir {runs_dir}")
-        return RUN, newest[-1]
-    if serving.is_saved_model(model):
-        return SAVED_MODEL, model
-    if os.path.exists(model + ".index"):
-        return CHECKPOINT, model
-    if os.path.isdir(model):
-        return RUN, model
-    if pretrained.model_dir(model):
-        return PACKAGED, model
-    names = ", ".join(pretrained.available()) or "none"
-    raise ValueError(f"--model must be a run folder, a checkpoint prefix, an exported SavedModel "
-                     f"folder or a packaged model name (packaged: {names}); got {model}")
-
 
 def load(model: str = "", runs_dir: str = "runs") -> Model:
-    """Restores a model's networks for inference (see the module docstring for ``model``).
+    """Restores a model's networks for inference (``model``: a spec of ``specs.resolve``).
 
     Raises:
         ValueError: naming --model when it is no model, has no checkpoint or config, or is an
-            exported SavedModel (those complete through ``dcgan_tf.serving``).
+            exported SavedModel (those complete through ``clients``).
     """
     kind, path = resolve(model, runs_dir)
     if kind == SAVED_MODEL:
@@ -84,16 +44,17 @@ def load(model: str = "", runs_dir: str = "runs") -> Model:
     config = runs.load_config(run_dir)
     if config is None:
         raise ValueError(f"--model {path}: {os.path.join(run_dir, runs.CONFIG_FILE)} is missing")
-    generator, discriminator = build_networks(config)
+    generator, discriminator = build_gan_networks(config)
     step = restore_gan(checkpoint, config, generator, discriminator)
     encoder, encoder_step = _restore_encoder(config, os.path.join(run_dir, runs.ENCODER_DIR),
                                              step)
     return Model(config, generator, discriminator, encoder, step, encoder_step, path)
 
 
-def build_networks(config: TrainConfig,
-                   synchronized_bn: bool = False) -> tuple[keras.Model, keras.Model]:
-    """A new generator and discriminator of ``config``'s architecture."""
+def build_gan_networks(config: TrainConfig,
+                       synchronized_bn: bool = False) -> tuple[keras.Model, keras.Model]:
+    """A new generator and discriminator of ``config``'s architecture, uncompiled (training's
+    ``loop.build_compiled_gan`` compiles them into the DCGAN)."""
     generator = networks.build_generator(config.latent_dim, config.image_size, config.g_filters,
                                          config.kernel_size, synchronized_bn=synchronized_bn)
     discriminator = networks.build_discriminator(config.image_size, config.d_filters,
@@ -178,7 +139,7 @@ def _load_packaged(name: str) -> Model:
     """A packaged model's networks (its generator weights are already the averaged ones)."""
     directory = pretrained.model_dir(name)
     config = runs.load_config(directory)
-    generator, discriminator = build_networks(config)
+    generator, discriminator = build_gan_networks(config)
     generator.load_weights(os.path.join(directory, pretrained.GENERATOR_FILE))
     discriminator.load_weights(os.path.join(directory, pretrained.DISCRIMINATOR_FILE))
     encoder = None

@@ -37,12 +37,13 @@ import tempfile
 
 import tensorflow as tf
 
-from dcgan_tf import files, images as image_utils, loading
+from dcgan_tf import files, images as image_utils
 from dcgan_tf.inpainting import search
 from dcgan_tf.inpainting.settings import SearchSettings
 from dcgan_tf.models.config import TrainConfig
 from dcgan_tf.models.encoder import encoder_inputs
 from dcgan_tf.models.sampling import sample_latents
+from dcgan_tf.serving import loading
 
 SIGNATURES = ("serving_default", "generate_from_seed", "discriminate", "complete",
               "complete_with_options", "export_info")
@@ -167,7 +168,7 @@ def export(model: str = "", *, runs_dir: str = "runs", export_base: str = "expor
     """Exports a model's networks as version ``version`` (0 = next integer) of ``model_name``.
 
     Args:
-        model: a model spec (``loading.resolve``: "" = the packaged default, "latest" = the
+        model: a model spec (``specs.resolve``: "" = the packaged default, "latest" = the
             newest run in ``runs_dir``).
         export_base: the folder TF Serving watches (``--model_base_path``'s parent).
         model_name: sub-folder and serving name.

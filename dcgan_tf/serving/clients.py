@@ -8,7 +8,6 @@ REST format ("inputs" / "outputs", columnar).
 """
 
 import json
-import os
 import urllib.error
 import urllib.request
 
@@ -18,10 +17,6 @@ from dcgan_tf.inpainting.settings import SearchSettings
 
 SIGNATURE = "complete_with_options"
 INFO_SIGNATURE = "export_info"
-
-
-def is_saved_model(path: str) -> bool:
-    return bool(path) and os.path.isfile(os.path.join(path, "saved_model.pb"))
 
 
 def baked_settings(info: dict, where: str) -> SearchSettings:
