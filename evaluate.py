@@ -72,9 +72,9 @@ def main(argv):
         raise app.UsageError(str(error)) from None
     logging.set_verbosity(logging.WARNING)
     python_logging.getLogger("dcgan_tf").setLevel(python_logging.INFO)
-    from dcgan_tf import evaluate_lib
+    from dcgan_tf.evaluation import report
     try:
-        report = evaluate_lib.evaluate(
+        measured = report.evaluate(
             real=FLAGS.real, inception_weights=FLAGS.inception, model=FLAGS.model,
             images=FLAGS.images, runs_dir=FLAGS.runs_dir, crop=FLAGS.crop,
             image_size=FLAGS.image_size, max_real=FLAGS.max_real,
@@ -84,10 +84,11 @@ def main(argv):
     except ValueError as error:
         logging.error("%s", error)
         sys.exit(1)
-    print(f"FID {report.fid:.2f}  KID {report.kid:.5f} +- {report.kid_std:.5f}  "
-          f"({report.num_fake} images of {report.fake} vs {report.num_real} of {report.real})")
+    print(f"FID {measured.fid:.2f}  KID {measured.kid:.5f} +- {measured.kid_std:.5f}  "
+          f"({measured.num_fake} images of {measured.fake} vs {measured.num_real} of "
+          f"{measured.real})")
     if FLAGS.output:
-        evaluate_lib.write_report(FLAGS.output, report)
+        report.write_report(FLAGS.output, measured)
         print(f"Written: {FLAGS.output}")
 
 

@@ -31,8 +31,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from dcgan_tf import images as image_utils, metrics  # noqa: E402
+from dcgan_tf import images as image_utils  # noqa: E402
 from dcgan_tf.data import crops, decode, pipeline  # noqa: E402
+from dcgan_tf.evaluation import image_metrics  # noqa: E402
 from dcgan_tf.inpainting import classical, masks as mask_lib  # noqa: E402
 from dcgan_tf.inpainting.settings import search_settings  # noqa: E402
 from dcgan_tf.photo import align, completion as photo_lib  # noqa: E402
@@ -118,8 +119,8 @@ def main():
             except align.AlignmentError:  # no face found: the hole stays mid-grey
                 completed = np.where(mask[..., np.newaxis] > 0.5, canvas, 128).astype(np.uint8)
             seconds[method] += time.perf_counter() - start
-            score = metrics.completion_metrics(image_utils.to_float(completed)[np.newaxis],
-                                               target, mask[np.newaxis, ..., np.newaxis])
+            score = image_metrics.completion_metrics(image_utils.to_float(completed)[np.newaxis],
+                                                     target, mask[np.newaxis, ..., np.newaxis])
             scores[method].append([score["hole_psnr"][0], score["hole_ssim"][0]])
             if method == "align":
                 aligned.append(not np.array_equal(completed[mask < 0.5], np.full_like(

@@ -15,12 +15,12 @@ Methods (--methods):
                                     its realism is real faces against other real faces, U-IDS and
                                     P-IDS about 0.5)
 
-Realism (--realism, ``metrics.realism``): completions of the first half of the N images against
-the real faces of the second half and the other way round, so no completion meets its own
-original; FID and KID on the FID Inception network's pool features (--inception); U-IDS and
+Realism (--realism, ``distribution_metrics.realism``): completions of the first half of the N
+images against the real faces of the second half and the other way round, so no completion meets
+its own original; FID and KID on the FID Inception network's pool features (--inception); U-IDS and
 P-IDS from a 5-fold cross-validated linear SVM (scikit-learn LinearSVC, C = 0.01, standardised
-features) scored only on the folds it was not fitted on. It needs N >= 400 (200 a side) and
-warns below 2,000 (1,000 a side).
+features) scored only on the folds it was not fitted on. It needs N >= 400 (200 a side) and warns
+below 2,000 (1,000 a side).
 
 --output writes {"<method>/<mask>": {"hole_psnr", "hole_ssim", "psnr", "ssim", "l1" (on the
 hole), "fid", "kid", "p_ids", "u_ids", "seconds_per_image", "num_images", "hole_share"}} as JSON
@@ -47,8 +47,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from dcgan_tf import files, images as image_utils, inception, metrics  # noqa: E402
+from dcgan_tf import files, images as image_utils  # noqa: E402
 from dcgan_tf.data import pipeline  # noqa: E402
+from dcgan_tf.evaluation import distribution_metrics, image_metrics, inception  # noqa: E402
 from dcgan_tf.inpainting import classical, masks as mask_lib, search  # noqa: E402
 from dcgan_tf.inpainting.settings import METHODS as SEARCH_METHODS, search_settings  # noqa: E402
 from dcgan_tf.models import trained  # noqa: E402
@@ -97,10 +98,10 @@ def complete(method: str, model: trained.Model, originals, masks, *, steps: int,
 
 
 def quality(completed, originals, masks) -> dict:
-    """Means over the images of ``metrics.completion_metrics`` (uint8 images [N, S, S, 3],
+    """Means over the images of ``image_metrics.completion_metrics`` (uint8 images [N, S, S, 3],
     masks [N, S, S, 1]): hole_psnr, hole_ssim, psnr, ssim, l1 (on the hole)."""
-    scores = metrics.completion_metrics(image_utils.to_float(completed),
-                                        image_utils.to_float(originals), masks)
+    scores = image_metrics.completion_metrics(image_utils.to_float(completed),
+                                              image_utils.to_float(originals), masks)
     return {key: float(np.nanmean(values)) for key, values in scores.items()}
 
 
@@ -125,7 +126,7 @@ def score(completed, originals, masks, seconds: float, extractor=None, original_
                hole_share=float(1 - np.mean(masks)))
     if extractor is not None:
         features = original_features if reference else extractor(completed)
-        scores = metrics.realism(features, original_features)
+        scores = distribution_metrics.realism(features, original_features)
         row.update({key: scores[key] for key in ("fid", "kid", "u_ids", "p_ids")})
     return row
 
@@ -158,15 +159,16 @@ def check_realism_flags(inception_path: str) -> None:
 
 
 def check_realism_count(count: int) -> None:
-    """Refuses too few images for ``metrics.realism`` (ValueError naming --num_images) and
-    warns when the figures will be noisy."""
+    """Refuses too few images for ``distribution_metrics.realism`` (ValueError naming
+    --num_images) and warns when the figures will be noisy."""
     side = count // 2
-    if side < metrics.MIN_IDS_SIDE:
-        raise ValueError(f"--realism needs --num_images >= {2 * metrics.MIN_IDS_SIDE} "
-                         f"({metrics.MIN_IDS_SIDE} a side); {count} images give {side}")
-    if side < metrics.RELIABLE_IDS_SIDE:
+    if side < distribution_metrics.MIN_IDS_SIDE:
+        minimum = distribution_metrics.MIN_IDS_SIDE
+        raise ValueError(f"--realism needs --num_images >= {2 * minimum} ({minimum} a side); "
+                         f"{count} images give {side}")
+    if side < distribution_metrics.RELIABLE_IDS_SIDE:
         print(f"warning: --realism on N = {count} images, {side} a side: below "
-              f"{metrics.RELIABLE_IDS_SIDE:,} a side FID, U-IDS and P-IDS are noisy "
+              f"{distribution_metrics.RELIABLE_IDS_SIDE:,} a side FID, U-IDS and P-IDS are noisy "
               f"(FID biased upward); report N with every figure", flush=True)
 
 
@@ -212,9 +214,10 @@ def run(args) -> None:
     extractor, original_features = None, None
     if args.realism:
         check_realism_count(len(originals))
-        print(f"realism: {metrics.IDS_FOLDS}-fold held-out linear SVM (C = {metrics.IDS_C}, "
-              f"standardised features), completions of each half against the other half's "
-              f"real faces, {len(originals) // 2} a side", flush=True)
+        print(f"realism: {distribution_metrics.IDS_FOLDS}-fold held-out linear SVM "
+              f"(C = {distribution_metrics.IDS_C}, standardised features), completions of each "
+              f"half against the other half's real faces, {len(originals) // 2} a side",
+              flush=True)
         extractor = inception.FeatureExtractor(args.inception)
         original_features = extractor(originals)
     all_masks = {kind: mask_lib.make_masks(kind, len(originals), size, seed=0)

@@ -30,8 +30,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 
 import complete_quality as table  # noqa: E402  (the sibling bench: scores, checks, JSON)
-from dcgan_tf import inception  # noqa: E402
 from dcgan_tf.data import decode, pipeline  # noqa: E402
+from dcgan_tf.evaluation import inception  # noqa: E402
 from dcgan_tf.inpainting import classical  # noqa: E402
 from dcgan_tf.inpainting.settings import METHODS as SEARCH_METHODS, search_settings  # noqa: E402
 from dcgan_tf.photo import align, completion as photo_lib, detect  # noqa: E402

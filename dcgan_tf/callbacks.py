@@ -15,7 +15,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from dcgan_tf import images as image_utils, metrics
+from dcgan_tf import images as image_utils
+from dcgan_tf.evaluation import distribution_metrics, image_metrics
 from dcgan_tf.inpainting import search
 from dcgan_tf.models import encoder as encoder_lib, sampling
 
@@ -175,7 +176,7 @@ class CompletionPreview(EveryNSteps):
         with self.model.averaged_generator() as generator:
             completed = search.complete(generator, self.model.discriminator, self.images,
                                         self.masks, self.settings, seed=0).completed
-        hole_psnr = float(np.mean(metrics.completion_metrics(
+        hole_psnr = float(np.mean(image_metrics.completion_metrics(
             completed, self.images, self.masks)["hole_psnr"]))
         masked = self.images * self.masks  # the hole mid-grey
         triples = np.stack([masked, completed, self.images], axis=1).reshape(
@@ -224,7 +225,7 @@ class FIDMonitor(EveryNSteps):
         with self.model.averaged_generator() as generator:
             samples = sampling.sample_images(generator, self.num_samples, self.seed,
                                              self.model.latent_prior)
-        score = metrics.fid(self.extractor(samples), self.real_features)
+        score = distribution_metrics.fid(self.extractor(samples), self.real_features)
         log.info("Step %d: FID %.2f (%d generated vs %d real images)", step, score,
                  self.num_samples, len(self.real_images))
         with self.writer.as_default(step=step):

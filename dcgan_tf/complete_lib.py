@@ -23,9 +23,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from dcgan_tf import files, images as image_utils, metrics
+from dcgan_tf import files, images as image_utils
 from dcgan_tf.config import CompleteConfig
 from dcgan_tf.data import decode, listing, synthetic
+from dcgan_tf.evaluation import image_metrics
 from dcgan_tf.inpainting import masks as mask_lib, search
 from dcgan_tf.inpainting.settings import PRESETS, SearchSettings
 from dcgan_tf.models import trained
@@ -144,8 +145,8 @@ def run(config: CompleteConfig, verbose: int = 1) -> dict:
     if frames:
         _write_optimisation_gif(os.path.join(config.output_dir, "optimisation.gif"), frames)
 
-    per_image = metrics.completion_metrics(image_utils.to_float(outputs["completed"]), targets,
-                                           masks)
+    per_image = image_metrics.completion_metrics(image_utils.to_float(outputs["completed"]),
+                                                 targets, masks)
     per_image.update(per_image_extra)
     summary = {key: float(np.nanmean(values)) for key, values in per_image.items()}
     summary["seconds_per_image"] = seconds
@@ -195,7 +196,7 @@ def _run_aligned(config: CompleteConfig, model: trained.Model,
             for kind, picture in (("masked", shown), ("completed", face.completed)):
                 image_utils.save_png(os.path.join(config.output_dir,
                                                   f"{stem}_face{number}_{kind}.png"), picture)
-        scores = metrics.completion_metrics(
+        scores = image_metrics.completion_metrics(
             image_utils.to_float(result.completed)[np.newaxis],
             image_utils.to_float(photo)[np.newaxis], result.mask[np.newaxis, ..., np.newaxis])
         images.append({"name": path, "faces": len(result.faces),

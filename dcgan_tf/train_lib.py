@@ -18,8 +18,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from dcgan_tf import callbacks as run_callbacks, distribute, files, images as image_utils, inception
+from dcgan_tf import callbacks as run_callbacks, distribute, files, images as image_utils
 from dcgan_tf.data import pipeline, synthetic
+from dcgan_tf.evaluation import inception
 from dcgan_tf.inpainting import masks as mask_lib
 from dcgan_tf.inpainting.settings import search_settings
 from dcgan_tf.models import averaging, gan, runs, sampling

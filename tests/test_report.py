@@ -14,7 +14,8 @@ import pytest
 import tensorflow as tf
 
 from conftest import FACES, REPO_ROOT, TINY
-from dcgan_tf import evaluate_lib, images as image_utils, inception, pretrained, train_lib
+from dcgan_tf import images as image_utils, pretrained, train_lib
+from dcgan_tf.evaluation import inception, report
 from dcgan_tf.serving import loading
 
 
@@ -48,10 +49,10 @@ def test_evaluate_a_run(tiny_run, random_inception_file, real_folder, tmp_path):
                     f"--output={tmp_path / 'fid.json'}")
     assert run.returncode == 0, run.stderr
     with open(tmp_path / "fid.json") as handle:
-        report = json.load(handle)
-    assert report["num_real"] == 6 and report["num_fake"] == 5 and report["real"] == real_folder
-    assert np.isfinite(report["fid"]) and report["fid"] > 0
-    assert f"FID {report['fid']:.2f}" in run.stdout
+        written = json.load(handle)
+    assert written["num_real"] == 6 and written["num_fake"] == 5 and written["real"] == real_folder
+    assert np.isfinite(written["fid"]) and written["fid"] > 0
+    assert f"FID {written['fid']:.2f}" in run.stdout
     assert len(os.listdir(tmp_path / "cache")) == 1
 
 
@@ -67,7 +68,7 @@ def test_real_features_are_cached_per_set_and_weights(real_folder, random_incept
         settings = dict(crop="none", image_size=32, max_images=0,
                         weights_path=random_inception_file, cache_dir=str(tmp_path))
         settings.update(overrides)
-        return evaluate_lib.real_features(extractor, real_folder, **settings)
+        return report.real_features(extractor, real_folder, **settings)
 
     first = features()
     np.testing.assert_array_equal(features(), first)
@@ -90,9 +91,9 @@ def test_editing_a_file_inside_a_real_folder_invalidates_its_cached_features(
         return np.asarray(images, np.float64).reshape(len(images), -1)[:, :4]
 
     def features():
-        return evaluate_lib.real_features(extractor, str(folder), crop="none", image_size=32,
-                                          max_images=0, weights_path=random_inception_file,
-                                          cache_dir=str(tmp_path / "cache"))
+        return report.real_features(extractor, str(folder), crop="none", image_size=32,
+                                    max_images=0, weights_path=random_inception_file,
+                                    cache_dir=str(tmp_path / "cache"))
 
     before = features()
     edited = folder / "face-0.png"
@@ -106,10 +107,10 @@ def test_editing_a_file_inside_a_real_folder_invalidates_its_cached_features(
 
 
 def test_images_against_themselves_give_zero(random_inception_file, real_folder):
-    report = evaluate_lib.evaluate(images=[real_folder], real=real_folder, crop="none",
-                                   image_size=32, inception_weights=None, kid_subsets=5)
-    assert report.num_fake == report.num_real == 6
-    assert abs(report.fid) < 1e-2 and abs(report.kid) < 1e-6
+    measured = report.evaluate(images=[real_folder], real=real_folder, crop="none",
+                               image_size=32, inception_weights=None, kid_subsets=5)
+    assert measured.num_fake == measured.num_real == 6
+    assert abs(measured.fid) < 1e-2 and abs(measured.kid) < 1e-6
 
 
 @pytest.mark.parametrize("flags, message", [

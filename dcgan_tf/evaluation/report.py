@@ -16,8 +16,9 @@ import os
 
 import numpy as np
 
-from dcgan_tf import files, inception, metrics
+from dcgan_tf import files
 from dcgan_tf.data import listing, pipeline
+from dcgan_tf.evaluation import distribution_metrics, inception
 from dcgan_tf.models import sampling
 from dcgan_tf.serving import loading
 
@@ -64,9 +65,9 @@ def real_features(extractor: inception.FeatureExtractor, source: str, *, crop: s
 def compare(fake_features, real_feature_array, *, fake: str, real: str, kid_subsets: int = 100,
             kid_subset_size: int = 1000) -> Report:
     """FID and KID (mean, std over subsets) of fake vs real features."""
-    kid_mean, kid_std = metrics.kid(fake_features, real_feature_array, subsets=kid_subsets,
-                                    subset_size=kid_subset_size)
-    return Report(fid=metrics.fid(fake_features, real_feature_array), kid=kid_mean,
+    kid_mean, kid_std = distribution_metrics.kid(fake_features, real_feature_array,
+                                                 subsets=kid_subsets, subset_size=kid_subset_size)
+    return Report(fid=distribution_metrics.fid(fake_features, real_feature_array), kid=kid_mean,
                   kid_std=kid_std, num_real=len(real_feature_array),
                   num_fake=len(fake_features), fake=fake, real=real)
 
