@@ -37,13 +37,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
 from absl import app, flags, logging  # noqa: E402
 
-from dcgan_tf import config as config_lib  # noqa: E402
+from dcgan_tf.completion import config as complete_config  # noqa: E402
 from dcgan_tf.data import crops  # noqa: E402
 from dcgan_tf.inpainting import settings as search_config  # noqa: E402
 from dcgan_tf.inpainting.masks import MASK_KINDS  # noqa: E402
 from dcgan_tf.serving import specs  # noqa: E402
 
-_DEFAULTS = config_lib.CompleteConfig()
+_DEFAULTS = complete_config.CompleteConfig()
 _SEARCH = _DEFAULTS.search
 FLAGS = flags.FLAGS
 
@@ -109,7 +109,7 @@ flags.DEFINE_integer("batch_size", _DEFAULTS.batch_size, "Images completed toget
 flags.DEFINE_string("output_dir", _DEFAULTS.output_dir, "Where the results are written.")
 
 
-def build_config() -> config_lib.CompleteConfig:
+def build_config() -> complete_config.CompleteConfig:
     """Config from the flags: the --method preset with the search flags given (refusing those
     the preset sets itself), and the other flags."""
     if FLAGS.align and FLAGS["crop"].present:
@@ -118,11 +118,11 @@ def build_config() -> config_lib.CompleteConfig:
     given = [name for name in ("method",) + search_config.SEARCH_FLAGS if FLAGS[name].present]
     search = search_config.search_settings(
         FLAGS.method, **{name: FLAGS[name].value for name in given if name != "method"})
-    fields = [field.name for field in dataclasses.fields(config_lib.CompleteConfig)
+    fields = [field.name for field in dataclasses.fields(complete_config.CompleteConfig)
               if field.name not in ("search", "search_flags")]
     values = {name: FLAGS[name].value for name in fields}
     values["images"] = tuple(values["images"])
-    return config_lib.CompleteConfig(**values, search=search, search_flags=tuple(given))
+    return complete_config.CompleteConfig(**values, search=search, search_flags=tuple(given))
 
 
 def main(argv):
@@ -134,9 +134,9 @@ def main(argv):
         raise app.UsageError(str(error)) from None
     logging.set_verbosity(logging.WARNING)
     python_logging.getLogger("dcgan_tf").setLevel(python_logging.INFO)
-    from dcgan_tf import complete_lib
+    from dcgan_tf.completion import run as completion_run
     try:
-        report = complete_lib.run(config, verbose=1 if sys.stdout.isatty() else 2)
+        report = completion_run.run(config, verbose=1 if sys.stdout.isatty() else 2)
     except ValueError as error:
         logging.error("%s", error)
         sys.exit(1)

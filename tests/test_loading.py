@@ -21,7 +21,7 @@ def package_dir(tmp_path, monkeypatch):
     return tmp_path / "pretrained"
 
 
-@pytest.mark.parametrize("module", ["complete_lib", "serving.export", "evaluate_lib",
+@pytest.mark.parametrize("module", ["completion.run", "serving.export", "evaluation.report",
                                     "serving.clients", "serving.loading", "inpainting.search",
                                     "photo.completion"])
 def test_inference_modules_do_not_import_training(module):

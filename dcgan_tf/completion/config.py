@@ -1,8 +1,7 @@
-"""Frozen configuration objects for the command-line verbs.
-
-Each config is a plain dataclass that the absl scripts fill from flags and the library consumes.
-``validate()`` raises ``ValueError`` naming the flag at fault, so a bad command line fails before
-any work (data loading, model building) starts.
+"""``CompleteConfig``: everything ``complete.py`` asks for, as a frozen dataclass the script fills
+from flags and ``run.run`` consumes. ``validate()`` raises ``ValueError`` naming the flag at
+fault, so a bad command line fails before any work (data loading, model building) starts. No
+TensorFlow.
 """
 
 import dataclasses
@@ -15,7 +14,7 @@ from dcgan_tf.inpainting.settings import SearchSettings
 
 @dataclasses.dataclass(frozen=True)
 class CompleteConfig:
-    """Everything ``complete_lib.run`` needs (see ``complete.py --help``): which model, which
+    """Everything ``run.run`` needs (see ``complete.py --help``): which model, which
     images and masks, where the results go, and the search settings.
 
     ``search_flags`` names the search settings the user gave (flags present on the command

@@ -1,4 +1,4 @@
-"""The core behind ``complete.py``: load a model and images, make masks, complete in batches,
+"""The library behind ``complete.py``: load a model and images, make masks, complete in batches,
 write the pictures, ``metrics.json`` and TensorBoard loss curves.
 
 Output folder layout:
@@ -24,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from dcgan_tf import files, images as image_utils
-from dcgan_tf.config import CompleteConfig
+from dcgan_tf.completion.config import CompleteConfig
 from dcgan_tf.data import decode, listing, synthetic
 from dcgan_tf.evaluation import image_metrics
 from dcgan_tf.inpainting import masks as mask_lib, search
@@ -73,6 +73,18 @@ def _kind_masks(config: CompleteConfig, count: int, size: int, seed: int) -> np.
     return mask_lib.make_masks(config.mask, count, size, seed=seed, **params)
 
 
+@dataclasses.dataclass
+class Completer:
+    """What completes the images: an export (``served``: a ``clients`` completer running the
+    settings baked into it) or a model loaded here (``model``), with the ``settings`` that run
+    and the ``image_size`` S."""
+
+    served: object
+    model: trained.Model | None
+    settings: SearchSettings
+    image_size: int
+
+
 def run(config: CompleteConfig, verbose: int = 1) -> dict:
     """Completes the configured images and writes everything to ``config.output_dir``.
 
@@ -87,49 +99,88 @@ def run(config: CompleteConfig, verbose: int = 1) -> dict:
     """
     config = config.validate()
     files.check_writable_dir(config.output_dir, "output_dir")
-    completer = model = None
-    if config.server:
-        completer = clients.RestCompleter(config.server)
-    elif specs.resolve(config.model, config.runs_dir)[0] == specs.SAVED_MODEL:
-        completer = clients.SavedModelCompleter(config.model)
-    if config.align and completer is not None:
-        raise ValueError("--align completes with a run or packaged model (its face template); "
-                         "not with an export or --server")
-    if completer is not None:
-        _check_servable(config)
-        settings = served_settings(config, completer.settings)
-        size = completer.image_size
-    else:
-        model = loading.load(config.model, config.runs_dir)
-        settings = config.search.for_model(model.config.latent_prior)
-        if _uses_lowres(config):
-            settings = dataclasses.replace(settings, lowres_factor=config.lowres_factor)
-        if settings.start == "encoder" and model.encoder is None:
-            raise ValueError(f"--method={settings.method} (--start=encoder) needs an encoder, "
-                             f"and the model {model.source} has none: train one with "
-                             f"python train.py --encoder --run_dir=<the run>")
-        size = model.config.image_size
+    completer = open_completer(config)
+    settings = completer.settings
     log.info("--method=%s: %d steps, learning rate %g (%s), start %s, patience %d",
              settings.method, settings.steps, settings.learning_rate, settings.schedule,
              settings.start, settings.patience)
     if config.align:
-        return _run_aligned(config, model, settings)
-    originals, names = load_inputs(config, size)
-    masks = make_masks(config, names, size)
+        return _run_aligned(config, completer.model, settings)
+    originals, names = load_inputs(config, completer.image_size)
+    masks = make_masks(config, names, completer.image_size)
     if not _uses_lowres(config):
         _report_trivial_masks(names, masks)
     os.makedirs(config.output_dir, exist_ok=True)
-
     start = time.perf_counter()
-    if completer is not None:
-        completed, generated = _complete_served(completer, originals, masks, config,
-                                               settings.steps, verbose)
-        per_image_extra, frames = {}, []
-    else:
-        completed, generated, per_image_extra, frames = _complete_locally(
-            model, originals, masks, config, settings, verbose)
+    completed, generated, per_image_extra, frames = _complete(completer, originals, masks,
+                                                              config, verbose)
     seconds = (time.perf_counter() - start) / len(names)
+    pictures = _write_pictures(config.output_dir, names, originals, masks, generated,
+                               completed, frames)
+    per_image = image_metrics.completion_metrics(image_utils.to_float(pictures["completed"]),
+                                                 image_utils.to_float(originals), masks)
+    per_image.update(per_image_extra)
+    report = _report(config, completer, names, per_image, seconds)
+    _write_report(config.output_dir, report)
+    return report
 
+
+def open_completer(config: CompleteConfig) -> Completer:
+    """The export (``--server``, or a SavedModel ``--model``) or the model (a run or packaged
+    model) that completes, with the settings that run on it.
+
+    Raises:
+        ValueError: naming the flag at fault: an option the served graph does not have, a
+            search flag that contradicts an export's baked settings, a model that is none.
+    """
+    served = None
+    if config.server:
+        served = clients.RestCompleter(config.server)
+    elif specs.resolve(config.model, config.runs_dir)[0] == specs.SAVED_MODEL:
+        served = clients.SavedModelCompleter(config.model)
+    if config.align and served is not None:
+        raise ValueError("--align completes with a run or packaged model (its face template); "
+                         "not with an export or --server")
+    if served is not None:
+        _check_servable(config)
+        return Completer(served, None, served_settings(config, served.settings),
+                         served.image_size)
+    model = loading.load(config.model, config.runs_dir)
+    return Completer(None, model, local_settings(config, model), model.config.image_size)
+
+
+def local_settings(config: CompleteConfig, model: trained.Model) -> SearchSettings:
+    """The settings that run on a model loaded here: ``config.search`` as it runs on the model's
+    prior, with the lowres block side of --mask=lowres.
+
+    Raises:
+        ValueError: when the settings start from an encoder and the model has none.
+    """
+    settings = config.search.for_model(model.config.latent_prior)
+    if _uses_lowres(config):
+        settings = dataclasses.replace(settings, lowres_factor=config.lowres_factor)
+    if settings.start == "encoder" and model.encoder is None:
+        raise ValueError(f"--method={settings.method} (--start=encoder) needs an encoder, "
+                         f"and the model {model.source} has none: train one with "
+                         f"python train.py --encoder --run_dir=<the run>")
+    return settings
+
+
+def _complete(completer: Completer, originals, masks, config: CompleteConfig, verbose: int):
+    """Completed and generated float [N, S, S, 3], per-image extras for the report (realness
+    and rounds, when completed here) and the optimisation GIF's frames per batch."""
+    if completer.served is not None:
+        completed, generated = _complete_served(completer.served, originals, masks, config,
+                                                completer.settings.steps, verbose)
+        return completed, generated, {}, []
+    return _complete_locally(completer.model, originals, masks, config, completer.settings,
+                             verbose)
+
+
+def _write_pictures(output_dir: str, names: list[str], originals, masks, generated, completed,
+                    frames: list) -> dict:
+    """Writes each image's masked, generated and completed PNGs, ``grid.png`` and (with
+    frames) ``optimisation.gif``; returns those pictures uint8 [N, S, S, 3] by kind."""
     targets = image_utils.to_float(originals)
     outputs = {"masked": image_utils.to_uint8(targets * masks),  # the hole shows mid-grey
                "generated": image_utils.to_uint8(generated),
@@ -137,26 +188,27 @@ def run(config: CompleteConfig, verbose: int = 1) -> dict:
     for index, name in enumerate(names):
         stem = os.path.splitext(os.path.basename(name))[0]
         for kind, pictures in outputs.items():
-            image_utils.save_png(os.path.join(config.output_dir, f"{stem}_{kind}.png"),
+            image_utils.save_png(os.path.join(output_dir, f"{stem}_{kind}.png"),
                                  pictures[index])
     rows = np.stack([originals, outputs["masked"], outputs["generated"], outputs["completed"]], 1)
-    image_utils.save_png(os.path.join(config.output_dir, "grid.png"),
+    image_utils.save_png(os.path.join(output_dir, "grid.png"),
                          image_utils.make_grid(rows.reshape((-1,) + rows.shape[2:]), columns=4))
     if frames:
-        _write_optimisation_gif(os.path.join(config.output_dir, "optimisation.gif"), frames)
+        _write_optimisation_gif(os.path.join(output_dir, "optimisation.gif"), frames)
+    return outputs
 
-    per_image = image_metrics.completion_metrics(image_utils.to_float(outputs["completed"]),
-                                                 targets, masks)
-    per_image.update(per_image_extra)
+
+def _report(config: CompleteConfig, completer: Completer, names: list[str], per_image: dict,
+            seconds: float) -> dict:
+    """The ``metrics.json`` contents: the settings, per-image figures and their means."""
     summary = {key: float(np.nanmean(values)) for key, values in per_image.items()}
     summary["seconds_per_image"] = seconds
-    report = {"settings": dataclasses.asdict(settings), "seed": config.seed,
-              "model": config.server or (model.source if model else config.model),
-              "summary": summary,
-              "images": [{"name": name, **{k: v[i] for k, v in per_image.items()}}
-                         for i, name in enumerate(names)]}
-    _write_report(config.output_dir, report)
-    return report
+    return {"settings": dataclasses.asdict(completer.settings), "seed": config.seed,
+            "model": config.server or (completer.model.source if completer.model
+                                       else config.model),
+            "summary": summary,
+            "images": [{"name": name, **{k: v[i] for k, v in per_image.items()}}
+                       for i, name in enumerate(names)]}
 
 
 def _run_aligned(config: CompleteConfig, model: trained.Model,
@@ -187,21 +239,8 @@ def _run_aligned(config: CompleteConfig, model: trained.Model,
             log.error("%s: %s", path, error)
             failures.append(f"{path}: {error}")
             continue
-        stem = os.path.splitext(os.path.basename(path))[0]
-        image_utils.save_png(os.path.join(config.output_dir, f"{stem}_completed.png"),
-                             result.completed)
-        for number, face in enumerate(result.faces):
-            shown = np.where(face.crop_mask[..., np.newaxis] > 0.5, face.crop, 128).astype(
-                np.uint8)
-            for kind, picture in (("masked", shown), ("completed", face.completed)):
-                image_utils.save_png(os.path.join(config.output_dir,
-                                                  f"{stem}_face{number}_{kind}.png"), picture)
-        scores = image_metrics.completion_metrics(
-            image_utils.to_float(result.completed)[np.newaxis],
-            image_utils.to_float(photo)[np.newaxis], result.mask[np.newaxis, ..., np.newaxis])
-        images.append({"name": path, "faces": len(result.faces),
-                       "size": list(photo.shape[:2]), "uncovered_hole": result.uncovered,
-                       **{key: float(values[0]) for key, values in scores.items()}})
+        _write_photo_pictures(config.output_dir, path, result)
+        images.append(_photo_scores(path, photo, result))
     if not images:
         raise ValueError("no photo could be completed: " + "; ".join(failures))
     summary = {key: float(np.nanmean([image[key] for image in images]))
@@ -212,6 +251,29 @@ def _run_aligned(config: CompleteConfig, model: trained.Model,
               "failures": failures}
     _write_report(config.output_dir, report)
     return report
+
+
+def _write_photo_pictures(output_dir: str, path: str, result: photo_lib.PhotoCompletion) -> None:
+    """``<name>_completed.png`` at the photo's size, and each completed face's aligned views
+    ``<name>_face<k>_masked.png`` (the hole mid-grey) and ``<name>_face<k>_completed.png``."""
+    stem = os.path.splitext(os.path.basename(path))[0]
+    image_utils.save_png(os.path.join(output_dir, f"{stem}_completed.png"), result.completed)
+    for number, face in enumerate(result.faces):
+        shown = np.where(face.crop_mask[..., np.newaxis] > 0.5, face.crop, 128).astype(np.uint8)
+        for kind, picture in (("masked", shown), ("completed", face.completed)):
+            image_utils.save_png(os.path.join(output_dir, f"{stem}_face{number}_{kind}.png"),
+                                 picture)
+
+
+def _photo_scores(path: str, photo: np.ndarray, result: photo_lib.PhotoCompletion) -> dict:
+    """One photo's entry of ``metrics.json``: its faces, size, the share of the hole no face
+    covered, and the completion figures at the photo's resolution."""
+    scores = image_metrics.completion_metrics(
+        image_utils.to_float(result.completed)[np.newaxis],
+        image_utils.to_float(photo)[np.newaxis], result.mask[np.newaxis, ..., np.newaxis])
+    return {"name": path, "faces": len(result.faces), "size": list(photo.shape[:2]),
+            "uncovered_hole": result.uncovered,
+            **{key: float(values[0]) for key, values in scores.items()}}
 
 
 def _photo_masks(config: CompleteConfig, photo: np.ndarray, mask_file: str | None,
