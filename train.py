@@ -27,7 +27,7 @@ import logging as python_logging  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 
 from dcgan_tf.data import crops  # noqa: E402
-from dcgan_tf.models import config as train_config  # noqa: E402
+from dcgan_tf.models import config as train_config, runs  # noqa: E402
 
 _DEFAULTS = train_config.TrainConfig()
 FLAGS = flags.FLAGS
@@ -146,7 +146,7 @@ def build_config(run_dir: str) -> train_config.TrainConfig:
               if field.name in FLAGS]
     values = {name: FLAGS[name].value for name in fields}
     values["devices"] = tuple(values["devices"])
-    saved = runs().load_config(run_dir) if run_dir else None
+    saved = runs.load_config(run_dir) if run_dir else None
     if saved is None:
         return train_config.TrainConfig(**values)
     given = {name: values[name] for name in fields if FLAGS[name].present}
@@ -158,20 +158,8 @@ def resolve_run_dir() -> str:
     if FLAGS.run_dir:
         return FLAGS.run_dir
     if FLAGS.resume:
-        return runs().latest_run_dir(FLAGS.runs_dir, FLAGS.run_name)
+        return runs.latest_run_dir(FLAGS.runs_dir, FLAGS.run_name)
     return ""
-
-
-def train_lib():
-    """Imports TensorFlow only when needed, so --help and flag errors answer at once."""
-    from dcgan_tf import train_lib as library
-    return library
-
-
-def runs():
-    """The run-folder module (imported late, as ``train_lib``)."""
-    from dcgan_tf.models import runs as library
-    return library
 
 
 def main(argv):
@@ -190,11 +178,13 @@ def main(argv):
         return
     logging.set_verbosity(logging.WARNING)  # TensorFlow's own INFO lines (e.g. each save)
     python_logging.getLogger("dcgan_tf").setLevel(python_logging.INFO)
+    # TensorFlow only now, so --help and flag errors answer at once.
+    from dcgan_tf.training import encoder_trainer, loop
     try:
         if FLAGS.encoder:
-            result = train_lib().train_encoder(config, run_dir)
+            result = encoder_trainer.train_encoder(config, run_dir)
         else:
-            result = train_lib().run(config, run_dir=run_dir)
+            result = loop.run(config, run_dir=run_dir)
     except ValueError as error:
         logging.error("%s", error)
         sys.exit(1)

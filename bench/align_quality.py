@@ -14,7 +14,8 @@ resolution; hole PSNR and SSIM are measured there against the canvas itself:
     (c) oracle  the true transform (the crop the model was trained on)
 
 and, as anchors with no model, the classical fills of the same hole in the whole canvas
-(``dcgan_tf.classical``): telea, ns (OpenCV's inpainting) and mean (the known pixels' colour).
+(``dcgan_tf.inpainting.classical``): telea, ns (OpenCV's inpainting) and mean (the known pixels'
+colour).
 
     python bench/align_quality.py --model=celeba64 [--num_images=128] [--method=fast]
 """

@@ -9,8 +9,9 @@ on the uint8 images a user would save. Prints a table and each mask's hole share
 Methods (--methods):
     bamos, default, fast, instant   the model's search presets (``fast`` and ``instant`` need a
                                     model with an encoder: ``train.py --encoder``)
-    telea, ns, mean                 classical fills with no model (``dcgan_tf.classical``):
-                                    OpenCV's Telea and Navier-Stokes, the known pixels' mean colour
+    telea, ns, mean                 classical fills with no model
+                                    (``dcgan_tf.inpainting.classical``): OpenCV's Telea and
+                                    Navier-Stokes, the known pixels' mean colour
     real                            each image's own original: the reference row (hole PSNR inf;
                                     its realism is real faces against other real faces, U-IDS and
                                     P-IDS about 0.5)

@@ -9,9 +9,10 @@ MTCNN, complete it in the model's framing and blend it back
 not found keeps a mid-grey hole (the printout counts the faces found). The classical fills
 (telea, ns, mean) fill the same hole of the whole photo, and ``real`` is the photo itself (the
 reference row). Per method: hole PSNR and SSIM, full-photo PSNR, hole L1 and seconds per photo
-(detection included); with --realism also FID, KID, U-IDS and P-IDS (``metrics.realism``, the
-protocol of bench/complete_quality.py) of the completed photos, which are face crops in FFHQ's
-framing already, against the real photos of the other half.
+(detection included); with --realism also FID, KID, U-IDS and P-IDS
+(``distribution_metrics.realism``, the protocol of bench/complete_quality.py) of the completed
+photos, which are face crops in FFHQ's framing already, against the real photos of the other
+half.
 
     python bench/photo_quality.py --model=celeba64 [--num_images=400] \\
         [--methods=fast,telea,ns,mean,real] [--realism] [--output=photo_results.json]

@@ -117,10 +117,10 @@ FACES = _faces()
 def tiny_run(tmp_path_factory):
     """(config, TrainResult) of one 3-step run on 16 synthetic faces, shared by the session.
     Tests must not change it (copy the folder first)."""
-    from dcgan_tf import train_lib
+    from dcgan_tf.training import loop
     config = dataclasses.replace(TINY, runs_dir=str(tmp_path_factory.mktemp("runs")),
                                  preview_every=2, held_out_faces=8)
-    return config, train_lib.run(config, images=FACES, verbose=0)
+    return config, loop.run(config, images=FACES, verbose=0)
 
 
 FACE_SEED = 4_000_037  # latents of the packaged model's faces that photo tests place in scenes

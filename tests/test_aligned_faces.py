@@ -8,10 +8,10 @@ import pytest
 from PIL import Image
 
 from conftest import TINY, face_photo
-from dcgan_tf import train_lib
 from dcgan_tf.models import runs
 from dcgan_tf.photo import align, aligned_faces, completion as photo_lib, detect
 from dcgan_tf.serving import loading
+from dcgan_tf.training import loop
 
 
 def test_training_data_of_aligned_photos(celeba64_faces, tmp_path, monkeypatch, caplog):
@@ -41,7 +41,7 @@ def test_training_data_of_aligned_photos(celeba64_faces, tmp_path, monkeypatch, 
 
     config = dataclasses.replace(TINY, data=str(folder), crop="align", batch_size=2,
                                  runs_dir=str(tmp_path / "runs"), steps_per_epoch=1)
-    result = train_lib.run(config, verbose=0)
+    result = loop.run(config, verbose=0)
     assert runs.load_config(result.run_dir).face_template == align.DEFAULT_TEMPLATE
     assert os.path.isfile(os.path.join(result.run_dir, runs.LANDMARKS_FILE))
     assert photo_lib.face_template(loading.load(result.run_dir)).shape == (5, 2)

@@ -311,7 +311,7 @@ def test_a_gone_client_stops_its_search_and_frees_the_worker(engine, sample, pro
 
 
 def test_a_gone_client_stops_the_model_s_search(engine, sample):
-    """Through ``inpaint.complete``: the default search (300 steps) of a client that
+    """Through ``search.complete``: the default search (300 steps) of a client that
     disconnects at its first step ends long before its last step."""
     data, _, mask, _ = sample
     steps, first_step, closed = [], threading.Event(), threading.Event()

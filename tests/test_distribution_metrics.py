@@ -107,7 +107,7 @@ def test_fewer_images_than_dimensions_still_give_one_half_held_out():
     features = np.concatenate([completed[:300], originals[300:]])
     labels = np.repeat([0, 1], 300)
     in_sample = svm.LinearSVC(C=distribution_metrics.IDS_C).fit(features, labels).score(features,
-                                                                                          labels)
+                                                                                        labels)
     assert in_sample == 1.0  # the trap: scored on its own fit, U-IDS would be 0
     u_ids, p_ids = distribution_metrics.discriminative_scores(completed, originals)
     assert abs(u_ids - 0.5) < 0.05 and abs(p_ids - 0.5) < 0.05

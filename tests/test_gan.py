@@ -1,4 +1,5 @@
-"""The DCGAN train_step: one replica vs two under MirroredStrategy, generator-loss choice."""
+"""The DCGAN train_step: one replica vs two under MirroredStrategy, generator-loss choice, the
+averaged generator, and an overflow on one replica skipping the step on every replica."""
 
 import keras
 import numpy as np
@@ -98,3 +99,34 @@ def test_averaged_generator_holds_the_moving_average_and_gives_the_weights_back(
     with mirrored.averaged_generator() as generator:
         for variable, average in zip(generator.trainable_variables, expected):
             np.testing.assert_allclose(variable.numpy(), average, rtol=1e-3, atol=1e-5)
+
+
+def test_an_overflow_on_one_replica_skips_the_step_on_every_replica(two_cpus):
+    """Two replicas, float16 loss scaling: replica 1's gradient overflows, replica 0's does not.
+    Every replica skips the update (the weight stays, the scale halves) instead of following
+    replica 0 into a sum that holds inf."""
+    # Reduced on one device: collective ops here would share instance keys with the next
+    # strategy of the process (another test's), with other shapes.
+    strategy = tf.distribute.MirroredStrategy(
+        two_cpus, cross_device_ops=tf.distribute.ReductionToOneDevice())
+    with strategy.scope():
+        weight = tf.Variable([1.0, 2.0])
+        optimizer = keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD(0.1))
+        optimizer.build([weight])
+    scale = float(optimizer.dynamic_scale.numpy())
+
+    @tf.function
+    def step(overflow_on_replica_1: bool):
+        def on_replica():
+            replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+            bad = tf.logical_and(overflow_on_replica_1, tf.equal(replica, 1))
+            gradient = tf.where(bad, tf.constant([np.inf, 1.0]), tf.constant([1.0, 1.0]))
+            optimizer.apply_gradients(zip(gan.agree_on_overflow([gradient]), [weight]))
+        strategy.run(on_replica)
+
+    step(tf.constant(True))
+    np.testing.assert_array_equal(weight.numpy(), [1.0, 2.0])
+    assert float(optimizer.dynamic_scale.numpy()) == scale / 2
+    step(tf.constant(False))  # both finite: the sum [2, 2], unscaled, is applied
+    np.testing.assert_allclose(weight.numpy(), np.array([1.0, 2.0]) - 0.1 * 2 / (scale / 2),
+                               rtol=1e-6)

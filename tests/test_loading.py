@@ -11,8 +11,9 @@ import pytest
 import tensorflow as tf
 
 from conftest import FACES, REPO_ROOT, TINY
-from dcgan_tf import pretrained, train_lib
+from dcgan_tf import pretrained
 from dcgan_tf.serving import export, loading, specs
+from dcgan_tf.training import loop
 
 
 @pytest.fixture
@@ -25,11 +26,10 @@ def package_dir(tmp_path, monkeypatch):
                                     "serving.clients", "serving.loading", "inpainting.search",
                                     "photo.completion"])
 def test_inference_modules_do_not_import_training(module):
-    """Importing an inference module leaves the training modules unimported (a fresh process:
+    """Importing an inference module leaves the training package unimported (a fresh process:
     the test process has imported everything)."""
     code = (f"import sys; import dcgan_tf.{module}; "
-            f"print(sorted(name for name in sys.modules if name.startswith('dcgan_tf.training') "
-            f"or name in ('dcgan_tf.train_lib', 'dcgan_tf.callbacks', 'dcgan_tf.launch')))")
+            f"print(sorted(name for name in sys.modules if name.startswith('dcgan_tf.training')))")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120, env=dict(os.environ, PYTHONPATH=REPO_ROOT))
     assert run.returncode == 0, run.stderr[-2000:]
@@ -63,7 +63,7 @@ def test_a_run_with_a_weight_average_loads_the_average(tmp_path):
     statistics measured for it (what samples, FID and completion use), restored without
     building the optimizer."""
     config = dataclasses.replace(TINY, runs_dir=str(tmp_path), g_ema_kimg=0.01)
-    result = train_lib.run(config, images=FACES, verbose=0)
+    result = loop.run(config, images=FACES, verbose=0)
     latents = tf.random.stateless_normal([2, config.latent_dim], [1, 2])
     with result.trained.gan.averaged_generator() as averaged:
         expected = averaged(latents, training=False).numpy()

@@ -19,7 +19,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import REPO_ROOT
-from dcgan_tf import launch
+from dcgan_tf.training import launch
 
 DRIVER = os.path.join(REPO_ROOT, "tests", "multi_worker_driver.py")
 TINY_TRAIN_FLAGS = ["--synthetic_images=64", "--image_size=32", "--g_filters=4", "--d_filters=4",
@@ -33,7 +33,7 @@ def _launched(arguments, tmp_path):
     ends."""
     environment = dict(os.environ, TMPDIR=str(tmp_path / "tmp"))
     os.makedirs(environment["TMPDIR"], exist_ok=True)
-    launcher = subprocess.Popen([sys.executable, "-m", "dcgan_tf.launch", *arguments],
+    launcher = subprocess.Popen([sys.executable, "-m", "dcgan_tf.training.launch", *arguments],
                                 cwd=REPO_ROOT, env=environment, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:

@@ -14,9 +14,10 @@ import pytest
 import tensorflow as tf
 
 from conftest import FACES, REPO_ROOT, TINY
-from dcgan_tf import images as image_utils, pretrained, train_lib
+from dcgan_tf import images as image_utils, pretrained
 from dcgan_tf.evaluation import inception, report
 from dcgan_tf.serving import loading
+from dcgan_tf.training import loop
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +131,7 @@ def test_evaluate_flag_errors_name_the_flag(random_inception_file, flags, messag
 def test_training_logs_fid_every_n_steps(random_inception_file, tmp_path):
     config = dataclasses.replace(TINY, runs_dir=str(tmp_path), fid_every=2, fid_samples=4,
                                  fid_inception=random_inception_file, g_ema_kimg=0.01)
-    result = train_lib.run(config, images=FACES, verbose=0)
+    result = loop.run(config, images=FACES, verbose=0)
     fid_steps = []
     for path in tf.io.gfile.glob(os.path.join(result.run_dir, "logs", "events.out.tfevents.*")):
         for event in tf.compat.v1.train.summary_iterator(path):

@@ -2,7 +2,7 @@
 (e.g. completions), against a set of real images.
 
 Both sides are brought to the model's resolution (the real set through the training crop), then
-through the FID Inception network (``dcgan_tf.inception``). Generated images are rounded to uint8
+through the FID Inception network (``inception``). Generated images are rounded to uint8
 first, as they would be saved. Real-set features are cached on disk, keyed by the files read
 (a folder by every file in it: names, sizes, modification times), crop, size, count and
 Inception weights, since they cost minutes on a CPU.

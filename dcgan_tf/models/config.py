@@ -30,7 +30,7 @@ PREVIEW_FACES = 8  # held_out_faces of a run whose config.json predates the fiel
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-    """Everything ``train_lib.run`` needs; defaults train on synthetic faces in ~10 CPU minutes.
+    """Everything ``training.loop.run`` needs; defaults train on synthetic faces in ~10 CPU minutes.
 
     Attributes mirror the flags of ``train.py`` (see ``train.py --help`` for their meaning).
     """

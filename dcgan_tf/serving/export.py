@@ -174,7 +174,7 @@ def export(model: str = "", *, runs_dir: str = "runs", export_base: str = "expor
         model_name: sub-folder and serving name.
         version: a positive integer not yet used, or 0 for one more than the newest.
         keep: > 0 deletes all but the newest ``keep`` versions after the export.
-        settings: completion settings baked into ``complete`` (``config.search_settings``);
+        settings: completion settings baked into ``complete`` (``settings.search_settings``);
             recorded, as they run on the model, in ``assets/export_info.json``.
 
     Returns:

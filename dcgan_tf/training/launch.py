@@ -1,7 +1,7 @@
 """Run a multi-worker training on this machine: N worker processes on 127.0.0.1, each with its own
 TF_CONFIG, restarted together when one of them dies.
 
-    python -m dcgan_tf.launch --workers=2 -- train.py --strategy=multi_worker \\
+    python -m dcgan_tf.training.launch --workers=2 -- train.py --strategy=multi_worker \\
         --run_dir=runs/multi --epochs=2
 
 Each worker gets a free port and ``TF_CONFIG = {"cluster": {"worker": [...]}, "task": {"type":
@@ -153,7 +153,7 @@ def launch(command: list[str], workers: int, *, max_restarts: int = 3, host: str
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m dcgan_tf.launch", description=__doc__.splitlines()[0],
+        prog="python -m dcgan_tf.training.launch", description=__doc__.splitlines()[0],
         usage="%(prog)s [--workers N] [--max_restarts R] -- COMMAND ...")
     parser.add_argument("--workers", type=int, default=2, help="worker processes (>= 1)")
     parser.add_argument("--max_restarts", type=int, default=3,

@@ -163,7 +163,7 @@ class CompletionPreview(EveryNSteps):
     Args:
         images: uint8 [N, S, S, 3] faces the run does not train on.
         masks: [N, S, S, 1], 1 = known (several kinds).
-        settings: the search (``config.SearchSettings``, with the run's prior).
+        settings: the search (``settings.SearchSettings``, with the run's prior).
     """
 
     def __init__(self, images: np.ndarray, masks: np.ndarray, settings, every: int,
