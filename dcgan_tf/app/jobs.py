@@ -84,7 +84,7 @@ def fill(photos: PhotoCache, engine: Engine, uploads: tuple, method: str, seed: 
 
 
 def preview(photos: PhotoCache, engine: Engine, uploads: tuple
-             ) -> tuple[bytes, float, str | None]:
+            ) -> tuple[bytes, float, str | None]:
     """``fill`` with "instant" and no Poisson solve at the photo's resolution, and the photo
     itself with a note when no face can be completed."""
     try:

@@ -43,6 +43,7 @@ from dcgan_tf.inpainting.settings import SearchSettings
 from dcgan_tf.models.config import TrainConfig
 from dcgan_tf.models.encoder import encoder_inputs
 from dcgan_tf.models.sampling import sample_latents
+from dcgan_tf.models.trained import Model
 from dcgan_tf.serving import loading
 
 SIGNATURES = ("serving_default", "generate_from_seed", "discriminate", "complete",
@@ -184,14 +185,7 @@ def export(model: str = "", *, runs_dir: str = "runs", export_base: str = "expor
         ValueError: naming the flag: a bad name, a taken or invalid version, a bad model, or a
             setting the served graph does not have.
     """
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", model_name) or model_name.startswith("."):
-        raise ValueError(f"--model_name must be letters, digits, '_', '-' or '.', "
-                         f"got {model_name!r}")
-    if version < 0 or keep < 0:
-        raise ValueError(f"--version and --keep must be >= 0, got {version} and {keep}")
-    settings.validate()
-    if settings.until_approved or settings.lowres_factor:
-        raise ValueError("--until_approved and lowres masks are not part of the served graph")
+    _check_request(model_name, version, keep, settings)
     model_dir = os.path.join(export_base, model_name)
     files.check_writable_dir(model_dir, "export_base")
     loaded = loading.load(model, runs_dir)
@@ -206,9 +200,32 @@ def export(model: str = "", *, runs_dir: str = "runs", export_base: str = "expor
     if version in existing:
         raise ValueError(f"--version {version} already exists in {model_dir}; versions are "
                          f"never overwritten")
-
     final = os.path.join(model_dir, str(version))
-    temporary = tempfile.mkdtemp(prefix=f"{_TEMPORARY_PREFIX}{version}-", dir=model_dir)
+    _save_version(loaded, on_model, final)
+    if keep:
+        for old in versions(model_dir)[:-keep]:
+            shutil.rmtree(os.path.join(model_dir, str(old)))
+    return final
+
+
+def _check_request(model_name: str, version: int, keep: int, settings: SearchSettings) -> None:
+    """Raises ValueError naming the flag of a bad model name, version or keep count, or of a
+    setting the served graph does not have."""
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", model_name) or model_name.startswith("."):
+        raise ValueError(f"--model_name must be letters, digits, '_', '-' or '.', "
+                         f"got {model_name!r}")
+    if version < 0 or keep < 0:
+        raise ValueError(f"--version and --keep must be >= 0, got {version} and {keep}")
+    settings.validate()
+    if settings.until_approved or settings.lowres_factor:
+        raise ValueError("--until_approved and lowres masks are not part of the served graph")
+
+
+def _save_version(loaded: Model, on_model: SearchSettings, final: str) -> None:
+    """Saves the SavedModel of ``loaded`` completing with ``on_model`` to a hidden temporary
+    folder beside ``final`` (the version folder) and renames it to ``final`` once complete."""
+    temporary = tempfile.mkdtemp(prefix=f"{_TEMPORARY_PREFIX}{os.path.basename(final)}-",
+                                 dir=os.path.dirname(final))
     try:
         with tempfile.TemporaryDirectory() as scratch:
             info_path = os.path.join(scratch, INFO_FILE)
@@ -226,10 +243,6 @@ def export(model: str = "", *, runs_dir: str = "runs", export_base: str = "expor
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
-    if keep:
-        for old in versions(model_dir)[:-keep]:
-            shutil.rmtree(os.path.join(model_dir, str(old)))
-    return final
 
 
 def versions(model_dir: str) -> list[int]:
