@@ -2,9 +2,9 @@
 (``ServedEngine``): a SavedModel folder run in this process, or behind TF Serving's REST API
 (``app.py --server``).
 
-Both give ``photo_lib.CropCompleter``s for a method, so a photo takes one road
-(``photo_lib.complete_photo``) whichever engine fills its faces, and both make the sample photos the
-page offers (the model's own generated faces placed in a synthetic scene).
+Both give ``photo.completion.CropCompleter``s for a method, so a photo takes one road
+(``photo.completion.complete_photo``) whichever engine fills its faces, and both make the sample
+photos the page offers (the model's own generated faces placed in a synthetic scene).
 """
 
 import abc

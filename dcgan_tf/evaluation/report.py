@@ -1,4 +1,4 @@
-"""The core behind ``evaluate.py``: FID and KID of a generator's samples, or of a set of images
+"""The library behind ``evaluate.py``: FID and KID of a generator's samples, or of a set of images
 (e.g. completions), against a set of real images.
 
 Both sides are brought to the model's resolution (the real set through the training crop), then
