@@ -10,7 +10,6 @@ Examples:
 The API is documented at http://127.0.0.1:8080/docs.
 """
 
-import dataclasses
 import logging as python_logging
 import os
 import socket
@@ -20,8 +19,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
 from absl import app, flags, logging  # noqa: E402
 
-from dcgan_tf import image_reader, pretrained  # noqa: E402  (no TensorFlow)
+from dcgan_tf import pretrained  # noqa: E402  (no TensorFlow)
 from dcgan_tf.app.limits import Limits  # noqa: E402  (no TensorFlow)
+from dcgan_tf.checks import check_range  # noqa: E402  (no TensorFlow)
+from dcgan_tf.data import decode  # noqa: E402  (no TensorFlow)
 
 FLAGS = flags.FLAGS
 _DEFAULTS = Limits()
@@ -41,7 +42,7 @@ flags.DEFINE_integer("max_upload_mb", _DEFAULTS.max_upload_bytes // 1_000_000,
                      "Largest request body (photo and mask), in MB.")
 flags.DEFINE_float("max_megapixels", _DEFAULTS.max_pixels / 1e6,
                    f"Largest photo, in millions of pixels (at most "
-                   f"{image_reader.MAX_PIXELS / 1e6:g}); larger ones get 400 before they are "
+                   f"{decode.MAX_PIXELS / 1e6:g}); larger ones get 400 before they are "
                    f"decoded. The app's memory grows with it: at 24 it stays under 2 GB with "
                    f"every queue full of such photos.")
 flags.DEFINE_integer("queue", _DEFAULTS.complete_queue,
@@ -53,13 +54,12 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     if FLAGS.server and FLAGS["model"].present:
         raise app.UsageError("give --model or --server, not both")
-    if not 0 <= FLAGS.port <= 65535:
-        raise app.UsageError(f"--port must be in [0, 65535], got {FLAGS.port}")
-    if FLAGS.max_upload_mb < 1 or FLAGS.queue < 1:
-        raise app.UsageError("--max_upload_mb and --queue must be >= 1")
-    if not 0 < FLAGS.max_megapixels <= image_reader.MAX_PIXELS / 1e6:
-        raise app.UsageError(f"--max_megapixels must be in (0, "
-                             f"{image_reader.MAX_PIXELS / 1e6:g}], got {FLAGS.max_megapixels}")
+    try:
+        check_range("port", FLAGS.port, 0, 65535)
+        limits = Limits.from_flags(max_upload_mb=FLAGS.max_upload_mb,
+                                   max_megapixels=FLAGS.max_megapixels, queue=FLAGS.queue)
+    except ValueError as error:
+        raise app.UsageError(str(error)) from None
     logging.set_verbosity(logging.WARNING)
     python_logging.getLogger("dcgan_tf").setLevel(python_logging.INFO)
     import uvicorn
@@ -67,10 +67,6 @@ def main(argv):
     from dcgan_tf.app import engine as engine_lib, server
     try:
         engine = _engine(engine_lib)
-        limits = dataclasses.replace(_DEFAULTS,
-                                     max_upload_bytes=FLAGS.max_upload_mb * 1_000_000,
-                                     max_pixels=round(FLAGS.max_megapixels * 1e6),
-                                     complete_queue=FLAGS.queue)
         web_app = server.create_app(engine, limits, warm_up=True)
     except ValueError as error:
         logging.error("%s", error)
@@ -103,11 +99,11 @@ def _listen(host: str, port: int) -> socket.socket:
 
 def _engine(engine_lib):
     """The engine the flags ask for."""
-    from dcgan_tf import loading, serving
+    from dcgan_tf.serving import clients, loading, specs
     if FLAGS.server:
-        return engine_lib.ServedEngine(serving.RestCompleter(FLAGS.server), FLAGS.server)
-    if serving.is_saved_model(FLAGS.model):
-        return engine_lib.ServedEngine(serving.SavedModelCompleter(FLAGS.model), FLAGS.model)
+        return engine_lib.ServedEngine(clients.RestCompleter(FLAGS.server), FLAGS.server)
+    if specs.is_saved_model(FLAGS.model):
+        return engine_lib.ServedEngine(clients.SavedModelCompleter(FLAGS.model), FLAGS.model)
     return engine_lib.LocalEngine(loading.load(FLAGS.model))
 
 

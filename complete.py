@@ -37,14 +37,17 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
 from absl import app, flags, logging  # noqa: E402
 
-from dcgan_tf import config as config_lib  # noqa: E402
-from dcgan_tf.masks import MASK_KINDS  # noqa: E402
+from dcgan_tf.completion import config as complete_config  # noqa: E402
+from dcgan_tf.data import crops  # noqa: E402
+from dcgan_tf.inpainting import settings as search_config  # noqa: E402
+from dcgan_tf.inpainting.masks import MASK_KINDS  # noqa: E402
+from dcgan_tf.serving import specs  # noqa: E402
 
-_DEFAULTS = config_lib.CompleteConfig()
+_DEFAULTS = complete_config.CompleteConfig()
 _SEARCH = _DEFAULTS.search
 FLAGS = flags.FLAGS
 
-flags.DEFINE_string("model", _DEFAULTS.model, config_lib.MODEL_HELP)
+flags.DEFINE_string("model", _DEFAULTS.model, specs.MODEL_HELP)
 flags.DEFINE_string("server", _DEFAULTS.server,
                     "TF Serving REST endpoint (http://HOST:8501/v1/models/NAME) to complete on.")
 flags.DEFINE_string("runs_dir", _DEFAULTS.runs_dir, "Where --model=latest looks for runs.")
@@ -52,7 +55,7 @@ flags.DEFINE_list("images", list(_DEFAULTS.images),
                   "Image files, folders or globs; default: held-out synthetic faces.")
 flags.DEFINE_integer("num_images", _DEFAULTS.num_images,
                      "How many synthetic faces when --images is not given.")
-flags.DEFINE_enum("crop", _DEFAULTS.crop, config_lib.CROPS, "Crop preset, as in training.")
+flags.DEFINE_enum("crop", _DEFAULTS.crop, crops.CROPS, "Crop preset, as in training.")
 flags.DEFINE_enum("mask", _DEFAULTS.mask, MASK_KINDS, "Kind of mask to make.")
 flags.DEFINE_float("mask_scale", _DEFAULTS.mask_scale, "center: hole area fraction.")
 flags.DEFINE_float("mask_fraction", _DEFAULTS.mask_fraction, "random: missing pixel fraction.")
@@ -65,7 +68,7 @@ flags.DEFINE_bool("align", _DEFAULTS.align,
                   "Photos at their own size: find each face, align it to the model's framing, "
                   "complete the faces the hole meets and blend them back into the photo. Mask "
                   "files are drawn on the photo; --mask kinds are made in each face's crop.")
-flags.DEFINE_enum("method", _SEARCH.method, config_lib.METHODS,
+flags.DEFINE_enum("method", _SEARCH.method, search_config.METHODS,
                   "default; bamos (classic settings); fast (from the run's encoder, few steps, "
                   "early stop); instant (G(E(masked image)), no search). bamos, fast and "
                   "instant set the optimisation flags themselves.")
@@ -73,7 +76,7 @@ flags.DEFINE_integer("steps", _SEARCH.steps, "Adam steps on z.")
 flags.DEFINE_float("learning_rate", _SEARCH.learning_rate, "Adam (peak) learning rate.")
 flags.DEFINE_float("perceptual_weight", _SEARCH.perceptual_weight,
                    "lambda: weight of -log D(G(z)).")
-flags.DEFINE_enum("contextual", _SEARCH.contextual, config_lib.CONTEXTUAL_LOSSES,
+flags.DEFINE_enum("contextual", _SEARCH.contextual, search_config.CONTEXTUAL_LOSSES,
                   "Contextual loss: Yeh's importance-weighted L1 or bamos' binary-mask L1.")
 flags.DEFINE_integer("window", _SEARCH.window, "Neighbourhood side of the weighted loss.")
 flags.DEFINE_float("known_weight", _SEARCH.known_weight,
@@ -83,12 +86,12 @@ flags.DEFINE_float("prior_weight", _SEARCH.prior_weight,
 flags.DEFINE_float("clip_latents", _SEARCH.clip_latents,
                    "Normal prior: clip z to [-c, c] (0 = off); uniform priors clip to [-1, 1].")
 flags.DEFINE_integer("restarts", _SEARCH.restarts, "Starts per image; the best is kept.")
-flags.DEFINE_enum("schedule", _SEARCH.schedule, config_lib.SCHEDULES,
+flags.DEFINE_enum("schedule", _SEARCH.schedule, search_config.SCHEDULES,
                   "Learning-rate schedule.")
-flags.DEFINE_enum("blend", _SEARCH.blend, config_lib.BLENDS, "How G(z) fills the hole.")
-flags.DEFINE_enum("select_by", _SEARCH.select_by, config_lib.SELECTIONS,
+flags.DEFINE_enum("blend", _SEARCH.blend, search_config.BLENDS, "How G(z) fills the hole.")
+flags.DEFINE_enum("select_by", _SEARCH.select_by, search_config.SELECTIONS,
                   "Keep the start with the lowest loss, or the one D finds most real.")
-flags.DEFINE_enum("start", _SEARCH.start, config_lib.STARTS,
+flags.DEFINE_enum("start", _SEARCH.start, search_config.STARTS,
                   "random: every start from the prior; encoder: each image's first start from "
                   "the run's encoder (train.py --encoder).")
 flags.DEFINE_integer("patience", _SEARCH.patience,
@@ -106,20 +109,20 @@ flags.DEFINE_integer("batch_size", _DEFAULTS.batch_size, "Images completed toget
 flags.DEFINE_string("output_dir", _DEFAULTS.output_dir, "Where the results are written.")
 
 
-def build_config() -> config_lib.CompleteConfig:
+def build_config() -> complete_config.CompleteConfig:
     """Config from the flags: the --method preset with the search flags given (refusing those
     the preset sets itself), and the other flags."""
     if FLAGS.align and FLAGS["crop"].present:
         raise ValueError("--align frames each face itself; --crop (the framing of crops "
                          "without --align) would be ignored: leave it out")
-    given = [name for name in ("method",) + config_lib.SEARCH_FLAGS if FLAGS[name].present]
-    search = config_lib.search_settings(
+    given = [name for name in ("method",) + search_config.SEARCH_FLAGS if FLAGS[name].present]
+    search = search_config.search_settings(
         FLAGS.method, **{name: FLAGS[name].value for name in given if name != "method"})
-    fields = [field.name for field in dataclasses.fields(config_lib.CompleteConfig)
+    fields = [field.name for field in dataclasses.fields(complete_config.CompleteConfig)
               if field.name not in ("search", "search_flags")]
     values = {name: FLAGS[name].value for name in fields}
     values["images"] = tuple(values["images"])
-    return config_lib.CompleteConfig(**values, search=search, search_flags=tuple(given))
+    return complete_config.CompleteConfig(**values, search=search, search_flags=tuple(given))
 
 
 def main(argv):
@@ -131,9 +134,9 @@ def main(argv):
         raise app.UsageError(str(error)) from None
     logging.set_verbosity(logging.WARNING)
     python_logging.getLogger("dcgan_tf").setLevel(python_logging.INFO)
-    from dcgan_tf import complete_lib
+    from dcgan_tf.completion import run as completion_run
     try:
-        report = complete_lib.run(config, verbose=1 if sys.stdout.isatty() else 2)
+        report = completion_run.run(config, verbose=1 if sys.stdout.isatty() else 2)
     except ValueError as error:
         logging.error("%s", error)
         sys.exit(1)

@@ -22,17 +22,19 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
 from absl import app, flags, logging  # noqa: E402
 
-from dcgan_tf import config as config_lib  # noqa: E402
+from dcgan_tf import checks  # noqa: E402
+from dcgan_tf.data import crops  # noqa: E402
+from dcgan_tf.serving import specs  # noqa: E402
 
 FLAGS = flags.FLAGS
 
 flags.DEFINE_string("model", "", "The model to sample (not a SavedModel): " +
-                    config_lib.MODEL_HELP)
+                    specs.MODEL_HELP)
 flags.DEFINE_string("runs_dir", "runs", "Where --model=latest looks for runs.")
 flags.DEFINE_list("images", [],
                   "Instead of a model: image files, folders or globs to measure.")
 flags.DEFINE_string("real", None, "The real images: a folder, zip or TFRecords.")
-flags.DEFINE_enum("crop", "auto", config_lib.CROPS, "Crop of the real images, as in training.")
+flags.DEFINE_enum("crop", "auto", crops.CROPS, "Crop of the real images, as in training.")
 flags.DEFINE_integer("image_size", 64, "--images: side both sets are compared at.")
 flags.DEFINE_integer("max_real", 0, "Use at most this many real images; 0 = all.")
 flags.DEFINE_integer("num_generated", 0, "Samples of the model; 0 = as many as real images.")
@@ -49,10 +51,10 @@ flags.mark_flags_as_required(["real", "inception"])
 def check_flags() -> None:
     """Raises ValueError naming the first flag out of range."""
     for name in ("max_real", "num_generated"):
-        config_lib.check_range(name, FLAGS[name].value, 0)
+        checks.check_range(name, FLAGS[name].value, 0)
     for name in ("image_size", "batch_size", "kid_subsets"):
-        config_lib.check_range(name, FLAGS[name].value, 1)
-    config_lib.check_range("kid_subset_size", FLAGS.kid_subset_size, 2)
+        checks.check_range(name, FLAGS[name].value, 1)
+    checks.check_range("kid_subset_size", FLAGS.kid_subset_size, 2)
     if FLAGS.images and FLAGS.model:
         raise ValueError("give --model or --images, not both")
     if not os.path.isfile(FLAGS.inception):
@@ -70,9 +72,9 @@ def main(argv):
         raise app.UsageError(str(error)) from None
     logging.set_verbosity(logging.WARNING)
     python_logging.getLogger("dcgan_tf").setLevel(python_logging.INFO)
-    from dcgan_tf import evaluate_lib
+    from dcgan_tf.evaluation import report
     try:
-        report = evaluate_lib.evaluate(
+        measured = report.evaluate(
             real=FLAGS.real, inception_weights=FLAGS.inception, model=FLAGS.model,
             images=FLAGS.images, runs_dir=FLAGS.runs_dir, crop=FLAGS.crop,
             image_size=FLAGS.image_size, max_real=FLAGS.max_real,
@@ -82,10 +84,11 @@ def main(argv):
     except ValueError as error:
         logging.error("%s", error)
         sys.exit(1)
-    print(f"FID {report.fid:.2f}  KID {report.kid:.5f} +- {report.kid_std:.5f}  "
-          f"({report.num_fake} images of {report.fake} vs {report.num_real} of {report.real})")
+    print(f"FID {measured.fid:.2f}  KID {measured.kid:.5f} +- {measured.kid_std:.5f}  "
+          f"({measured.num_fake} images of {measured.fake} vs {measured.num_real} of "
+          f"{measured.real})")
     if FLAGS.output:
-        evaluate_lib.write_report(FLAGS.output, report)
+        report.write_report(FLAGS.output, measured)
         print(f"Written: {FLAGS.output}")
 
 

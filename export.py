@@ -20,12 +20,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
 from absl import app, flags, logging  # noqa: E402
 
-from dcgan_tf import config as config_lib  # noqa: E402
+from dcgan_tf.inpainting import settings as search_config  # noqa: E402
+from dcgan_tf.serving import specs  # noqa: E402
 
-_SEARCH = config_lib.SearchSettings()
+_SEARCH = search_config.SearchSettings()
 FLAGS = flags.FLAGS
 
-flags.DEFINE_string("model", "", config_lib.MODEL_HELP)
+flags.DEFINE_string("model", "", specs.MODEL_HELP)
 flags.DEFINE_string("runs_dir", "runs", "Where --model=latest looks for runs.")
 flags.DEFINE_string("export_base", "export", "The folder TF Serving watches.")
 flags.DEFINE_string("model_name", "dcgan", "Model name: <export_base>/<model_name>/<version>/.")
@@ -35,13 +36,13 @@ flags.DEFINE_bool("models_config", False,
                   "Write <export_base>/models.config listing every exported model.")
 flags.DEFINE_string("serving_base", "/models",
                     "--models_config: where the server sees <export_base> (docker mount).")
-flags.DEFINE_enum("method", _SEARCH.method, config_lib.METHODS,
+flags.DEFINE_enum("method", _SEARCH.method, search_config.METHODS,
                   "Completion settings baked into the complete signatures (as complete.py's "
                   "--method); bamos and fast set --steps themselves.")
 flags.DEFINE_integer("steps", _SEARCH.steps,
                      "Steps of the complete signature (complete_with_options takes any).")
 flags.DEFINE_integer("restarts", _SEARCH.restarts, "Starts per image in the served completion.")
-flags.DEFINE_enum("blend", _SEARCH.blend, config_lib.BLENDS, "Blending in the served graph.")
+flags.DEFINE_enum("blend", _SEARCH.blend, search_config.BLENDS, "Blending in the served graph.")
 # The search flags of this script; the rest of the settings are the --method preset's.
 _SEARCH_FLAGS = ("steps", "restarts", "blend")
 
@@ -50,14 +51,14 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     try:
-        settings = config_lib.search_settings(
+        settings = search_config.search_settings(
             FLAGS.method, **{name: FLAGS[name].value for name in _SEARCH_FLAGS
                              if FLAGS[name].present})
     except ValueError as error:
         raise app.UsageError(str(error)) from None
     logging.set_verbosity(logging.WARNING)
     python_logging.getLogger("dcgan_tf").setLevel(python_logging.INFO)
-    from dcgan_tf import export as export_lib
+    from dcgan_tf.serving import export as export_lib
     try:
         path = export_lib.export(FLAGS.model, runs_dir=FLAGS.runs_dir,
                                  export_base=FLAGS.export_base, model_name=FLAGS.model_name,

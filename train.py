@@ -26,15 +26,16 @@ import logging as python_logging  # noqa: E402
 
 from absl import app, flags, logging  # noqa: E402
 
-from dcgan_tf import config as config_lib  # noqa: E402
+from dcgan_tf.data import crops  # noqa: E402
+from dcgan_tf.models import config as train_config, runs  # noqa: E402
 
-_DEFAULTS = config_lib.TrainConfig()
+_DEFAULTS = train_config.TrainConfig()
 FLAGS = flags.FLAGS
 
 flags.DEFINE_string("data", _DEFAULTS.data,
                     "'synthetic' (embedded procedural faces), a folder of images (searched "
                     "recursively), a zip archive, or FFHQ TFRecords (file or folder).")
-flags.DEFINE_enum("crop", _DEFAULTS.crop, config_lib.TRAIN_CROPS,
+flags.DEFINE_enum("crop", _DEFAULTS.crop, crops.TRAIN_CROPS,
                   "auto | celeba (central 108x108 of 178x218) | ffhq (whole frame) | center "
                   "(largest central square) | none | align (each photo's face, detected and "
                   "aligned to a CelebA-like framing; the run keeps it for complete.py --align).")
@@ -49,19 +50,19 @@ flags.DEFINE_integer("epochs", _DEFAULTS.epochs, "Epochs to train (in total, acr
 flags.DEFINE_integer("steps_per_epoch", _DEFAULTS.steps_per_epoch,
                      "Steps per epoch; 0 = one pass over the data.")
 flags.DEFINE_integer("latent_dim", _DEFAULTS.latent_dim, "Size of the latent vector z.")
-flags.DEFINE_enum("latent_prior", _DEFAULTS.latent_prior, config_lib.LATENT_PRIORS,
+flags.DEFINE_enum("latent_prior", _DEFAULTS.latent_prior, train_config.LATENT_PRIORS,
                   "Distribution of z: normal N(0, 1) or uniform U(-1, 1).")
 flags.DEFINE_integer("g_filters", _DEFAULTS.g_filters, "Width of the generator's last layer.")
 flags.DEFINE_integer("d_filters", _DEFAULTS.d_filters,
                      "Width of the discriminator's first layer.")
 flags.DEFINE_integer("kernel_size", _DEFAULTS.kernel_size, "Convolution kernel side (4 or 5).")
-flags.DEFINE_enum("g_loss", _DEFAULTS.g_loss, config_lib.G_LOSSES,
+flags.DEFINE_enum("g_loss", _DEFAULTS.g_loss, train_config.G_LOSSES,
                   "Generator loss: non_saturating -log D(G(z)), minimax log(1 - D(G(z))) or "
                   "hinge -D(G(z)) (on logits).")
-flags.DEFINE_enum("d_loss", _DEFAULTS.d_loss, config_lib.D_LOSSES,
+flags.DEFINE_enum("d_loss", _DEFAULTS.d_loss, train_config.D_LOSSES,
                   "Discriminator loss: minimax -[log D(x) + log(1 - D(G(z)))] or hinge "
                   "max(0, 1 - D(x)) + max(0, 1 + D(G(z))) (on logits).")
-flags.DEFINE_enum("d_norm", _DEFAULTS.d_norm, config_lib.D_NORMS,
+flags.DEFINE_enum("d_norm", _DEFAULTS.d_norm, train_config.D_NORMS,
                   "Discriminator normalisation: batch (BatchNorm), spectral (Keras' "
                   "SpectralNormalization of every layer) or none. Fixed for a run.")
 flags.DEFINE_string("augment", _DEFAULTS.augment,
@@ -82,7 +83,7 @@ flags.DEFINE_float("g_ema_kimg", _DEFAULTS.g_ema_kimg,
 flags.DEFINE_float("g_ema_rampup", _DEFAULTS.g_ema_rampup,
                    "The average's half-life is at most this share of the images seen so far "
                    "(0.05: early averages forget the random start fast); 0 = no ramp-up.")
-flags.DEFINE_enum("mixed_precision", _DEFAULTS.mixed_precision, config_lib.PRECISIONS,
+flags.DEFINE_enum("mixed_precision", _DEFAULTS.mixed_precision, train_config.PRECISIONS,
                   "Compute in float16 (loss-scaled) or bfloat16; variables, outputs and "
                   "checkpoints stay float32. For GPUs (float16) and TPUs (bfloat16); slower on "
                   "CPU. Fixed for a run.")
@@ -94,7 +95,7 @@ flags.DEFINE_integer("preview_every", _DEFAULTS.preview_every,
 flags.DEFINE_integer("held_out_faces", _DEFAULTS.held_out_faces,
                      "Faces the run never trains on, completed by the previews: the data set's "
                      "first N images (synthetic data: another face stream). Fixed for a run.")
-flags.DEFINE_enum("strategy", _DEFAULTS.strategy, config_lib.STRATEGIES,
+flags.DEFINE_enum("strategy", _DEFAULTS.strategy, train_config.STRATEGIES,
                   "tf.distribute strategy (multi_worker reads TF_CONFIG).")
 flags.DEFINE_list("devices", list(_DEFAULTS.devices),
                   "Devices for one_device/mirrored, e.g. /gpu:0,/gpu:1; empty = automatic.")
@@ -136,18 +137,18 @@ flags.DEFINE_float("encoder_learning_rate", _DEFAULTS.encoder_learning_rate,
                    "Adam learning rate of the encoder.")
 
 
-def build_config(run_dir: str) -> config_lib.TrainConfig:
+def build_config(run_dir: str) -> train_config.TrainConfig:
     """Config from the flags; when resuming, the run's saved config with only the flags given
     on this command line changed."""
     # Every field is a flag but face_template, which runs record (--crop=align) and
     # tools/measure_template.py measures.
-    fields = [field.name for field in dataclasses.fields(config_lib.TrainConfig)
+    fields = [field.name for field in dataclasses.fields(train_config.TrainConfig)
               if field.name in FLAGS]
     values = {name: FLAGS[name].value for name in fields}
     values["devices"] = tuple(values["devices"])
-    saved = runs().load_config(run_dir) if run_dir else None
+    saved = runs.load_config(run_dir) if run_dir else None
     if saved is None:
-        return config_lib.TrainConfig(**values)
+        return train_config.TrainConfig(**values)
     given = {name: values[name] for name in fields if FLAGS[name].present}
     return dataclasses.replace(saved, **given)
 
@@ -157,20 +158,8 @@ def resolve_run_dir() -> str:
     if FLAGS.run_dir:
         return FLAGS.run_dir
     if FLAGS.resume:
-        return runs().latest_run_dir(FLAGS.runs_dir, FLAGS.run_name)
+        return runs.latest_run_dir(FLAGS.runs_dir, FLAGS.run_name)
     return ""
-
-
-def train_lib():
-    """Imports TensorFlow only when needed, so --help and flag errors answer at once."""
-    from dcgan_tf import train_lib as library
-    return library
-
-
-def runs():
-    """The run-folder module (imported late, as ``train_lib``)."""
-    from dcgan_tf import runs as library
-    return library
 
 
 def main(argv):
@@ -189,11 +178,13 @@ def main(argv):
         return
     logging.set_verbosity(logging.WARNING)  # TensorFlow's own INFO lines (e.g. each save)
     python_logging.getLogger("dcgan_tf").setLevel(python_logging.INFO)
+    # TensorFlow only now, so --help and flag errors answer at once.
+    from dcgan_tf.training import encoder_trainer, loop
     try:
         if FLAGS.encoder:
-            result = train_lib().train_encoder(config, run_dir)
+            result = encoder_trainer.train_encoder(config, run_dir)
         else:
-            result = train_lib().run(config, run_dir=run_dir)
+            result = loop.run(config, run_dir=run_dir)
     except ValueError as error:
         logging.error("%s", error)
         sys.exit(1)

@@ -14,7 +14,8 @@ resolution; hole PSNR and SSIM are measured there against the canvas itself:
     (c) oracle  the true transform (the crop the model was trained on)
 
 and, as anchors with no model, the classical fills of the same hole in the whole canvas
-(``dcgan_tf.classical``): telea, ns (OpenCV's inpainting) and mean (the known pixels' colour).
+(``dcgan_tf.inpainting.classical``): telea, ns (OpenCV's inpainting) and mean (the known pixels'
+colour).
 
     python bench/align_quality.py --model=celeba64 [--num_images=128] [--method=fast]
 """
@@ -31,10 +32,14 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from dcgan_tf import align, classical, data, image_reader, images as image_utils  # noqa: E402
-from dcgan_tf import loading  # noqa: E402
-from dcgan_tf import masks as mask_lib, metrics, photo as photo_lib  # noqa: E402
-from dcgan_tf.config import MODEL_HELP, search_settings  # noqa: E402
+from dcgan_tf import images as image_utils  # noqa: E402
+from dcgan_tf.data import crops, decode, pipeline  # noqa: E402
+from dcgan_tf.evaluation import image_metrics  # noqa: E402
+from dcgan_tf.inpainting import classical, masks as mask_lib  # noqa: E402
+from dcgan_tf.inpainting.settings import search_settings  # noqa: E402
+from dcgan_tf.photo import align, completion as photo_lib  # noqa: E402
+from dcgan_tf.serving import loading  # noqa: E402
+from dcgan_tf.serving.specs import MODEL_HELP  # noqa: E402
 
 DEFAULT_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data",
                             "celeba_valid.zip")
@@ -61,7 +66,7 @@ def random_placement(rng, crop_side: float, size: int) -> np.ndarray:
 def make_scene(photo: np.ndarray, crop: str, size: int, rng) -> tuple:
     """A canvas uint8 [CANVAS, CANVAS, 3] holding ``photo`` placed at random, its hole mask and
     the true alignment (canvas -> the model's crop)."""
-    top, left, side, _ = (float(v) for v in data.crop_box(*photo.shape[:2], crop))
+    top, left, side, _ = (float(v) for v in crops.region_box(*photo.shape[:2], crop))
     crop_to_canvas = random_placement(rng, side, size)
     # Photo index coordinates -> crop index coordinates (the training crop, scaled to size).
     photo_to_crop = np.diag([size / side, size / side, 1.0])
@@ -96,10 +101,10 @@ def main():
     rng = np.random.default_rng(SCENE_SEED)
     methods = ("align", "center", "oracle") + classical.METHODS
     scores, seconds, aligned = {name: [] for name in methods}, dict.fromkeys(methods, 0.0), []
-    for index, (name, encoded) in enumerate(data.read_encoded(args.data, args.num_images)):
-        canvas, truth = make_scene(image_reader.read_rgb(encoded, name), args.crop, size, rng)
+    for index, (name, encoded) in enumerate(pipeline.read_encoded(args.data, args.num_images)):
+        canvas, truth = make_scene(decode.read_rgb(encoded, name), args.crop, size, rng)
         mask = align.mask_from_crop(crop_hole, truth, canvas.shape[:2])
-        completer = photo_lib.local(model, settings, seed=index)
+        completer = photo_lib.search_completer(model, settings, seed=index)
         runs = {"center": lambda: photo_lib.complete_aligned(
                     completer, canvas, mask, [centre_alignment(size)]).completed,
                 "oracle": lambda: photo_lib.complete_aligned(
@@ -115,8 +120,8 @@ def main():
             except align.AlignmentError:  # no face found: the hole stays mid-grey
                 completed = np.where(mask[..., np.newaxis] > 0.5, canvas, 128).astype(np.uint8)
             seconds[method] += time.perf_counter() - start
-            score = metrics.completion_metrics(image_utils.to_float(completed)[np.newaxis],
-                                               target, mask[np.newaxis, ..., np.newaxis])
+            score = image_metrics.completion_metrics(image_utils.to_float(completed)[np.newaxis],
+                                                     target, mask[np.newaxis, ..., np.newaxis])
             scores[method].append([score["hole_psnr"][0], score["hole_ssim"][0]])
             if method == "align":
                 aligned.append(not np.array_equal(completed[mask < 0.5], np.full_like(

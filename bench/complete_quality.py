@@ -9,18 +9,19 @@ on the uint8 images a user would save. Prints a table and each mask's hole share
 Methods (--methods):
     bamos, default, fast, instant   the model's search presets (``fast`` and ``instant`` need a
                                     model with an encoder: ``train.py --encoder``)
-    telea, ns, mean                 classical fills with no model (``dcgan_tf.classical``):
-                                    OpenCV's Telea and Navier-Stokes, the known pixels' mean colour
+    telea, ns, mean                 classical fills with no model
+                                    (``dcgan_tf.inpainting.classical``): OpenCV's Telea and
+                                    Navier-Stokes, the known pixels' mean colour
     real                            each image's own original: the reference row (hole PSNR inf;
                                     its realism is real faces against other real faces, U-IDS and
                                     P-IDS about 0.5)
 
-Realism (--realism, ``metrics.realism``): completions of the first half of the N images against
-the real faces of the second half and the other way round, so no completion meets its own
-original; FID and KID on the FID Inception network's pool features (--inception); U-IDS and
+Realism (--realism, ``distribution_metrics.realism``): completions of the first half of the N
+images against the real faces of the second half and the other way round, so no completion meets
+its own original; FID and KID on the FID Inception network's pool features (--inception); U-IDS and
 P-IDS from a 5-fold cross-validated linear SVM (scikit-learn LinearSVC, C = 0.01, standardised
-features) scored only on the folds it was not fitted on. It needs N >= 400 (200 a side) and
-warns below 2,000 (1,000 a side).
+features) scored only on the folds it was not fitted on. It needs N >= 400 (200 a side) and warns
+below 2,000 (1,000 a side).
 
 --output writes {"<method>/<mask>": {"hole_psnr", "hole_ssim", "psnr", "ssim", "l1" (on the
 hole), "fid", "kid", "p_ids", "u_ids", "seconds_per_image", "num_images", "hole_share"}} as JSON
@@ -47,9 +48,14 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from dcgan_tf import classical, data, images as image_utils, inception, inpaint  # noqa: E402
-from dcgan_tf import loading, masks as mask_lib, metrics  # noqa: E402
-from dcgan_tf.config import METHODS as SEARCH_METHODS, MODEL_HELP, search_settings  # noqa: E402
+from dcgan_tf import files, images as image_utils  # noqa: E402
+from dcgan_tf.data import pipeline  # noqa: E402
+from dcgan_tf.evaluation import distribution_metrics, image_metrics, inception  # noqa: E402
+from dcgan_tf.inpainting import classical, masks as mask_lib, search  # noqa: E402
+from dcgan_tf.inpainting.settings import METHODS as SEARCH_METHODS, search_settings  # noqa: E402
+from dcgan_tf.models import trained  # noqa: E402
+from dcgan_tf.serving import loading  # noqa: E402
+from dcgan_tf.serving.specs import MODEL_HELP  # noqa: E402
 
 SHARED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared")
 DEFAULT_DATA = os.path.join(SHARED, "data", "celeba_valid.zip")
@@ -58,7 +64,7 @@ REFERENCE = "real"
 METHODS = SEARCH_METHODS + classical.METHODS + (REFERENCE,)
 
 
-def complete(method: str, model: loading.Model, originals, masks, *, steps: int,
+def complete(method: str, model: trained.Model, originals, masks, *, steps: int,
              batch_size: int) -> tuple[np.ndarray, float]:
     """Completes every image with one method.
 
@@ -85,7 +91,7 @@ def complete(method: str, model: loading.Model, originals, masks, *, steps: int,
         completed = np.zeros_like(targets)
         for first in range(0, len(targets), batch_size):
             part = np.s_[first:first + batch_size]
-            completed[part] = inpaint.complete(
+            completed[part] = search.complete(
                 model.generator, model.discriminator, targets[part], masks[part], settings,
                 seed=first, encoder=model.encoder).completed
     seconds = (time.perf_counter() - start) / len(targets)
@@ -93,10 +99,10 @@ def complete(method: str, model: loading.Model, originals, masks, *, steps: int,
 
 
 def quality(completed, originals, masks) -> dict:
-    """Means over the images of ``metrics.completion_metrics`` (uint8 images [N, S, S, 3],
+    """Means over the images of ``image_metrics.completion_metrics`` (uint8 images [N, S, S, 3],
     masks [N, S, S, 1]): hole_psnr, hole_ssim, psnr, ssim, l1 (on the hole)."""
-    scores = metrics.completion_metrics(image_utils.to_float(completed),
-                                        image_utils.to_float(originals), masks)
+    scores = image_metrics.completion_metrics(image_utils.to_float(completed),
+                                              image_utils.to_float(originals), masks)
     return {key: float(np.nanmean(values)) for key, values in scores.items()}
 
 
@@ -121,7 +127,7 @@ def score(completed, originals, masks, seconds: float, extractor=None, original_
                hole_share=float(1 - np.mean(masks)))
     if extractor is not None:
         features = original_features if reference else extractor(completed)
-        scores = metrics.realism(features, original_features)
+        scores = distribution_metrics.realism(features, original_features)
         row.update({key: scores[key] for key in ("fid", "kid", "u_ids", "p_ids")})
     return row
 
@@ -141,8 +147,7 @@ def check_args(args) -> None:
     if args.realism:
         check_realism_flags(args.inception)
     if args.output:
-        image_utils.check_writable_dir(os.path.dirname(os.path.abspath(args.output)),
-                                       "output")
+        files.check_writable_dir(os.path.dirname(os.path.abspath(args.output)), "output")
 
 
 def check_realism_flags(inception_path: str) -> None:
@@ -155,15 +160,16 @@ def check_realism_flags(inception_path: str) -> None:
 
 
 def check_realism_count(count: int) -> None:
-    """Refuses too few images for ``metrics.realism`` (ValueError naming --num_images) and
-    warns when the figures will be noisy."""
+    """Refuses too few images for ``distribution_metrics.realism`` (ValueError naming
+    --num_images) and warns when the figures will be noisy."""
     side = count // 2
-    if side < metrics.MIN_IDS_SIDE:
-        raise ValueError(f"--realism needs --num_images >= {2 * metrics.MIN_IDS_SIDE} "
-                         f"({metrics.MIN_IDS_SIDE} a side); {count} images give {side}")
-    if side < metrics.RELIABLE_IDS_SIDE:
+    if side < distribution_metrics.MIN_IDS_SIDE:
+        minimum = distribution_metrics.MIN_IDS_SIDE
+        raise ValueError(f"--realism needs --num_images >= {2 * minimum} ({minimum} a side); "
+                         f"{count} images give {side}")
+    if side < distribution_metrics.RELIABLE_IDS_SIDE:
         print(f"warning: --realism on N = {count} images, {side} a side: below "
-              f"{metrics.RELIABLE_IDS_SIDE:,} a side FID, U-IDS and P-IDS are noisy "
+              f"{distribution_metrics.RELIABLE_IDS_SIDE:,} a side FID, U-IDS and P-IDS are noisy "
               f"(FID biased upward); report N with every figure", flush=True)
 
 
@@ -175,10 +181,7 @@ def write_results(path: str, results: dict) -> None:
     table = {key: {name: finite(value) for name, value in row.items()}
              for key, row in results.items()}
 
-    def write(temporary):
-        with open(temporary, "w") as handle:
-            json.dump(table, handle, indent=2)
-    image_utils.atomic_write(path, write)
+    files.atomic_write_text(path, json.dumps(table, indent=2))
 
 
 def header(realism: bool) -> str:
@@ -205,16 +208,17 @@ def run(args) -> None:
     check_args(args)
     model = loading.load(args.model)
     size = model.config.image_size
-    originals = data.load_images(args.data, crop=args.crop, image_size=size,
-                                 max_images=args.num_images)
+    originals = pipeline.load_images(args.data, crop=args.crop, image_size=size,
+                                     max_images=args.num_images)
     print(f"model {model.source}, {len(originals)} images of {args.data}, "
           f"{size}x{size}")
     extractor, original_features = None, None
     if args.realism:
         check_realism_count(len(originals))
-        print(f"realism: {metrics.IDS_FOLDS}-fold held-out linear SVM (C = {metrics.IDS_C}, "
-              f"standardised features), completions of each half against the other half's "
-              f"real faces, {len(originals) // 2} a side", flush=True)
+        print(f"realism: {distribution_metrics.IDS_FOLDS}-fold held-out linear SVM "
+              f"(C = {distribution_metrics.IDS_C}, standardised features), completions of each "
+              f"half against the other half's real faces, {len(originals) // 2} a side",
+              flush=True)
         extractor = inception.FeatureExtractor(args.inception)
         original_features = extractor(originals)
     all_masks = {kind: mask_lib.make_masks(kind, len(originals), size, seed=0)

@@ -1,5 +1,5 @@
 """Training throughput of one process versus N local MultiWorkerMirroredStrategy workers
-(``python -m dcgan_tf.launch``) on this machine, same global batch and model.
+(``python -m dcgan_tf.training.launch``) on this machine, same global batch and model.
 
 On one machine the workers share the same cores, so no speed-up is expected: the figure is the
 overhead of the collective all-reduce and of running N processes. Each configuration runs
@@ -60,7 +60,7 @@ def main():
         for round_index in range(args.rounds):
             single = [sys.executable, *train, "--strategy=default",
                       f"--run_dir={scratch}/single-{round_index}"]
-            multi = [sys.executable, "-m", "dcgan_tf.launch", f"--workers={args.workers}",
+            multi = [sys.executable, "-m", "dcgan_tf.training.launch", f"--workers={args.workers}",
                      "--max_restarts=0", f"--threads_per_worker={args.threads_per_worker}",
                      "--", *train, "--strategy=multi_worker",
                      f"--run_dir={scratch}/multi-{round_index}"]

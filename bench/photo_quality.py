@@ -4,14 +4,15 @@ scored at the photo's resolution against classical fills of the same holes.
 Each of the first N FFHQ faces of ``ffhq128_dev.zip`` (128x128, FFHQ's own alignment: the whole
 head with some background) is a photo with one hole, a box over both eyes and the nose (rows
 ``HOLE`` of FFHQ's frame: 34x58 px at 128 px). The search methods find and align the face with
-MTCNN, complete it in the model's framing and blend it back (``photo.complete_photo``: what
-``complete.py --align`` does); a photo whose face is not found keeps a mid-grey hole (the
-printout counts the faces found). The classical fills (telea, ns, mean) fill the same hole of
-the whole photo, and ``real`` is the photo itself (the reference row). Per method: hole PSNR and
-SSIM, full-photo PSNR, hole L1 and seconds per photo (detection included); with --realism also
-FID, KID, U-IDS and P-IDS (``metrics.realism``, the protocol of bench/complete_quality.py) of
-the completed photos, which are face crops in FFHQ's framing already, against the real photos
-of the other half.
+MTCNN, complete it in the model's framing and blend it back
+(``photo.completion.complete_photo``: what ``complete.py --align`` does); a photo whose face is
+not found keeps a mid-grey hole (the printout counts the faces found). The classical fills
+(telea, ns, mean) fill the same hole of the whole photo, and ``real`` is the photo itself (the
+reference row). Per method: hole PSNR and SSIM, full-photo PSNR, hole L1 and seconds per photo
+(detection included); with --realism also FID, KID, U-IDS and P-IDS
+(``distribution_metrics.realism``, the protocol of bench/complete_quality.py) of the completed
+photos, which are face crops in FFHQ's framing already, against the real photos of the other
+half.
 
     python bench/photo_quality.py --model=celeba64 [--num_images=400] \\
         [--methods=fast,telea,ns,mean,real] [--realism] [--output=photo_results.json]
@@ -30,9 +31,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 
 import complete_quality as table  # noqa: E402  (the sibling bench: scores, checks, JSON)
-from dcgan_tf import align, classical, data, image_reader, inception, loading  # noqa: E402
-from dcgan_tf import photo as photo_lib  # noqa: E402
-from dcgan_tf.config import METHODS as SEARCH_METHODS, MODEL_HELP, search_settings  # noqa: E402
+from dcgan_tf.data import decode, pipeline  # noqa: E402
+from dcgan_tf.evaluation import inception  # noqa: E402
+from dcgan_tf.inpainting import classical  # noqa: E402
+from dcgan_tf.inpainting.settings import METHODS as SEARCH_METHODS, search_settings  # noqa: E402
+from dcgan_tf.photo import align, completion as photo_lib, detect  # noqa: E402
+from dcgan_tf.serving import loading  # noqa: E402
+from dcgan_tf.serving.specs import MODEL_HELP  # noqa: E402
 
 DEFAULT_DATA = os.path.join(table.SHARED, "data", "ffhq128_dev.zip")
 MASK_NAME = "eyes_nose"
@@ -58,7 +63,7 @@ def complete_photos(method: str, photos, mask, completers, faces, detect_seconds
         method: one of ``METHODS``.
         photos: uint8 [N, H, W, 3].
         mask: float32 [H, W], 1 = known, the same hole in every photo.
-        completers: a function index -> ``photo.CropCompleter`` (search methods only).
+        completers: a function index -> ``photo.completion.CropCompleter`` (search methods only).
         faces: each photo's detected faces (empty: none found).
         detect_seconds: the detection's time per photo, counted to the search methods.
 
@@ -95,8 +100,8 @@ def run(args) -> None:
     if args.realism:
         table.check_realism_flags(args.inception)
     model = loading.load(args.model)
-    photos = [image_reader.read_rgb(encoded, name)
-              for name, encoded in data.read_encoded(args.data, args.num_images)]
+    photos = [decode.read_rgb(encoded, name)
+              for name, encoded in pipeline.read_encoded(args.data, args.num_images)]
     if len({photo.shape for photo in photos}) > 1:
         raise ValueError(f"--data {args.data}: the photos must share one size")
     photos = np.stack(photos)
@@ -109,7 +114,7 @@ def run(args) -> None:
     faces, detect_seconds = [[]] * len(photos), 0.0
     if set(methods) & set(SEARCH_METHODS):
         start = time.perf_counter()
-        faces = [align.detect_faces(photo) for photo in photos]
+        faces = [detect.detect_faces(photo) for photo in photos]
         detect_seconds = (time.perf_counter() - start) / len(photos)
         print(f"a face found in {sum(map(bool, faces))} photos (a photo without one keeps a "
               f"mid-grey hole)")
@@ -124,8 +129,9 @@ def run(args) -> None:
         settings = (search_settings(method).for_model(model.config.latent_prior)
                     if method in SEARCH_METHODS else None)
         completed, seconds = complete_photos(
-            method, photos, mask, lambda index: photo_lib.local(model, settings, seed=index),
-            faces, detect_seconds)
+            method, photos, mask,
+            lambda index: photo_lib.search_completer(model, settings, seed=index), faces,
+            detect_seconds)
         row = table.score(completed, photos, masks, seconds, extractor, original_features,
                           reference=method == table.REFERENCE)
         print(table.format_row(MASK_NAME, method, row, "-"), flush=True)

@@ -223,7 +223,7 @@ def finish(process: subprocess.Popen) -> None:
 
 def steps_of(run_dir: str) -> int:
     """The training step of a run's newest checkpoint."""
-    from dcgan_tf import loading
+    from dcgan_tf.serving import loading
     return loading.load(run_dir).step
 
 

@@ -1,5 +1,5 @@
 """Latency of one completion call: the exported SavedModel's ``complete`` signature versus the
-in-process library (``inpaint.complete``), same settings, in one run.
+in-process library (``search.complete``), same settings, in one run.
 
     python bench/serving_latency.py --model=runs/00001-celeba64 [--batch_sizes=1,16] [--repeats=3]
 
@@ -18,9 +18,12 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import tensorflow as tf  # noqa: E402
 
-from dcgan_tf import export, images as image_utils, inpaint, loading  # noqa: E402
-from dcgan_tf import masks as mask_lib, synthetic  # noqa: E402
-from dcgan_tf.config import MODEL_HELP, SearchSettings  # noqa: E402
+from dcgan_tf import images as image_utils  # noqa: E402
+from dcgan_tf.data import synthetic  # noqa: E402
+from dcgan_tf.inpainting import masks as mask_lib, search  # noqa: E402
+from dcgan_tf.inpainting.settings import SearchSettings  # noqa: E402
+from dcgan_tf.serving import export, loading  # noqa: E402
+from dcgan_tf.serving.specs import MODEL_HELP  # noqa: E402
 
 
 def seconds_per_call(call, repeats: int) -> float:
@@ -52,7 +55,7 @@ def main():
             masks = mask_lib.make_masks("center", batch, size)
             exported = seconds_per_call(lambda: served(images=tf.constant(faces),
                                                        masks=tf.constant(masks)), args.repeats)
-            local = seconds_per_call(lambda: inpaint.complete(
+            local = seconds_per_call(lambda: search.complete(
                 model.generator, model.discriminator, image_utils.to_float(faces), masks,
                 settings, seed=0), args.repeats)
             print(f"{batch:5d} {exported:12.2f} {local:12.2f} {exported / local:6.2f}",

@@ -1,7 +1,7 @@
 """Training throughput: Keras ``fit()`` on the DCGAN versus a plain ``tf.function`` loop.
 
 Both paths train the same architecture (64x64, widths 64, batch 64 by default) on the same
-in-memory data; the plain loop is written independently of ``dcgan_tf.gan`` (same losses and
+in-memory data; the plain loop is written independently of ``dcgan_tf.models.gan`` (same losses and
 optimizers, no Keras trainer). Rounds alternate between the paths so machine noise hits both.
 Prints images/s per path, the fit/loop ratio and the achieved GFLOP/s, where the FLOPs of one
 training step are estimated from the layer shapes as 4 generator + 8 discriminator forward passes
@@ -22,7 +22,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from dcgan_tf import data, gan, models, synthetic  # noqa: E402
+from dcgan_tf.data import pipeline, synthetic  # noqa: E402
+from dcgan_tf.models import gan, networks  # noqa: E402
 
 
 def forward_flops(model: keras.Model) -> int:
@@ -41,8 +42,8 @@ def forward_flops(model: keras.Model) -> int:
 
 
 def build(args):
-    generator = models.build_generator(100, args.size, args.filters, args.kernel)
-    discriminator = models.build_discriminator(args.size, args.filters, args.kernel)
+    generator = networks.build_generator(100, args.size, args.filters, args.kernel)
+    discriminator = networks.build_discriminator(args.size, args.filters, args.kernel)
     return generator, discriminator
 
 
@@ -112,7 +113,7 @@ def main():
     args = parser.parse_args()
 
     faces = synthetic.faces(max(1024, 4 * args.batch), image_size=args.size)
-    dataset = data.training_dataset(faces, args.batch, seed=0)
+    dataset = pipeline.training_dataset(faces, args.batch, seed=0)
     iterator = iter(dataset)
 
     generator, discriminator = build(args)

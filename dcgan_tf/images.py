@@ -1,5 +1,5 @@
 """Image helpers at the edges of the library: the one uint8 <-> [-1, 1] pair, grids, atomic
-PNG/GIF writes.
+PNG/GIF writes (``files.atomic_write``).
 
 ``to_float`` and ``to_uint8`` take numpy arrays (and return numpy) or TensorFlow tensors, also
 symbolic ones inside ``tf.function`` or ``tf.data`` (and return tensors); both paths give
@@ -7,12 +7,12 @@ bit-identical results (float32 arithmetic, rounding half to even).
 """
 
 import math
-import os
-import tempfile
 
 import numpy as np
 import tensorflow as tf
 from PIL import Image
+
+from dcgan_tf.files import atomic_write
 
 _HALF_RANGE = np.float32(127.5)
 _INVERSE_HALF_RANGE = np.float32(1 / 127.5)
@@ -81,57 +81,6 @@ def make_grid(images: np.ndarray, columns: int = 0, padding: int = 2) -> np.ndar
         left = padding + (index % columns) * (width + padding)
         grid[top:top + height, left:left + width] = image
     return grid
-
-
-def _file_mode() -> int:
-    """The mode a plain ``open(path, "w")`` gives a new file: 0o666 less the umask."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-_FILE_MODE = _file_mode()
-
-
-def atomic_write(path: str, write) -> None:
-    """Calls ``write(temporary_path)`` and renames the result to ``path`` only if it succeeded.
-
-    A reader (or a crash) never sees a half-written ``path``.
-    """
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.splitext(path)[1],
-                                         dir=directory)
-    os.close(handle)
-    try:
-        write(temporary)
-        os.chmod(temporary, _FILE_MODE)  # mkstemp makes it private to the user
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
-
-
-def check_writable_dir(path: str, flag: str) -> None:
-    """Proves that files can be written in folder ``path`` (or, if it does not exist yet, that
-    it can be created), so an unwritable or full output folder is reported before any work
-    starts. Nothing is left behind: no probe file, no folder.
-
-    Raises:
-        ValueError: naming ``--flag``, the folder and the system's reason.
-    """
-    existing = os.path.abspath(path)
-    while not os.path.exists(existing):
-        existing = os.path.dirname(existing)
-    try:
-        if not os.path.isdir(existing):
-            raise NotADirectoryError(20, f"{existing} is a file, not a folder")
-        with tempfile.NamedTemporaryFile(dir=existing, prefix=".write-test-") as probe:
-            probe.write(b"\0" * 4096)
-            probe.flush()
-            os.fsync(probe.fileno())
-    except OSError as error:
-        raise ValueError(f"--{flag} {path} is not writable: {error.strerror or error}") from error
 
 
 def save_png(path: str, image: np.ndarray) -> None:

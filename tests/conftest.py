@@ -95,7 +95,7 @@ def two_cpus():
 
 
 def _tiny_config():
-    from dcgan_tf.config import TrainConfig
+    from dcgan_tf.models.config import TrainConfig
     return TrainConfig(image_size=32, latent_dim=8, g_filters=4, d_filters=4, batch_size=8,
                        epochs=1, steps_per_epoch=3, checkpoint_every=2, sample_every=2,
                        log_every=1, num_samples=4, strategy="default", preview_every=0,
@@ -106,7 +106,7 @@ TINY = _tiny_config()
 
 
 def _faces():
-    from dcgan_tf import synthetic
+    from dcgan_tf.data import synthetic
     return synthetic.faces(16, seed=1, image_size=32)
 
 
@@ -117,18 +117,45 @@ FACES = _faces()
 def tiny_run(tmp_path_factory):
     """(config, TrainResult) of one 3-step run on 16 synthetic faces, shared by the session.
     Tests must not change it (copy the folder first)."""
-    from dcgan_tf import train_lib
+    from dcgan_tf.training import loop
     config = dataclasses.replace(TINY, runs_dir=str(tmp_path_factory.mktemp("runs")),
                                  preview_every=2, held_out_faces=8)
-    return config, train_lib.run(config, images=FACES, verbose=0)
+    return config, loop.run(config, images=FACES, verbose=0)
+
+
+FACE_SEED = 4_000_037  # latents of the packaged model's faces that photo tests place in scenes
+
+
+@pytest.fixture(scope="session")
+def celeba64():
+    """The packaged model, loaded once per test process."""
+    from dcgan_tf.serving import loading
+    return loading.load("celeba64")
+
+
+@pytest.fixture(scope="session")
+def celeba64_faces(celeba64):
+    """The packaged model's generated faces uint8 [4, 64, 64, 3] (``FACE_SEED``); the first ones
+    MTCNN finds most surely."""
+    from dcgan_tf.models import sampling
+    return sampling.sample_images(celeba64.generator, 4, FACE_SEED,
+                                  celeba64.config.latent_prior)
+
+
+def face_photo(face, *, size=(320, 360), angle=12.0, scale=2.5, centre=(180, 160),
+               background=None):
+    """A photo [H, W, 3] with ``face`` placed rotated by ``angle`` degrees, ``scale`` photo
+    pixels per face pixel, around ``centre`` (x, y)."""
+    from dcgan_tf.photo import scenes
+    return scenes.scene([face], [(*centre, angle, scale)], size, background)
 
 
 def scaled_generator(latent_dim: int, image_size: int):
     """A width-4 generator whose kernels are scaled up 25x: an untrained G(z) with the usual
     N(0, 0.02) kernels is nearly flat, and tests of the z-search need images that vary with z."""
-    from dcgan_tf import models
+    from dcgan_tf.models import networks
     tf.keras.utils.set_random_seed(3)
-    generator = models.build_generator(latent_dim, image_size, 4)
+    generator = networks.build_generator(latent_dim, image_size, 4)
     for weight in generator.weights:
         if "kernel" in weight.path:
             weight.assign(weight * 25.0)

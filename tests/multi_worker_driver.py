@@ -1,6 +1,6 @@
-"""One worker of a test cluster (started by dcgan_tf.launch, which sets TF_CONFIG), or a lone
-process (e.g. with two replicas in it): trains the tiny test model on synthetic faces with the
-given strategy, one step an epoch (so the history holds every step's losses), and saves the
+"""One worker of a test cluster (started by dcgan_tf.training.launch, which sets TF_CONFIG), or a
+lone process (e.g. with two replicas in it): trains the tiny test model on synthetic faces with
+the given strategy, one step an epoch (so the history holds every step's losses), and saves the
 weights it ends with and the losses to <out>/worker-<task index>.npz, so a test can compare the
 workers with each other and with two replicas in one process. TensorFlow runs on THREADS
 intra-op and inter-op threads in every mode, so no side splits its arithmetic differently.
@@ -19,8 +19,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from dcgan_tf import distribute, synthetic, train_lib  # noqa: E402
-from dcgan_tf.config import TrainConfig  # noqa: E402
+from dcgan_tf.data import synthetic  # noqa: E402
+from dcgan_tf.models.config import TrainConfig  # noqa: E402
+from dcgan_tf.training import distribute, loop  # noqa: E402
 
 THREADS = 1
 CONFIG = TrainConfig(image_size=32, latent_dim=8, g_filters=4, d_filters=4, batch_size=8,
@@ -42,7 +43,7 @@ def main(strategy_name: str, run_dir: str, out_dir: str, steps: str = "4") -> No
     strategy = _strategy(strategy_name)
     faces = synthetic.faces(32, seed=1, image_size=32)
     config = dataclasses.replace(CONFIG, epochs=int(steps))
-    result = train_lib.run(config, run_dir=run_dir, images=faces, strategy=strategy, verbose=0)
+    result = loop.run(config, run_dir=run_dir, images=faces, strategy=strategy, verbose=0)
     model = result.trained.gan
     weights = [np.asarray(w) for w in model.generator.weights + model.discriminator.weights]
     task = json.loads(os.environ.get("TF_CONFIG", "{}")).get("task", {}).get("index", 0)

@@ -18,8 +18,10 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from app_helpers import decode, face_mask, png, send_unread, serving, wait_until
-from dcgan_tf import align, loading, photo as photo_lib
-from dcgan_tf.app import engine as engine_lib, server
+from dcgan_tf.app import engine as engine_lib, photos as photo_cache, server
+from dcgan_tf.app.limits import Limits
+from dcgan_tf.photo import completion as photo_lib, detect
+from dcgan_tf.serving import loading
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +64,8 @@ def test_info_lists_the_methods_and_limits(client):
     info = client.get("/api/info").json()
     assert info["model"] == "celeba64" and info["image_size"] == 64
     assert info["methods"] == ["instant", "fast", "default"]
-    assert info["max_upload_bytes"] == server.Limits().max_upload_bytes and info["samples"] == 4
-    assert info["max_pixels"] == server.Limits().max_pixels
+    assert info["max_upload_bytes"] == Limits().max_upload_bytes and info["samples"] == 4
+    assert info["max_pixels"] == Limits().max_pixels
 
 
 def test_every_sample_is_a_photo_with_one_face(client):
@@ -199,7 +201,7 @@ def test_no_face_and_a_hole_away_from_the_face_are_422(client, sample):
 
 
 def test_a_body_over_the_limit_is_413_before_it_is_read(engine):
-    small = server.create_app(engine, server.Limits(max_upload_bytes=10_000))
+    small = server.create_app(engine, Limits(max_upload_bytes=10_000))
     with TestClient(small) as test_client:
         declared = test_client.post("/api/faces", files=files(b"x" * 20_000))
         assert declared.status_code == 413
@@ -246,7 +248,7 @@ class _BlockingEngine(engine_lib.Engine):
 def test_a_full_queue_answers_503_and_loses_no_answer(engine, sample):
     data, _, mask, _ = sample
     blocking = _BlockingEngine(engine)
-    app = server.create_app(blocking, server.Limits(complete_queue=2))
+    app = server.create_app(blocking, Limits(complete_queue=2))
     with TestClient(app) as test_client, concurrent.futures.ThreadPoolExecutor(2) as pool:
         post = lambda seed: test_client.post(  # noqa: E731
             "/api/complete", files=files(data, mask), data={"seed": str(seed)})
@@ -269,7 +271,7 @@ def test_queued_requests_of_gone_clients_give_their_places_back(engine, sample):
     the two places they held take two new requests, which get 200, not 503."""
     data, _, mask, _ = sample
     blocking = _BlockingEngine(engine)
-    app = server.create_app(blocking, server.Limits(complete_queue=3))
+    app = server.create_app(blocking, Limits(complete_queue=3))
     lane = app.state.complete_lane
     with serving(app) as url, concurrent.futures.ThreadPoolExecutor(3) as pool:
         post = lambda seed: httpx.post(  # noqa: E731
@@ -310,7 +312,7 @@ def test_a_gone_client_stops_its_search_and_frees_the_worker(engine, sample, pro
 
 
 def test_a_gone_client_stops_the_model_s_search(engine, sample):
-    """Through ``inpaint.complete``: the default search (300 steps) of a client that
+    """Through ``search.complete``: the default search (300 steps) of a client that
     disconnects at its first step ends long before its last step."""
     data, _, mask, _ = sample
     steps, first_step, closed = [], threading.Event(), threading.Event()
@@ -337,7 +339,7 @@ def test_a_gone_client_stops_the_model_s_search(engine, sample):
 def test_face_detection_does_not_hold_up_previews(engine, sample, monkeypatch):
     """/api/faces has its own lane: a preview is answered while a detection is running."""
     data, _, mask, _ = sample
-    detecting, release, real = threading.Event(), threading.Event(), align.detect_faces
+    detecting, release, real = threading.Event(), threading.Event(), detect.detect_faces
 
     def detect_faces(pixels, *args, **kwargs):
         if pixels.shape[:2] == (200, 300):  # the other photo
@@ -345,7 +347,7 @@ def test_face_detection_does_not_hold_up_previews(engine, sample, monkeypatch):
             assert release.wait(timeout=60)
         return real(pixels, *args, **kwargs)
 
-    monkeypatch.setattr(align, "detect_faces", detect_faces)
+    monkeypatch.setattr(detect, "detect_faces", detect_faces)
     other = png(np.full((200, 300, 3), 128, np.uint8))
     with TestClient(server.create_app(engine)) as test_client, \
             concurrent.futures.ThreadPoolExecutor(1) as pool:
@@ -363,7 +365,7 @@ def test_two_lanes_detect_a_photo_s_faces_once(engine, sample, monkeypatch):
     first's detection instead of running its own."""
     data, _, mask, _ = sample
     detections, asked, release = [], [], threading.Event()
-    real_detect, real_faces = align.detect_faces, server._PhotoCache.faces
+    real_detect, real_faces = detect.detect_faces, photo_cache.PhotoCache.faces
 
     def detect_faces(pixels, *args, **kwargs):
         detections.append(pixels.shape)
@@ -374,8 +376,8 @@ def test_two_lanes_detect_a_photo_s_faces_once(engine, sample, monkeypatch):
         asked.append(entry)
         return real_faces(cache, entry)
 
-    monkeypatch.setattr(align, "detect_faces", detect_faces)
-    monkeypatch.setattr(server._PhotoCache, "faces", faces)
+    monkeypatch.setattr(detect, "detect_faces", detect_faces)
+    monkeypatch.setattr(photo_cache.PhotoCache, "faces", faces)
     with TestClient(server.create_app(engine)) as test_client, \
             concurrent.futures.ThreadPoolExecutor(2) as pool:
         found = pool.submit(test_client.post, "/api/faces", files=files(data))
@@ -391,7 +393,7 @@ def test_two_lanes_detect_a_photo_s_faces_once(engine, sample, monkeypatch):
 def test_a_bad_mask_is_refused_before_faces_are_looked_for(engine, sample, monkeypatch):
     data, _, _, _ = sample
     detections = []
-    monkeypatch.setattr(align, "detect_faces", lambda *args, **kwargs: detections.append(1))
+    monkeypatch.setattr(detect, "detect_faces", lambda *args, **kwargs: detections.append(1))
     with TestClient(server.create_app(engine)) as test_client:
         for mask in (b"GIF89a", png(np.zeros((10, 20), np.uint8))):
             response = test_client.post("/api/preview", files=files(data, mask))
@@ -404,14 +406,14 @@ def test_the_pixel_cap_and_the_photo_cache_s_bytes(engine, client):
     ``photo_cache_bytes`` of pixels, except the photo in use."""
     photos = [client.get(f"/api/samples/{index}").content for index in range(4)]
     one = 320 * 320 * 3  # bytes of a sample's pixels
-    capped = server.create_app(engine, server.Limits(max_pixels=320 * 320 - 1))
+    capped = server.create_app(engine, Limits(max_pixels=320 * 320 - 1))
     with TestClient(capped) as test_client:
         response = test_client.post("/api/faces", files=files(photos[0]))
         assert response.status_code == 400
         assert "image: 320x320 pixels is more than the 102,399 allowed" in response.text
         assert test_client.get("/api/info").json()["max_pixels"] == 320 * 320 - 1
     for budget, kept in ((2 * one, 2 * one), (1, one)):
-        app = server.create_app(engine, server.Limits(photo_cache_bytes=budget))
+        app = server.create_app(engine, Limits(photo_cache_bytes=budget))
         with TestClient(app) as test_client:
             for photo in photos:
                 assert test_client.post("/api/faces", files=files(photo)).status_code == 200
@@ -438,7 +440,7 @@ class _FailingEngine(engine_lib.Engine):
 def test_an_unexpected_error_answers_500_with_a_request_id_only(engine, sample, caplog):
     data, _, mask, _ = sample
     with TestClient(server.create_app(_FailingEngine(engine))) as test_client, \
-            caplog.at_level(logging.ERROR, logger=server.__name__):
+            caplog.at_level(logging.ERROR, logger="dcgan_tf.app"):
         plain = test_client.post("/api/complete", files=files(data, mask))
         streamed = test_client.post("/api/complete", files=files(data, mask),
                                     data={"progress": "true"})
@@ -490,7 +492,7 @@ class _CountingEngine(engine_lib.Engine):
 
 def test_warm_up_previews_a_sample_before_serving(engine, caplog):
     warmed, cold = _CountingEngine(engine), _CountingEngine(engine)
-    with caplog.at_level(logging.INFO, logger=server.__name__):
+    with caplog.at_level(logging.INFO, logger="dcgan_tf.app"):
         server.create_app(warmed, warm_up=True)
         server.create_app(cold)
     assert warmed.asked == ["instant"] and cold.asked == []

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from dcgan_tf import export, serving
 from dcgan_tf.app import engine as engine_lib, server
-from dcgan_tf.config import search_settings
+from dcgan_tf.inpainting.settings import search_settings
+from dcgan_tf.serving import clients, export
 from app_helpers import REPO, decode, face_mask, png, start_app, stop_app
 from serving_stub import ServingStub
 
@@ -75,14 +75,14 @@ def check_served_app(engine: engine_lib.Engine):
 
 
 def test_app_on_a_saved_model_in_this_process(fast_export):
-    check_served_app(engine_lib.ServedEngine(serving.SavedModelCompleter(fast_export),
+    check_served_app(engine_lib.ServedEngine(clients.SavedModelCompleter(fast_export),
                                              fast_export))
 
 
 def test_app_on_tf_serving_rest(fast_export):
     stub = ServingStub(fast_export)
     try:
-        check_served_app(engine_lib.ServedEngine(serving.RestCompleter(stub.url), stub.url))
+        check_served_app(engine_lib.ServedEngine(clients.RestCompleter(stub.url), stub.url))
         used = {request["signature_name"] for request in stub.requests}
         assert used == {"export_info", "generate_from_seed", "encode", "serving_default",
                         "complete_with_options"}

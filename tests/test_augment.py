@@ -1,13 +1,15 @@
 """DiffAugment: each transformation recovered exactly from its output (shift, rectangle, colour
 factors), the drawn parameters' ranges, gradients, determinism, tf.function/XLA and
-MirroredStrategy."""
+MirroredStrategy; and in the DCGAN, every image D sees augmented with draws of its own."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from dcgan_tf import augment
-from dcgan_tf.augment import POLICIES, diff_augment, parse_policy
+from conftest import FACES
+from dcgan_tf.models import augment, gan, networks
+from dcgan_tf.models.augment import POLICIES, diff_augment, parse_policy
 
 _SINGLE_POLICIES = [(name,) for name in POLICIES]
 
@@ -309,3 +311,43 @@ def test_mirrored_strategy_replicas_draw_from_their_own_seeds(two_cpus):
         np.testing.assert_allclose(out, diff_augment(images, POLICIES, replica_seed(replica_id)),
                                    atol=1e-6)
         assert np.all(np.isfinite(grad.numpy()))
+
+
+def test_augmentation_reaches_the_discriminator_with_draws_of_its_own():
+    keras.utils.set_random_seed(2)
+    generator = networks.build_generator(8, 32, 4)
+    discriminator = networks.build_discriminator(32, 4)
+    plain = gan.DCGAN(generator, discriminator, seed=3)
+    augmented = gan.DCGAN(generator, discriminator, seed=3, augment=("translation", "cutout"))
+    for model in (plain, augmented):
+        model.compile(d_optimizer=keras.optimizers.Adam(), g_optimizer=keras.optimizers.Adam())
+    images = tf.random.stateless_uniform([4, 32, 32, 3], [4, 5], -1, 1)
+    assert not np.allclose(plain._discriminate(images, 0, fake=False).numpy(),
+                           augmented._discriminate(images, 0, fake=False).numpy())
+    np.testing.assert_array_equal(augmented._discriminate(images, 0, fake=False).numpy(),
+                                  augmented._discriminate(images, 0, fake=False).numpy())
+    assert not np.allclose(augmented._discriminate(images, 0, fake=False).numpy(),
+                           augmented._discriminate(images, 0, fake=True).numpy())
+
+
+def _generator_after_one_step(augment: tuple) -> list:
+    keras.utils.set_random_seed(2)
+    generator = networks.build_generator(8, 32, 4)
+    model = gan.DCGAN(generator, networks.build_discriminator(32, 4), seed=3, augment=augment)
+    model.compile(d_optimizer=keras.optimizers.Adam(), g_optimizer=keras.optimizers.Adam())
+    start = [weight.numpy() for weight in generator.trainable_weights]
+    model.fit(tf.data.Dataset.from_tensor_slices(FACES[:8] / 127.5 - 1).batch(8).repeat(),
+              steps_per_epoch=1, epochs=1, verbose=0, shuffle=False)
+    return start, [weight.numpy() for weight in generator.trainable_weights]
+
+
+def test_the_generator_learns_through_the_augmentation():
+    """Every G weight moves in a step whose D saw G(z) only augmented (Keras refuses an update
+    without gradients), and differently from a step without augmentation."""
+    start, plain = _generator_after_one_step(())
+    same_start, augmented = _generator_after_one_step(("translation", "cutout", "color"))
+    for before, before_again, after_plain, after_augmented in zip(start, same_start, plain,
+                                                                  augmented):
+        np.testing.assert_array_equal(before, before_again)
+        assert np.abs(after_augmented - before).max() > 0
+    assert any(not np.allclose(a, b) for a, b in zip(plain, augmented))

@@ -6,7 +6,7 @@ import scipy.sparse
 import scipy.sparse.linalg
 import tensorflow as tf
 
-from dcgan_tf import blend, masks
+from dcgan_tf.inpainting import blend, masks
 
 
 def _reference_poisson(image, generated, mask):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dcgan_tf import callbacks
+from dcgan_tf.training import callbacks
 
 
 def _tiny_model():

@@ -4,7 +4,8 @@ holes filled from their surroundings."""
 import numpy as np
 import pytest
 
-from dcgan_tf import classical, images as image_utils, masks as mask_lib
+from dcgan_tf import images as image_utils
+from dcgan_tf.inpainting import classical, masks as mask_lib
 
 
 @pytest.mark.parametrize("method", classical.METHODS)

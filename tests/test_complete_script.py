@@ -9,8 +9,8 @@ import numpy as np
 from PIL import Image
 
 from conftest import REPO_ROOT, gif_duration_ms
-from dcgan_tf import export
-from dcgan_tf.config import SearchSettings
+from dcgan_tf.inpainting.settings import SearchSettings
+from dcgan_tf.serving import export
 from serving_stub import ServingStub
 
 
@@ -79,7 +79,7 @@ def test_mask_file_and_mask_dir_on_own_images(tiny_run, tmp_path):
 
 def test_without_model_the_packaged_one_even_beside_a_run_and_latest_is_the_run(tiny_run,
                                                                                 tmp_path):
-    """The default-model rule (loading.resolve): no --model is celeba64 although --runs_dir
+    """The default-model rule (specs.resolve): no --model is celeba64 although --runs_dir
     holds a run; --model=latest is that run, and names --runs_dir when it holds none."""
     config, result = tiny_run
     common = ["--steps=1", "--num_images=1", f"--runs_dir={config.runs_dir}"]
@@ -145,7 +145,7 @@ def test_exported_model_here_and_behind_a_rest_server(tiny_run, tmp_path):
 
 
 def test_all_known_and_all_missing_masks_are_reported(tiny_run, tmp_path):
-    from dcgan_tf import synthetic
+    from dcgan_tf.data import synthetic
     _, result = tiny_run
     for name, value in (("white", 255), ("black", 0)):
         Image.fromarray(np.full((32, 32), value, np.uint8)).save(tmp_path / f"{name}.png")
@@ -176,11 +176,13 @@ def test_align_completes_a_photo_at_its_size_through_the_cli(tmp_path):
     """complete.py --align on a sideways phone-style JPEG (EXIF orientation 6) with a mask
     drawn on the upright photo: the result is the upright photo at full size, changed only in
     the hole; a photo without a face and a mask of the wrong size are named."""
-    from test_align import FACE_SEED, scene
-    from dcgan_tf import gan, image_reader, loading
+    from conftest import FACE_SEED, face_photo
+    from dcgan_tf.serving import loading
+    from dcgan_tf.models import sampling
+    from dcgan_tf.data import decode
     model = loading.load("celeba64")
-    face = gan.sample_images(model.generator, 1, FACE_SEED, model.config.latent_prior)[0]
-    upright = scene(face)
+    face = sampling.sample_images(model.generator, 1, FACE_SEED, model.config.latent_prior)[0]
+    upright = face_photo(face)
     stored = Image.fromarray(np.rot90(upright, 1))  # as a camera held sideways stores it
     exif = Image.Exif()
     exif[0x0112] = 6  # rotate 90 degrees clockwise to view
@@ -188,7 +190,7 @@ def test_align_completes_a_photo_at_its_size_through_the_cli(tmp_path):
     photos.mkdir()
     stored.save(photos / "phone.jpg", quality=95, exif=exif)
     Image.fromarray(np.full((50, 60, 3), 90, np.uint8)).save(photos / "wall.png")
-    photo = image_reader.read_rgb(str(photos / "phone.jpg"))
+    photo = decode.read_rgb(str(photos / "phone.jpg"))
     assert photo.shape == upright.shape  # EXIF respected
     mask = np.full(photo.shape[:2], 255, np.uint8)
     mask[140:180, 150:210] = 0
@@ -216,13 +218,16 @@ def test_align_completes_a_photo_at_its_size_through_the_cli(tmp_path):
 
 def test_align_keeps_each_modes_decoded_pixels_outside_the_hole(tmp_path):
     """Uploads in other modes (transparency, palette, 16-bit grey, CMYK) come back as 8-bit RGB
-    PNGs whose pixels outside the hole are exactly the upload as ``image_reader.read_rgb``
+    PNGs whose pixels outside the hole are exactly the upload as ``decode.read_rgb``
     decodes it (alpha over white, 16 bits rounded to 8, CMYK and palette converted): what the
     README promises, no more."""
-    from test_align import FACE_SEED, scene
-    from dcgan_tf import gan, image_reader, loading
+    from conftest import FACE_SEED, face_photo
+    from dcgan_tf.serving import loading
+    from dcgan_tf.models import sampling
+    from dcgan_tf.data import decode
     model = loading.load("celeba64")
-    photo = scene(gan.sample_images(model.generator, 1, FACE_SEED, model.config.latent_prior)[0])
+    photo = face_photo(sampling.sample_images(model.generator, 1, FACE_SEED,
+                                              model.config.latent_prior)[0])
     rgb = Image.fromarray(photo)
     alpha = Image.fromarray(np.tile(np.linspace(90, 255, photo.shape[1]).astype(np.uint8),
                                     (photo.shape[0], 1)))
@@ -249,7 +254,7 @@ def test_align_keeps_each_modes_decoded_pixels_outside_the_hole(tmp_path):
     known = mask == 255
     for path in sorted(photos.iterdir()):
         completed = Image.open(out / f"{path.stem}_completed.png")
-        decoded = image_reader.read_rgb(str(path))
+        decoded = decode.read_rgb(str(path))
         assert completed.mode == "RGB", path.name
         completed = np.asarray(completed)
         np.testing.assert_array_equal(completed[known], decoded[known], err_msg=path.name)

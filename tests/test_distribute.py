@@ -5,7 +5,7 @@ import json
 import pytest
 import tensorflow as tf
 
-from dcgan_tf import distribute
+from dcgan_tf.training import distribute
 
 
 def test_default_and_auto_on_cpu_are_the_default_strategy():

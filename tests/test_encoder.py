@@ -13,15 +13,20 @@ import pytest
 import tensorflow as tf
 
 from conftest import FACES, REPO_ROOT, TINY, scaled_generator
-from dcgan_tf import encoder as encoder_lib, inpaint, loading, masks, models, pretrained
-from dcgan_tf.config import PRESETS, SearchSettings
+from dcgan_tf import pretrained
+from dcgan_tf.inpainting import masks, search
+from dcgan_tf.inpainting.settings import PRESETS, SearchSettings
+from dcgan_tf.models import encoder as encoder_lib, networks
+from dcgan_tf.serving import loading
+from dcgan_tf.training import encoder_trainer
 
 SIZE, LATENT = 32, 8
 PLAIN = SearchSettings(learning_rate=0.02, known_weight=0.0, prior_weight=0.0,
                        schedule="constant")
 
 
-def search(**changes) -> SearchSettings:
+def plain(**changes) -> SearchSettings:
+    """``PLAIN`` with ``changes``."""
     return dataclasses.replace(PLAIN, **changes)
 
 
@@ -43,8 +48,8 @@ def trained():
     """A tiny generator, an encoder trained against it for 150 steps, and the errors on
     held-out generated images before and after."""
     generator = scaled_generator(LATENT, SIZE)
-    encoder = models.build_encoder(SIZE, LATENT, 8)
-    trainer = encoder_lib.EncoderTrainer(encoder, generator, image_size=SIZE, seed=1)
+    encoder = networks.build_encoder(SIZE, LATENT, 8)
+    trainer = encoder_trainer.EncoderTrainer(encoder, generator, image_size=SIZE, seed=1)
     trainer.compile(keras.optimizers.Adam(2e-3))
     images, latents, mask = _held_out(generator)
     before = _errors(encoder, generator, images, latents, mask)
@@ -62,9 +67,9 @@ def test_training_lowers_reconstruction_and_latent_errors(trained):
 
 
 def test_mask_bank_holds_every_training_kind():
-    bank = encoder_lib.mask_bank(SIZE)
-    kinds = len(encoder_lib.TRAINING_MASK_KINDS)
-    assert bank.shape == (kinds * encoder_lib.MASKS_PER_KIND, SIZE, SIZE, 1)
+    bank = encoder_trainer.mask_bank(SIZE)
+    kinds = len(encoder_trainer.TRAINING_MASK_KINDS)
+    assert bank.shape == (kinds * encoder_trainer.MASKS_PER_KIND, SIZE, SIZE, 1)
     assert set(np.unique(bank)) == {0.0, 1.0}
     per_kind = bank.reshape(kinds, -1).mean(axis=1)
     assert per_kind[-1] == 1.0 and per_kind[:-1].max() < 1.0  # "known" last; holes elsewhere
@@ -73,11 +78,11 @@ def test_mask_bank_holds_every_training_kind():
 def test_encoder_start_beats_a_random_start_in_the_same_steps(trained):
     generator, encoder, _, _ = trained
     images, _, mask = _held_out(generator)
-    discriminator = models.build_discriminator(SIZE, 4)
-    from_encoder = inpaint.complete(generator, discriminator, images, mask,
-                                    search(steps=15, start="encoder"), encoder=encoder, seed=4)
-    from_random = inpaint.complete(generator, discriminator, images, mask, search(steps=15),
-                                   seed=4)
+    discriminator = networks.build_discriminator(SIZE, 4)
+    from_encoder = search.complete(generator, discriminator, images, mask,
+                                   plain(steps=15, start="encoder"), encoder=encoder, seed=4)
+    from_random = search.complete(generator, discriminator, images, mask, plain(steps=15),
+                                  seed=4)
     assert from_encoder.losses.mean() < 0.7 * from_random.losses.mean()
     assert from_encoder.history[0] < from_random.history[0]
     hole = 1.0 - mask
@@ -90,18 +95,18 @@ def test_encoder_start_needs_an_encoder(trained):
     generator, _, _, _ = trained
     images, _, mask = _held_out(generator, 2)
     with pytest.raises(ValueError, match="train.py --encoder"):
-        inpaint.complete(generator, models.build_discriminator(SIZE, 4), images, mask,
-                         search(steps=2, start="encoder"))
+        search.complete(generator, networks.build_discriminator(SIZE, 4), images, mask,
+                        plain(steps=2, start="encoder"))
 
 
 def test_early_stopping_drops_converged_starts_and_keeps_their_best(trained):
     generator, encoder, _, _ = trained
     images, _, mask = _held_out(generator, 4)
-    discriminator = models.build_discriminator(SIZE, 4)
+    discriminator = networks.build_discriminator(SIZE, 4)
     def run(**changes):
-        return inpaint.complete(generator, discriminator, images, mask,
-                                search(start="encoder", restarts=2, **changes), seed=4,
-                                encoder=encoder)
+        return search.complete(generator, discriminator, images, mask,
+                               plain(start="encoder", restarts=2, **changes), seed=4,
+                               encoder=encoder)
     full = run(steps=60)
     # A tolerance no step can meet: every start stops `patience` steps after its first.
     stopped = run(steps=60, patience=3, tolerance=0.99)
@@ -119,11 +124,11 @@ def test_early_stopping_drops_converged_starts_and_keeps_their_best(trained):
 def test_graph_completion_from_the_encoder_matches_eager(trained):
     generator, encoder, _, _ = trained
     images, _, mask = _held_out(generator, 3)
-    discriminator = models.build_discriminator(SIZE, 4)
-    settings = search(steps=8, restarts=2, start="encoder")
-    eager = inpaint.complete(generator, discriminator, images, mask, settings, encoder=encoder,
-                             seed=6)
-    graph = tf.function(lambda: inpaint.complete_in_graph(
+    discriminator = networks.build_discriminator(SIZE, 4)
+    settings = plain(steps=8, restarts=2, start="encoder")
+    eager = search.complete(generator, discriminator, images, mask, settings, encoder=encoder,
+                            seed=6)
+    graph = tf.function(lambda: search.complete_in_graph(
         generator, discriminator, tf.constant(images), tf.constant(mask), settings,
         steps=tf.constant(8), seed=tf.constant(6, tf.int64), encoder=encoder))
     completed, _, loss = graph()
@@ -134,7 +139,7 @@ def test_graph_completion_from_the_encoder_matches_eager(trained):
 def test_packaged_model_keeps_its_encoder(trained, tmp_path, monkeypatch):
     config = dataclasses.replace(TINY, latent_dim=LATENT, g_filters=4, d_filters=4,
                                  encoder_filters=8)
-    generator, discriminator = loading.build_networks(config)
+    generator, discriminator = loading.build_gan_networks(config)
     _, encoder, _, _ = trained
     packages = tmp_path / "packages"  # not the working folder, where "tiny" would be a path
     monkeypatch.setattr(pretrained, "PACKAGE_DIR", str(packages))

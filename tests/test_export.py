@@ -14,9 +14,11 @@ import pytest
 import tensorflow as tf
 
 from conftest import REPO_ROOT
-from dcgan_tf import export, gan, images as image_utils, inpaint, loading, masks as mask_lib
-from dcgan_tf import serving
-from dcgan_tf.config import SearchSettings
+from dcgan_tf import images as image_utils
+from dcgan_tf.inpainting import masks as mask_lib, search
+from dcgan_tf.inpainting.settings import SearchSettings
+from dcgan_tf.models import sampling
+from dcgan_tf.serving import clients, export, loading
 
 STEPS = 4  # baked into the tiny export's complete signature
 SETTINGS = SearchSettings(steps=STEPS, restarts=2)
@@ -91,8 +93,8 @@ def _in_process(model, config, requests):
     """What the library gives for the same requests."""
     generator, discriminator = model.generator, model.discriminator
     latents = requests["serving_default"]["latents"]
-    seeded = gan.sample_latents([3, config.latent_dim], tf.constant([5, 0], tf.int64),
-                                config.latent_prior)
+    seeded = sampling.sample_latents([3, config.latent_dim], tf.constant([5, 0], tf.int64),
+                                     config.latent_prior)
     images = image_utils.to_float(requests["discriminate"]["images"])
     results = {
         "serving_default": {"images": image_utils.to_uint8(
@@ -103,8 +105,8 @@ def _in_process(model, config, requests):
     }
     for name, steps, seed in (("complete", STEPS, 0), ("complete_with_options", 3, 9)):
         settings = dataclasses.replace(SETTINGS, steps=steps).for_model(config.latent_prior)
-        completion = inpaint.complete(generator, discriminator, images, requests[name]["masks"],
-                                      settings, seed=seed)
+        completion = search.complete(generator, discriminator, images, requests[name]["masks"],
+                                     settings, seed=seed)
         results[name] = {"completed": image_utils.to_uint8(completion.completed),
                          "generated": image_utils.to_uint8(completion.generated),
                          "loss": completion.losses}
@@ -235,7 +237,7 @@ def test_export_info_holds_the_settings_that_run(exported):
     """The baked settings, as they run on the model, are readable through the export_info
     signature (what complete.py reads from a SavedModel or TF Serving)."""
     path, _, config = exported
-    completer = serving.SavedModelCompleter(path)
+    completer = clients.SavedModelCompleter(path)
     assert completer.settings == SETTINGS.for_model(config.latent_prior)
     with open(os.path.join(path, "assets", export.INFO_FILE)) as handle:
         assert json.load(handle)["completion"] == dataclasses.asdict(completer.settings)

@@ -1,11 +1,12 @@
-"""The DCGAN train_step: one replica vs two under MirroredStrategy, generator-loss choice."""
+"""The DCGAN train_step: one replica vs two under MirroredStrategy, generator-loss choice, the
+averaged generator, and an overflow on one replica skipping the step on every replica."""
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from dcgan_tf import gan, models
+from dcgan_tf.models import gan, networks
 
 LATENT, SIZE, WIDTH, BATCH = 8, 32, 4, 8
 
@@ -14,8 +15,8 @@ def _fit_one_step(strategy, g_loss="non_saturating", g_steps=1):
     with strategy.scope():
         keras.utils.set_random_seed(7)
         synchronized = strategy.num_replicas_in_sync > 1
-        generator = models.build_generator(LATENT, SIZE, WIDTH, synchronized_bn=synchronized)
-        discriminator = models.build_discriminator(SIZE, WIDTH, synchronized_bn=synchronized)
+        generator = networks.build_generator(LATENT, SIZE, WIDTH, synchronized_bn=synchronized)
+        discriminator = networks.build_discriminator(SIZE, WIDTH, synchronized_bn=synchronized)
         model = gan.DCGAN(generator, discriminator, g_loss=g_loss, g_steps=g_steps, seed=5)
         model.compile(d_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5),
                       g_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5))
@@ -50,27 +51,18 @@ def test_minimax_generator_loss_is_negative_log_of_one_minus_d():
 
 
 def test_unknown_generator_loss_is_refused():
-    generator = models.build_generator(LATENT, SIZE, WIDTH)
-    discriminator = models.build_discriminator(SIZE, WIDTH)
+    generator = networks.build_generator(LATENT, SIZE, WIDTH)
+    discriminator = networks.build_discriminator(SIZE, WIDTH)
     with pytest.raises(ValueError, match="g_loss"):
         gan.DCGAN(generator, discriminator, g_loss="wasserstein")
-
-
-def test_sample_latents_is_deterministic_and_in_the_prior():
-    seed = tf.constant([1, 2], tf.int64)
-    normal = gan.sample_latents([1000, 4], seed)
-    np.testing.assert_array_equal(normal, gan.sample_latents([1000, 4], seed))
-    assert abs(float(tf.math.reduce_std(normal)) - 1.0) < 0.05
-    uniform = gan.sample_latents([1000, 4], seed, "uniform").numpy()
-    assert uniform.min() >= -1.0 and uniform.max() <= 1.0
 
 
 def _fit_with_average(strategy, steps=3, momentum=0.5):
     with strategy.scope():
         keras.utils.set_random_seed(7)
         synchronized = strategy.num_replicas_in_sync > 1
-        generator = models.build_generator(LATENT, SIZE, WIDTH, synchronized_bn=synchronized)
-        discriminator = models.build_discriminator(SIZE, WIDTH, synchronized_bn=synchronized)
+        generator = networks.build_generator(LATENT, SIZE, WIDTH, synchronized_bn=synchronized)
+        discriminator = networks.build_discriminator(SIZE, WIDTH, synchronized_bn=synchronized)
         model = gan.DCGAN(generator, discriminator, seed=5)
         model.compile(d_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5),
                       g_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5, use_ema=True,
@@ -107,3 +99,34 @@ def test_averaged_generator_holds_the_moving_average_and_gives_the_weights_back(
     with mirrored.averaged_generator() as generator:
         for variable, average in zip(generator.trainable_variables, expected):
             np.testing.assert_allclose(variable.numpy(), average, rtol=1e-3, atol=1e-5)
+
+
+def test_an_overflow_on_one_replica_skips_the_step_on_every_replica(two_cpus):
+    """Two replicas, float16 loss scaling: replica 1's gradient overflows, replica 0's does not.
+    Every replica skips the update (the weight stays, the scale halves) instead of following
+    replica 0 into a sum that holds inf."""
+    # Reduced on one device: collective ops here would share instance keys with the next
+    # strategy of the process (another test's), with other shapes.
+    strategy = tf.distribute.MirroredStrategy(
+        two_cpus, cross_device_ops=tf.distribute.ReductionToOneDevice())
+    with strategy.scope():
+        weight = tf.Variable([1.0, 2.0])
+        optimizer = keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD(0.1))
+        optimizer.build([weight])
+    scale = float(optimizer.dynamic_scale.numpy())
+
+    @tf.function
+    def step(overflow_on_replica_1: bool):
+        def on_replica():
+            replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+            bad = tf.logical_and(overflow_on_replica_1, tf.equal(replica, 1))
+            gradient = tf.where(bad, tf.constant([np.inf, 1.0]), tf.constant([1.0, 1.0]))
+            optimizer.apply_gradients(zip(gan.agree_on_overflow([gradient]), [weight]))
+        strategy.run(on_replica)
+
+    step(tf.constant(True))
+    np.testing.assert_array_equal(weight.numpy(), [1.0, 2.0])
+    assert float(optimizer.dynamic_scale.numpy()) == scale / 2
+    step(tf.constant(False))  # both finite: the sum [2, 2], unscaled, is applied
+    np.testing.assert_allclose(weight.numpy(), np.array([1.0, 2.0]) - 0.1 * 2 / (scale / 2),
+                               rtol=1e-6)

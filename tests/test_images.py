@@ -1,4 +1,4 @@
-"""The one uint8 <-> [-1, 1] pair (numpy and tensors agree bit for bit), grids and atomic
+"""The one uint8 <-> [-1, 1] pair (numpy and tensors agree bit for bit), grids, PNG and GIF
 writes."""
 
 import os
@@ -91,43 +91,3 @@ def test_png_and_gif_are_written_and_read_back(tmp_path):
     with Image.open(tmp_path / "a.gif") as gif:
         assert gif.n_frames == 2
     assert sorted(os.listdir(tmp_path)) == ["a.gif", "a.png"]
-
-
-def test_failed_write_leaves_neither_file_nor_temporary(tmp_path):
-    target = tmp_path / "out.png"
-    target.write_bytes(b"previous")
-
-    def broken(temporary):
-        with open(temporary, "wb") as handle:
-            handle.write(b"half")
-        raise OSError("disk full")
-
-    with pytest.raises(OSError, match="disk full"):
-        images.atomic_write(str(target), broken)
-    assert os.listdir(tmp_path) == ["out.png"] and target.read_bytes() == b"previous"
-
-
-def test_unwritable_output_folder_is_named_before_work(tmp_path):
-    images.check_writable_dir(str(tmp_path / "new" / "folder"), "output_dir")
-    assert os.listdir(tmp_path) == []  # neither the folder nor the probe file is left
-    blocker = tmp_path / "file"
-    blocker.write_text("not a folder")
-    with pytest.raises(ValueError, match=f"--output_dir {blocker}/sub is not writable"):
-        images.check_writable_dir(str(blocker / "sub"), "output_dir")
-    if os.geteuid() != 0:  # root writes anywhere
-        locked = tmp_path / "locked"
-        locked.mkdir(mode=0o500)
-        with pytest.raises(ValueError, match="--runs_dir .*locked is not writable"):
-            images.check_writable_dir(str(locked), "runs_dir")
-
-
-def test_full_output_folder_is_named(tmp_path, monkeypatch):
-    import errno
-
-    def no_space(descriptor):
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(os, "fsync", no_space)
-    with pytest.raises(ValueError, match="--output_dir .* is not writable: No space left"):
-        images.check_writable_dir(str(tmp_path), "output_dir")
-    assert os.listdir(tmp_path) == []

@@ -11,7 +11,9 @@ import pytest
 import tensorflow as tf
 
 from conftest import FACES, REPO_ROOT, TINY
-from dcgan_tf import export, loading, pretrained, train_lib
+from dcgan_tf import pretrained
+from dcgan_tf.serving import export, loading, specs
+from dcgan_tf.training import loop
 
 
 @pytest.fixture
@@ -20,14 +22,14 @@ def package_dir(tmp_path, monkeypatch):
     return tmp_path / "pretrained"
 
 
-@pytest.mark.parametrize("module", ["complete_lib", "export", "evaluate_lib", "serving",
-                                    "loading", "inpaint"])
+@pytest.mark.parametrize("module", ["completion.run", "serving.export", "evaluation.report",
+                                    "serving.clients", "serving.loading", "inpainting.search",
+                                    "photo.completion"])
 def test_inference_modules_do_not_import_training(module):
-    """Importing an inference module leaves the training modules unimported (a fresh process:
+    """Importing an inference module leaves the training package unimported (a fresh process:
     the test process has imported everything)."""
     code = (f"import sys; import dcgan_tf.{module}; "
-            f"print(sorted(name for name in sys.modules if name in "
-            f"('dcgan_tf.train_lib', 'dcgan_tf.callbacks', 'dcgan_tf.launch')))")
+            f"print(sorted(name for name in sys.modules if name.startswith('dcgan_tf.training')))")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120, env=dict(os.environ, PYTHONPATH=REPO_ROOT))
     assert run.returncode == 0, run.stderr[-2000:]
@@ -41,8 +43,8 @@ def test_a_run_loads_as_it_was_trained(tiny_run):
     trained = result.trained.gan
     latents = tf.random.stateless_normal([2, config.latent_dim], [3, 4])
     checkpoint = tf.train.latest_checkpoint(os.path.join(result.run_dir, "checkpoints"))
-    for spec, kind in ((result.run_dir, loading.RUN), (checkpoint, loading.CHECKPOINT)):
-        assert loading.resolve(spec)[0] == kind
+    for spec, kind in ((result.run_dir, specs.RUN), (checkpoint, specs.CHECKPOINT)):
+        assert specs.resolve(spec)[0] == kind
         model = loading.load(spec)
         assert model.step == result.step == 3 and model.config == config
         assert model.encoder is None and model.encoder_step == -1
@@ -61,7 +63,7 @@ def test_a_run_with_a_weight_average_loads_the_average(tmp_path):
     statistics measured for it (what samples, FID and completion use), restored without
     building the optimizer."""
     config = dataclasses.replace(TINY, runs_dir=str(tmp_path), g_ema_kimg=0.01)
-    result = train_lib.run(config, images=FACES, verbose=0)
+    result = loop.run(config, images=FACES, verbose=0)
     latents = tf.random.stateless_normal([2, config.latent_dim], [1, 2])
     with result.trained.gan.averaged_generator() as averaged:
         expected = averaged(latents, training=False).numpy()
@@ -84,15 +86,15 @@ def test_packaged_model_loads_by_name_and_is_the_default_even_beside_runs(tiny_r
     expected = run_model.generator(latents).numpy()
     for spec, runs_dir in [(pretrained.DEFAULT_MODEL, config.runs_dir), ("", config.runs_dir),
                            ("", str(tmp_path / "empty"))]:
-        assert loading.resolve(spec, runs_dir) == (loading.PACKAGED, pretrained.DEFAULT_MODEL)
+        assert specs.resolve(spec, runs_dir) == (specs.PACKAGED, pretrained.DEFAULT_MODEL)
         loaded = loading.load(spec, runs_dir)
         assert loaded.config == config and loaded.step == -1
         np.testing.assert_allclose(loaded.generator(latents).numpy(), expected, atol=1e-6)
     with pytest.raises(ValueError, match=f"packaged: {pretrained.DEFAULT_MODEL}\\); got nope"):
         loading.load("nope")
-    assert loading.resolve("latest", config.runs_dir) == (loading.RUN, result.run_dir)
+    assert specs.resolve("latest", config.runs_dir) == (specs.RUN, result.run_dir)
     with pytest.raises(ValueError, match="--model=latest: no run in --runs_dir .*empty"):
-        loading.resolve("latest", str(tmp_path / "empty"))
+        specs.resolve("latest", str(tmp_path / "empty"))
 
 
 def test_bad_specs_are_named(tiny_run, tmp_path):
@@ -102,6 +104,6 @@ def test_bad_specs_are_named(tiny_run, tmp_path):
     with pytest.raises(ValueError, match="--model .*empty-run has no checkpoint"):
         loading.load(str(empty_run))
     path = export.export(result.run_dir, export_base=str(tmp_path / "export"))
-    assert loading.resolve(path) == (loading.SAVED_MODEL, path)
+    assert specs.resolve(path) == (specs.SAVED_MODEL, path)
     with pytest.raises(ValueError, match="is an exported SavedModel"):
         loading.load(path)

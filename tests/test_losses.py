@@ -1,4 +1,4 @@
-"""GAN losses against hand-computed constants."""
+"""GAN losses (minimax, non-saturating, hinge) against hand-computed constants."""
 
 import math
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dcgan_tf import losses
+from dcgan_tf.models import losses
 
 
 def test_discriminator_loss_at_chance_is_log4():
@@ -53,3 +53,10 @@ def test_average_over_global_batch_divides_by_global_size(global_batch):
     per_example = tf.constant([1.0, 2.0, 3.0, 4.0])
     assert losses.average_over_global_batch(per_example, global_batch).numpy() == pytest.approx(
         10.0 / global_batch)
+
+
+def test_hinge_losses():
+    real, fake = tf.constant([2.0, 0.5, -1.0]), tf.constant([-2.0, 0.0, 3.0])
+    np.testing.assert_allclose(losses.hinge_discriminator_loss(real, fake).numpy(),
+                               [0.0 + 0.0, 0.5 + 1.0, 2.0 + 4.0])
+    np.testing.assert_allclose(losses.hinge_generator_loss(fake).numpy(), [2.0, 0.0, -3.0])

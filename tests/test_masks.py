@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dcgan_tf import masks
+from dcgan_tf.inpainting import masks
 
 SIZE = 64
 

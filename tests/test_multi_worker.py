@@ -19,7 +19,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import REPO_ROOT
-from dcgan_tf import launch
+from dcgan_tf.training import launch
 
 DRIVER = os.path.join(REPO_ROOT, "tests", "multi_worker_driver.py")
 TINY_TRAIN_FLAGS = ["--synthetic_images=64", "--image_size=32", "--g_filters=4", "--d_filters=4",
@@ -33,7 +33,7 @@ def _launched(arguments, tmp_path):
     ends."""
     environment = dict(os.environ, TMPDIR=str(tmp_path / "tmp"))
     os.makedirs(environment["TMPDIR"], exist_ok=True)
-    launcher = subprocess.Popen([sys.executable, "-m", "dcgan_tf.launch", *arguments],
+    launcher = subprocess.Popen([sys.executable, "-m", "dcgan_tf.training.launch", *arguments],
                                 cwd=REPO_ROOT, env=environment, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
@@ -52,7 +52,7 @@ def test_two_workers_agree_with_each_other_and_with_two_local_replicas(tmp_path)
     pins TensorFlow's threads on both sides.
 
     The driver trains with flip=False, so stateless flips (e6be4ae) play no part here. What this
-    needs is the stateless permutations of ``data.training_dataset``: with a shared reshuffle
+    needs is the stateless permutations of ``pipeline.training_dataset``: with a shared reshuffle
     seed, the iterator Keras reads one batch from and drops had prefetched a timing-dependent
     number of passes, and the two-replica run, under load, sometimes began a pass later (first
     d_real 0.4925 instead of 0.4967; weights 1.1e-3 apart after 3 steps).

@@ -4,8 +4,11 @@ import os
 
 import numpy as np
 
-from dcgan_tf import gan, images as image_utils, inpaint, loading, masks as mask_lib, pretrained
-from dcgan_tf.config import SearchSettings, search_settings
+from dcgan_tf import images as image_utils, pretrained
+from dcgan_tf.inpainting import masks as mask_lib, search
+from dcgan_tf.inpainting.settings import SearchSettings, search_settings
+from dcgan_tf.models import sampling
+from dcgan_tf.serving import loading
 
 NAME = "celeba64"
 
@@ -24,18 +27,18 @@ def test_shipped_generator_makes_varied_faces_and_completes_one():
     model = loading.load(NAME)
     config, generator = model.config, model.generator
     assert (config.image_size, config.crop) == (64, "celeba")
-    raw = generator(gan.sample_latents([16, config.latent_dim], [5, 6], config.latent_prior))
+    raw = generator(sampling.sample_latents([16, config.latent_dim], [5, 6], config.latent_prior))
     raw = np.asarray(raw)
     assert raw.shape == (16, 64, 64, 3) and np.isfinite(raw).all()
     assert raw.min() >= -1 and raw.max() <= 1
     assert raw.std(axis=0).mean() > 0.1  # faces differ from each other
     assert raw.std(axis=(1, 2)).mean() > 0.1  # and each is not flat
 
-    face = gan.sample_images(generator, 1, 77, config.latent_prior)
+    face = sampling.sample_images(generator, 1, 77, config.latent_prior)
     target = image_utils.to_float(face)
     mask = mask_lib.make_masks("center", 1, 64)
     settings = SearchSettings(steps=30).for_model(config.latent_prior)
-    result = inpaint.complete(generator, model.discriminator, target, mask, settings, seed=0)
+    result = search.complete(generator, model.discriminator, target, mask, settings, seed=0)
     completed = np.asarray(result.completed)
     assert completed.shape == (1, 64, 64, 3) and np.isfinite(completed).all()
     known = mask[..., 0] == 1
@@ -50,7 +53,7 @@ def test_shipped_encoder_starts_fast_completion_near_the_face():
     model = loading.load(NAME)
     config = model.config
     assert model.encoder is not None
-    faces = gan.sample_images(model.generator, 4, 78, config.latent_prior)
+    faces = sampling.sample_images(model.generator, 4, 78, config.latent_prior)
     targets = image_utils.to_float(faces)
     mask = mask_lib.make_masks("center", 4, 64)
     hole = 1.0 - mask
@@ -58,7 +61,7 @@ def test_shipped_encoder_starts_fast_completion_near_the_face():
     for method in ("fast", "default"):
         flags = {} if method == "fast" else {"steps": 20}  # fast runs its own 20 at most
         settings = search_settings(method, **flags).for_model(config.latent_prior)
-        result = inpaint.complete(model.generator, model.discriminator, targets, mask, settings,
-                                  seed=0, encoder=model.encoder)
+        result = search.complete(model.generator, model.discriminator, targets, mask, settings,
+                                 seed=0, encoder=model.encoder)
         errors[method] = np.abs((result.completed - targets) * hole).sum() / (3 * hole.sum())
     assert errors["fast"] < errors["default"]

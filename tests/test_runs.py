@@ -6,7 +6,7 @@ import os
 import pytest
 
 from conftest import TINY
-from dcgan_tf import runs
+from dcgan_tf.models import runs
 
 
 def test_new_runs_are_numbered_and_latest_is_found(tmp_path):

@@ -1,4 +1,4 @@
-"""Tests for dcgan_tf.synthetic, the procedural face dataset."""
+"""Tests for dcgan_tf.data.synthetic, the procedural face dataset."""
 
 import ast
 import inspect
@@ -6,7 +6,7 @@ import inspect
 import numpy as np
 import pytest
 
-from dcgan_tf import synthetic
+from dcgan_tf.data import synthetic
 
 # Boxes as (top, bottom, left, right) fractions of the image side.  Faces are framed like
 # aligned crops: eyes about 40 % from the top, mouth about 75 %.

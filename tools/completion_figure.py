@@ -13,8 +13,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from dcgan_tf import gan, images as image_utils, inpaint, loading, masks as mask_lib  # noqa: E402
-from dcgan_tf.config import SearchSettings  # noqa: E402
+from dcgan_tf import images as image_utils  # noqa: E402
+from dcgan_tf.inpainting import masks as mask_lib, search  # noqa: E402
+from dcgan_tf.inpainting.settings import SearchSettings  # noqa: E402
+from dcgan_tf.models import sampling  # noqa: E402
+from dcgan_tf.serving import loading  # noqa: E402
 
 FACE_SEED = 4_000_037  # latents never used in training, FID or the sample grids
 
@@ -28,14 +31,14 @@ def main():
     args = parser.parse_args()
     model = loading.load(args.model)
     config = model.config
-    faces = gan.sample_images(model.generator, args.faces, FACE_SEED, config.latent_prior)
+    faces = sampling.sample_images(model.generator, args.faces, FACE_SEED, config.latent_prior)
     targets = image_utils.to_float(faces)
     columns = [faces]
     settings = SearchSettings().for_model(config.latent_prior)
     for kind in args.masks.split(","):
         masks = mask_lib.make_masks(kind, args.faces, config.image_size, seed=1)
-        result = inpaint.complete(model.generator, model.discriminator, targets, masks,
-                                  settings, seed=0)
+        result = search.complete(model.generator, model.discriminator, targets, masks,
+                                 settings, seed=0)
         columns += [image_utils.to_uint8(targets * masks),
                     image_utils.to_uint8(result.completed)]
     rows = np.stack(columns, axis=1)

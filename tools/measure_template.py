@@ -20,7 +20,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from dcgan_tf import align, data, image_reader, runs  # noqa: E402
+from dcgan_tf.data import crops, decode, pipeline  # noqa: E402
+from dcgan_tf.models import runs  # noqa: E402
+from dcgan_tf.photo import align, detect  # noqa: E402
 
 
 def main():
@@ -34,13 +36,13 @@ def main():
     if config is None:
         parser.error(f"--model {args.model} has no {runs.CONFIG_FILE}")
     landmarks, boxes, missed = [], [], 0
-    for name, encoded in data.read_encoded(args.data, args.num_images):
-        photo = image_reader.read_rgb(encoded, name)
-        faces = align.detect_faces(photo)
+    for name, encoded in pipeline.read_encoded(args.data, args.num_images):
+        photo = decode.read_rgb(encoded, name)
+        faces = detect.detect_faces(photo)
         if not faces:
             missed += 1
             continue
-        top, left, _, width = (int(v) for v in data.crop_box(*photo.shape[:2], args.crop))
+        top, left, _, width = (int(v) for v in crops.region_box(*photo.shape[:2], args.crop))
         landmarks.append(faces[0].landmarks)
         boxes.append([left, top, width])
     relative = align.relative_landmarks(np.array(landmarks), np.array(boxes, float))

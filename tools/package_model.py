@@ -13,7 +13,8 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from dcgan_tf import loading, pretrained  # noqa: E402
+from dcgan_tf import pretrained  # noqa: E402
+from dcgan_tf.serving import loading  # noqa: E402
 
 
 def main():

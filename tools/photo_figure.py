@@ -15,9 +15,12 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from dcgan_tf import gan, images as image_utils, loading, masks as mask_lib  # noqa: E402
-from dcgan_tf import photo as photo_lib, synthetic  # noqa: E402
-from dcgan_tf.config import search_settings  # noqa: E402
+from dcgan_tf import images as image_utils  # noqa: E402
+from dcgan_tf.inpainting import masks as mask_lib  # noqa: E402
+from dcgan_tf.inpainting.settings import search_settings  # noqa: E402
+from dcgan_tf.models import sampling  # noqa: E402
+from dcgan_tf.photo import completion as photo_lib, scenes  # noqa: E402
+from dcgan_tf.serving import loading  # noqa: E402
 
 FACE_SEED = 4_000_041  # latents never used in training, FID or the sample grids
 PLACEMENTS = [(150, 150, -14.0, 3.0), (420, 140, 9.0, 2.2), (620, 190, 22.0, 1.5)]
@@ -32,12 +35,12 @@ def main():
     args = parser.parse_args()
     model = loading.load(args.model)
     size = model.config.image_size
-    faces = gan.sample_images(model.generator, len(PLACEMENTS), FACE_SEED,
-                              model.config.latent_prior)
-    scene = synthetic.scene(faces, PLACEMENTS, size=(320, 720))
+    faces = sampling.sample_images(model.generator, len(PLACEMENTS), FACE_SEED,
+                                   model.config.latent_prior)
+    scene = scenes.scene(faces, PLACEMENTS, size=(320, 720))
     crop_mask = mask_lib.make_masks(args.mask, 1, size, seed=1)[0, ..., 0]
     settings = search_settings(args.method).for_model(model.config.latent_prior)
-    result = photo_lib.complete_photo(photo_lib.local(model, settings), scene,
+    result = photo_lib.complete_photo(photo_lib.search_completer(model, settings), scene,
                                       crop_mask=crop_mask)
     holes = np.where(result.mask[..., np.newaxis] > 0.5, scene, 128).astype(np.uint8)
     gap = np.zeros((4, scene.shape[1], 3), np.uint8)

@@ -2,17 +2,20 @@
 (``ServedEngine``): a SavedModel folder run in this process, or behind TF Serving's REST API
 (``app.py --server``).
 
-Both give ``photo.CropCompleter``s for a method, so a photo takes one road
-(``photo.complete_photo``) whichever engine fills its faces, and both make the sample photos the
-page offers (the model's own generated faces placed in a synthetic scene).
+Both give ``photo.completion.CropCompleter``s for a method, so a photo takes one road
+(``photo.completion.complete_photo``) whichever engine fills its faces, and both make the sample
+photos the page offers (the model's own generated faces placed in a synthetic scene).
 """
 
 import abc
 
 import numpy as np
 
-from dcgan_tf import blend, gan, images as image_utils, loading, photo, synthetic
-from dcgan_tf.config import search_settings
+from dcgan_tf import images as image_utils
+from dcgan_tf.inpainting import blend
+from dcgan_tf.inpainting.settings import search_settings
+from dcgan_tf.models import sampling, trained
+from dcgan_tf.photo import completion as photo_lib, scenes
 
 SAMPLE_SEED = 4_000_043  # latents never used in training, FID or the docs' figures
 SAMPLE_SIZE = (320, 320)  # (height, width) of a sample photo
@@ -24,7 +27,7 @@ SAMPLE_PLACEMENTS = ((160, 165, -8.0, 3.4), (165, 160, 6.0, 3.0), (155, 160, 0.0
 class Engine(abc.ABC):
     """``source`` (what it runs), ``image_size``, ``methods`` (the completion methods it offers,
     "instant" first when it has one: the live preview) and ``completer(method, seed, progress)``
-    -> ``photo.CropCompleter``, where ``progress(step, steps)`` is called after each step of the
+    -> ``photo_lib.CropCompleter``, where ``progress(step, steps)`` is called after each step of the
     search when the engine can report it; an exception it raises ends the search (the app's
     way to stop the search of a client that has gone)."""
 
@@ -33,7 +36,7 @@ class Engine(abc.ABC):
     methods: tuple
 
     @abc.abstractmethod
-    def completer(self, method: str, seed: int = 0, progress=None) -> photo.CropCompleter:
+    def completer(self, method: str, seed: int = 0, progress=None) -> photo_lib.CropCompleter:
         """Completes aligned crops with ``method`` (one of ``methods``) and ``seed``."""
 
     @abc.abstractmethod
@@ -49,7 +52,7 @@ class Engine(abc.ABC):
     def samples(self) -> list[np.ndarray]:
         """Photos uint8 [H, W, 3], each with one generated face, to try the app with."""
         faces = self.generated_faces(len(SAMPLE_PLACEMENTS))
-        return [synthetic.scene(face[np.newaxis], [placement], SAMPLE_SIZE)
+        return [scenes.scene(face[np.newaxis], [placement], SAMPLE_SIZE)
                 for face, placement in zip(faces, SAMPLE_PLACEMENTS)]
 
 
@@ -57,27 +60,27 @@ class LocalEngine(Engine):
     """A run, packaged model or checkpoint (``loading.load``) in this process: every method
     ("instant" and "fast" need the model's encoder)."""
 
-    def __init__(self, model: loading.Model):
-        photo.face_template(model)  # refuses a model without one, before serving anything
+    def __init__(self, model: trained.Model):
+        photo_lib.face_template(model)  # refuses a model without one, before serving anything
         self.model, self.source = model, model.source
         self.image_size = model.config.image_size
         with_encoder = ("instant", "fast") if model.encoder is not None else ()
         self.methods = with_encoder + ("default",)
 
-    def completer(self, method: str, seed: int = 0, progress=None) -> photo.CropCompleter:
+    def completer(self, method: str, seed: int = 0, progress=None) -> photo_lib.CropCompleter:
         self.check_method(method)
         settings = search_settings(method).for_model(self.model.config.latent_prior)
         report = None if progress is None else (
             lambda step, loss: progress(step, settings.steps))
-        return photo.local(self.model, settings, seed=seed, progress=report)
+        return photo_lib.search_completer(self.model, settings, seed=seed, progress=report)
 
     def generated_faces(self, count: int) -> np.ndarray:
-        return gan.sample_images(self.model.generator, count, SAMPLE_SEED,
-                                 self.model.config.latent_prior)
+        return sampling.sample_images(self.model.generator, count, SAMPLE_SEED,
+                                      self.model.config.latent_prior)
 
 
 class ServedEngine(Engine):
-    """An export (``serving.RestCompleter`` or ``serving.SavedModelCompleter``): the method
+    """An export (``clients.RestCompleter`` or ``clients.SavedModelCompleter``): the method
     baked in at export (its settings, its step count) and, when the export has an encoder,
     "instant" from its ``encode`` and ``serving_default`` signatures, blended here. Progress
     is not reported, nor can a completion be stopped: a served completion is one call."""
@@ -85,23 +88,23 @@ class ServedEngine(Engine):
     def __init__(self, completer, source: str):
         self.served = completer
         self.source, self.image_size = source, self.served.image_size
-        self.template = photo.template_of(
+        self.template = photo_lib.template_of(
             self.served.info.get("train_config", {}).get("face_template", []), source)
         baked = self.served.settings.method
         has_encoder = "encode" in self.served.signatures
         instant = ("instant",) if has_encoder and baked != "instant" else ()
         self.methods = instant + (baked,)
 
-    def completer(self, method: str, seed: int = 0, progress=None) -> photo.CropCompleter:
+    def completer(self, method: str, seed: int = 0, progress=None) -> photo_lib.CropCompleter:
         self.check_method(method)
         if method == "instant" and self.served.settings.method != "instant":
-            return photo.CropCompleter(self.template, self.image_size, self._instant)
+            return photo_lib.CropCompleter(self.template, self.image_size, self._instant)
 
         def complete_crops(crops, masks):
             completed = self.served(crops, masks, self.served.settings.steps, seed)["completed"]
             return image_utils.to_float(completed)
 
-        return photo.CropCompleter(self.template, self.image_size, complete_crops)
+        return photo_lib.CropCompleter(self.template, self.image_size, complete_crops)
 
     def generated_faces(self, count: int) -> np.ndarray:
         images = self.served.predict("generate_from_seed",

@@ -1,7 +1,10 @@
-"""How much the web app takes, defined once: ``app.py``'s flags take their defaults from here
-(this module imports no TensorFlow, so ``app.py --help`` stays quick)."""
+"""How much the web app takes, defined once: ``app.py``'s flags take their defaults and their
+checks from here (this module imports no TensorFlow, so ``app.py --help`` stays quick)."""
 
 import dataclasses
+
+from dcgan_tf.checks import check_range
+from dcgan_tf.data import decode
 
 
 @dataclasses.dataclass(frozen=True)
@@ -10,7 +13,7 @@ class Limits:
 
     Attributes:
         max_upload_bytes: a request's body (photo and mask together).
-        max_pixels: a photo's pixels (and its mask's), at most ``image_reader.MAX_PIXELS``;
+        max_pixels: a photo's pixels (and its mask's), at most ``decode.MAX_PIXELS``;
             larger photos get 400 before they are decoded. A request's working memory grows
             with it (the photo, its copy being completed, the PNG).
         photo_cache_bytes: pixels of decoded photos kept (with their faces) for the next
@@ -27,3 +30,18 @@ class Limits:
     preview_queue: int = 4
     faces_queue: int = 4
     complete_queue: int = 8
+
+    @classmethod
+    def from_flags(cls, *, max_upload_mb: int, max_megapixels: float, queue: int) -> "Limits":
+        """The defaults with the limits ``app.py``'s flags set.
+
+        Raises:
+            ValueError: naming the flag out of range.
+        """
+        check_range("max_upload_mb", max_upload_mb, 1)
+        check_range("queue", queue, 1)
+        if not 0 < max_megapixels <= decode.MAX_PIXELS / 1e6:
+            raise ValueError(f"--max_megapixels must be in (0, {decode.MAX_PIXELS / 1e6:g}], "
+                             f"got {max_megapixels}")
+        return cls(max_upload_bytes=max_upload_mb * 1_000_000,
+                   max_pixels=round(max_megapixels * 1e6), complete_queue=queue)
