@@ -360,6 +360,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=0,
                         help="the default method's steps (bamos and fast set their own)")
     parser.add_argument("--batch_size", type=int, default=64)
+    add_table_flags(parser)
+    return parser.parse_args(argv)
+
+
+def add_table_flags(parser: argparse.ArgumentParser) -> None:
+    """The flags of the realism columns and the JSON table, shared with photo_quality.py:
+    --realism, --inception, --output, --resume."""
     parser.add_argument("--realism", action="store_true",
                         help="also FID, KID, U-IDS and P-IDS (needs --num_images >= 400)")
     parser.add_argument("--inception", default=DEFAULT_INCEPTION,
@@ -368,7 +375,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--resume", action="store_true",
                         help="keep the rows already in --output (made with the same setup) and "
                              "run only the missing ones")
-    return parser.parse_args(argv)
 
 
 def main():

@@ -174,14 +174,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--num_images", type=int, default=400)
     parser.add_argument("--methods", default="fast,telea,ns,mean,real",
                         help=f"comma-separated, of {', '.join(METHODS)}")
-    parser.add_argument("--realism", action="store_true",
-                        help="also FID, KID, U-IDS and P-IDS (needs --num_images >= 400)")
-    parser.add_argument("--inception", default=table.DEFAULT_INCEPTION,
-                        help="the FID Inception weights file (for --realism)")
-    parser.add_argument("--output", default="", help="also write the figures as JSON here")
-    parser.add_argument("--resume", action="store_true",
-                        help="keep the rows already in --output (made with the same setup) and "
-                             "run only the missing ones")
+    table.add_table_flags(parser)
     return parser.parse_args(argv)
 
 
