@@ -14,7 +14,7 @@ from dcgan_tf.app.engine import SAMPLE_PLACEMENTS, SAMPLE_SIZE, Engine
 from dcgan_tf.app.errors import BadRequest
 from dcgan_tf.app.photos import PhotoCache
 from dcgan_tf.inpainting import masks as mask_lib
-from dcgan_tf.photo import align, completion as photo_lib
+from dcgan_tf.photo import align, completion as photo_lib, detect
 
 log = logging.getLogger(__name__)
 
@@ -43,16 +43,17 @@ def _read(upload) -> bytes:
     return upload.read()
 
 
-def photo_faces(photos: PhotoCache, image) -> tuple[tuple[int, int], list]:
-    """The (height, width) of an uploaded photo and its faces (on a worker thread)."""
+def photo_faces(photos: PhotoCache, image) -> tuple[tuple[int, int], detect.Detections]:
+    """The (height, width) of an uploaded photo and its face detections (on a worker
+    thread)."""
     entry = photos.photo(_read(image))
-    return entry.pixels.shape[:2], photos.faces(entry)
+    return entry.pixels.shape[:2], photos.detections(entry)
 
 
 def _photo_and_mask(photos: PhotoCache, uploads: tuple
-                    ) -> tuple[np.ndarray, np.ndarray, list]:
-    """The photo uint8 [H, W, 3], its mask bool [H, W] (True = keep) and its faces, the mask
-    checked before the faces are looked for.
+                    ) -> tuple[np.ndarray, np.ndarray, detect.Detections]:
+    """The photo uint8 [H, W, 3], its mask bool [H, W] (True = keep) and its face detections,
+    the mask checked before the faces are looked for.
 
     Raises:
         decode.UnreadableImage, BadRequest: naming the field at fault.
@@ -67,7 +68,7 @@ def _photo_and_mask(photos: PhotoCache, uploads: tuple
     if mask.shape != (height, width):
         raise BadRequest(f"mask: {mask.shape[1]}x{mask.shape[0]} pixels, the image is "
                          f"{width}x{height}; draw the mask at the photo's size")
-    return entry.pixels, mask, photos.faces(entry)
+    return entry.pixels, mask, photos.detections(entry)
 
 
 def fill(photos: PhotoCache, engine: Engine, uploads: tuple, method: str, seed: int,
@@ -75,9 +76,9 @@ def fill(photos: PhotoCache, engine: Engine, uploads: tuple, method: str, seed: 
     """Completes one uploaded photo (on a worker thread): its PNG (``seamless``) or preview
     JPEG, and the seconds it took. ``uploads``: the photo's and the mask's files."""
     start = time.perf_counter()
-    pixels, mask, faces = _photo_and_mask(photos, uploads)
+    pixels, mask, detections = _photo_and_mask(photos, uploads)
     completer = engine.completer(method, seed, progress)
-    result = photo_lib.complete_photo(completer, pixels, mask=mask, faces=faces,
+    result = photo_lib.complete_photo(completer, pixels, mask=mask, detections=detections,
                                       seamless=seamless)
     encoded = png(result.completed) if seamless else jpeg(result.completed)
     return encoded, time.perf_counter() - start
