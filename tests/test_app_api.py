@@ -529,5 +529,6 @@ def test_warm_up_previews_a_sample_before_serving(engine, caplog):
     with caplog.at_level(logging.INFO, logger="dcgan_tf.app"):
         server.create_app(warmed, warm_up=True)
         server.create_app(cold)
-    assert warmed.asked == ["instant"] and cold.asked == []
-    assert "Preview warmed up" in caplog.text and "completed nothing" not in caplog.text
+    assert warmed.asked == ["instant", "fast"] and cold.asked == []
+    assert "Preview warmed up" in caplog.text and "Completion (fast) warmed up" in caplog.text
+    assert "completed nothing" not in caplog.text

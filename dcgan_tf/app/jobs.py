@@ -1,6 +1,6 @@
 """The work of a request, done on a lane's worker thread: read the uploads, decode and search
 the photo (through the cache), complete it with the engine's completer and encode the answer;
-and the warm-up preview of a sample photo."""
+and the warm-up of a sample photo's preview and completion."""
 
 import io
 import logging
@@ -17,6 +17,8 @@ from dcgan_tf.inpainting import masks as mask_lib
 from dcgan_tf.photo import align, completion as photo_lib, detect
 
 log = logging.getLogger(__name__)
+
+COMPLETE_METHOD = "fast"  # the page's Complete button, and /api/complete without a method
 
 
 class Abandoned(Exception):
@@ -95,16 +97,28 @@ def preview(photos: PhotoCache, engine: Engine, uploads: tuple
 
 
 def warm_up(photos: PhotoCache, engine: Engine, sample: bytes) -> None:
-    """Previews ``sample`` (the PNG of the first sample photo) with a hole over its face."""
+    """Previews ``sample`` (the PNG of the first sample photo) with a hole over its face, when
+    the engine has the instant preview, and completes it with ``COMPLETE_METHOD`` when the
+    engine offers it: the first user's preview and completion then do not pay for the face
+    detector's, the networks', the search's and the Poisson solver's first calls."""
     x, y, _, scale = SAMPLE_PLACEMENTS[0]
     half = int(8 * scale)  # a square of 16 crop pixels around the crop's centre
     mask = np.full(SAMPLE_SIZE, 255, np.uint8)
     mask[int(y) - half:int(y) + half, int(x) - half:int(x) + half] = 0
-    _, seconds, note = preview(photos, engine, (io.BytesIO(sample), io.BytesIO(png(mask))))
-    if note:
-        log.warning("The warm-up preview of a sample photo completed nothing: %s", note)
-    else:
-        log.info("Preview warmed up in %.1f s", seconds)
+    uploads = (io.BytesIO(sample), io.BytesIO(png(mask)))
+    if "instant" in engine.methods:
+        _, seconds, note = preview(photos, engine, uploads)
+        if note:
+            log.warning("The warm-up preview of a sample photo completed nothing: %s", note)
+        else:
+            log.info("Preview warmed up in %.1f s", seconds)
+    if COMPLETE_METHOD in engine.methods:
+        try:
+            _, seconds = fill(photos, engine, uploads, COMPLETE_METHOD, 0, None, True)
+        except align.AlignmentError as error:
+            log.warning("The warm-up completion of a sample photo completed nothing: %s", error)
+        else:
+            log.info("Completion (%s) warmed up in %.1f s", COMPLETE_METHOD, seconds)
 
 
 def png(pixels: np.ndarray) -> bytes:

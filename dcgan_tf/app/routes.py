@@ -118,7 +118,8 @@ async def preview(request: fastapi.Request, image: fastapi.UploadFile,
 @router.post("/api/complete", response_class=responses.Response,
              responses={200: {"content": {"image/png": {}, "application/x-ndjson": {}}}})
 async def complete(request: fastapi.Request, image: fastapi.UploadFile,
-                   mask: fastapi.UploadFile, method: str = fastapi.Form("fast"),
+                   mask: fastapi.UploadFile,
+                   method: str = fastapi.Form(jobs.COMPLETE_METHOD),
                    seed: int = fastapi.Form(0), progress: bool = fastapi.Form(False)):
     """The photo with the hole filled by a search (``method``: fast, default...) at the
     photo's size; ``progress=true`` streams the search's steps as NDJSON first."""
