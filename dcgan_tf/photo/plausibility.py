@@ -1,6 +1,6 @@
 """Whether a detection's five landmarks and box make a face the model can use: cheap geometric
-rules that the detector's confidence does not check (MTCNN has reported 0.95 for a "face" on a
-blurred desk; a completion then paints a ghost face there).
+rules that the detector's confidence does not check (MTCNN has reported 0.949 for a "face" on
+a blurred desk; a completion then paints a ghost face there).
 
 The rules, in the order they are checked (``implausibility`` names the first that fails):
     size    the eyes at least ``align.MIN_EYE_DISTANCE`` px apart: a smaller face cannot be
@@ -17,12 +17,12 @@ The rules, in the order they are checked (``implausibility`` names the first tha
             box and all five landmarks agree on the face's size.
 
 The boxes are the detector's own, not clipped to the photo (``detect.candidates``), so a face cut
-by the photo's edge is measured whole. The bounds were set on 420 faces of CelebA's training
-split that MTCNN found in scenes of 240 and 960 px, rotated by up to 30 degrees, their eyes
-10-190 px apart (``bench/detector_threshold.py``, which prints each quantity's range): none of
-them failed a rule, and the bounds leave a margin of 1.5-2x beyond the range measured. The
-rules catch geometry no face has, not unusual faces; the confidence threshold is what removes
-detections that look like faces (``detect.MIN_CONFIDENCE``).
+by the photo's edge is measured whole. The bounds were set on 410 faces of CelebA's training
+split that MTCNN found (confidence 0.9 or more) in scenes of 240 and 960 px, rotated by up to
+30 degrees, their eyes 8-190 px apart (``bench/detector_threshold.py``, which prints each
+quantity's range): none of them failed a rule, and the bounds leave a margin of 1.5-2x beyond
+the range measured. The rules catch geometry no face has, not unusual faces; the confidence
+threshold is what removes detections that look like faces (``detect.MIN_CONFIDENCE``).
 """
 
 import numpy as np
