@@ -259,9 +259,8 @@ def place_face(face: np.ndarray, framing: str, background: np.ndarray, rng
     margin = int(np.ceil(0.72 * width * scale)) + 2
     left, top_row = max(0, int(centre[0]) - margin), max(0, int(centre[1]) - margin)
     right, bottom = min(photo_width, int(centre[0]) + margin), min(height, int(centre[1]) + margin)
-    window = scenes.scene(square[np.newaxis], [(centre[0] - left, centre[1] - top_row, angle,
-                                                scale)],
-                          (bottom - top_row, right - left),
+    placement = (centre[0] - left, centre[1] - top_row, angle, scale)
+    window = scenes.scene(square[np.newaxis], [placement], (bottom - top_row, right - left),
                           background=background[top_row:bottom, left:right])
     photo = background.copy()
     photo[top_row:bottom, left:right] = window
