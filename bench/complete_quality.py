@@ -23,16 +23,31 @@ P-IDS from a 5-fold cross-validated linear SVM (scikit-learn LinearSVC, C = 0.01
 features) scored only on the folds it was not fitted on. It needs N >= 400 (200 a side) and warns
 below 2,000 (1,000 a side).
 
---output writes {"<method>/<mask>": {"hole_psnr", "hole_ssim", "psnr", "ssim", "l1" (on the
-hole), "fid", "kid", "p_ids", "u_ids", "seconds_per_image", "num_images", "hole_share"}} as JSON
-(atomically, after every row; the realism keys only with --realism; an infinite figure, the real
-row's hole PSNR, as null).
+--output writes the table as JSON, a "setup" object next to the rows:
+{"setup": {"bench", "model", "model_step", "data", "crop", "num_images", "steps", "batch_size",
+"realism"}, "<method>/<mask>": {"hole_psnr", "hole_ssim", "psnr", "ssim", "l1" (on the hole),
+"fid", "kid", "p_ids", "u_ids", "seconds_per_image", "num_images", "hole_share"}, ...} (the
+realism keys only with --realism; an infinite figure, the real row's hole PSNR, as null).
+"setup" is what every row was made with: the model as ``loading.load`` reports it (a path made
+absolute, or a packaged name) and its training step (-1: packaged), the --data path (absolute)
+and the flags that change figures. --batch_size does: a search batch draws its random starts
+from one seed, its first image's index, so the bamos and default rows depend on it. The file is
+rewritten atomically (a temporary file renamed over it) after every row, so a run stopped at any
+moment (SIGTERM at a session's end, Ctrl-C, a crash) leaves a whole file with every row finished
+so far (a kill in the middle of a write leaves at most a stray .tmp-*.json beside it).
+
+--resume (with --output) keeps the rows already in that file, prints them (marked "kept") and
+runs only the missing method/mask cells, so a stopped run goes on where it stopped (no file yet:
+it starts one). It refuses (ValueError naming --resume and the setting) a file whose "setup"
+differs from this run's, so a table never mixes runs; rows of the file outside this run's
+--methods x --masks stay in it. Seconds per image (and x bamos) of a resumed table come from the
+runs that made each row, with whatever else the machine was running then.
 
     python bench/complete_quality.py --model=celeba64 [--data=../shared/data/celeba_valid.zip] \\
         [--num_images=256] [--masks=center,random,left,thick] \\
         [--methods=telea,bamos,default,fast] [--batch_size=64] \\
         [--realism [--inception=../shared/models/inception_v3_fid.weights.h5]] \\
-        [--output=results.json]
+        [--output=results.json [--resume]]
 """
 
 import argparse
@@ -148,6 +163,8 @@ def check_args(args) -> None:
         check_realism_flags(args.inception)
     if args.output:
         files.check_writable_dir(os.path.dirname(os.path.abspath(args.output)), "output")
+    if args.resume and not args.output:
+        raise ValueError("--resume needs --output: the file whose rows it keeps")
 
 
 def check_realism_flags(inception_path: str) -> None:
@@ -173,14 +190,82 @@ def check_realism_count(count: int) -> None:
               f"(FID biased upward); report N with every figure", flush=True)
 
 
-def write_results(path: str, results: dict) -> None:
-    """Writes ``results`` as JSON atomically, infinite or NaN figures as null."""
+SETUP = "setup"  # the JSON key of what the rows were made with, next to the "<method>/<mask>" rows
+
+
+def path_or_name(value: str) -> str:
+    """``value`` made absolute when it is a path (a file, a folder or a checkpoint prefix), else
+    as it is (a packaged model's name, "synthetic")."""
+    if os.path.exists(value) or os.path.exists(value + ".index"):
+        return os.path.abspath(value)
+    return value
+
+
+def run_setup(args, model: trained.Model) -> dict:
+    """What this run's rows are made with: ``--output``'s "setup"."""
+    return {"bench": "complete_quality", "model": path_or_name(model.source),
+            "model_step": model.step, "data": path_or_name(args.data), "crop": args.crop,
+            "num_images": args.num_images, "steps": args.steps, "batch_size": args.batch_size,
+            "realism": args.realism}
+
+
+def _differs(path: str, key: str, made, wanted) -> str:
+    """The --resume refusal for one setting of "setup" that differs."""
+    if key == "bench":
+        return f"--resume: {path} was made by bench/{made}.py, not bench/{wanted}.py"
+    if key == "model_step":
+        return f"--resume: {path} was made with the model at step {made}, not {wanted}"
+    if key == "realism":
+        return (f"--resume: {path} was made {'with' if made else 'without'} --realism, not "
+                f"{'with' if wanted else 'without'} it")
+    return f"--resume: {path} was made with --{key}={made}, not {wanted}"
+
+
+def read_results(path: str, setup: dict) -> dict:
+    """--resume: the rows of the JSON ``path`` (null figures back to inf for PSNR, NaN else),
+    {} when there is no file yet.
+
+    Raises:
+        ValueError: naming --resume, when the file is no results file of a bench, has no
+            "setup" or one that differs from ``setup``.
+    """
+    if not os.path.exists(path):
+        return {}
+    try:
+        with open(path) as handle:
+            table = json.load(handle)
+    except (OSError, ValueError) as error:
+        raise ValueError(f"--resume: cannot read {path}: {error}") from error
+    if not isinstance(table, dict) or not all(isinstance(row, dict) for row in table.values()):
+        raise ValueError(f"--resume: {path} is not a results file of a bench")
+    made = table.pop(SETUP, None)
+    if made is None:
+        raise ValueError(f'--resume: {path} has no "{SETUP}" (written before --resume): what its '
+                         f"rows were made with is unknown; run without --resume to replace it")
+    for key, wanted in setup.items():
+        if key not in made:
+            raise ValueError(f'--resume: {path}\'s "{SETUP}" does not record {key}')
+        if made[key] != wanted:
+            raise ValueError(_differs(path, key, made[key], wanted))
+
+    def figure(name, value):
+        if value is None:
+            return math.inf if "psnr" in name else math.nan
+        return value
+
+    return {key: {name: figure(name, value) for name, value in row.items()}
+            for key, row in table.items()}
+
+
+def write_results(path: str, results: dict, setup: dict) -> None:
+    """Writes ``setup`` and the rows of ``results`` as JSON atomically, infinite or NaN figures
+    as null."""
     def finite(value):
         return value if not isinstance(value, float) or math.isfinite(value) else None
 
-    table = {key: {name: finite(value) for name, value in row.items()}
-             for key, row in results.items()}
-
+    table = {SETUP: setup}
+    table.update({key: {name: finite(value) for name, value in row.items()}
+                  for key, row in results.items()})
     files.atomic_write_text(path, json.dumps(table, indent=2))
 
 
@@ -193,25 +278,41 @@ def header(realism: bool) -> str:
     return header + "\n" + "-" * len(header)
 
 
-def format_row(kind: str, method: str, row: dict, speedup: str) -> str:
-    """One line of the table for ``score``'s ``row``."""
+def format_row(kind: str, method: str, row: dict, speedup: str, kept: bool = False) -> str:
+    """One line of the table for ``score``'s ``row`` (kept: read from --resume's file)."""
     line = (f"{kind:9s} {method:8s} {row['hole_psnr']:9.2f} {row['hole_ssim']:9.3f} "
             f"{row['psnr']:6.2f} {row['l1']:7.4f} {row['seconds_per_image']:8.3f} {speedup:>7s}")
     if "fid" in row:
         line += (f" {row['fid']:7.2f} {1e3 * row['kid']:8.2f} {row['u_ids']:6.3f} "
                  f"{row['p_ids']:6.3f}")
-    return line
+    return line + ("  kept" if kept else "")
+
+
+def speedup(results: dict, kind: str, seconds: float) -> str:
+    """The "x bamos" column: the bamos row's seconds per image on mask ``kind`` (computed in this
+    run or kept from --resume's file) over ``seconds``; "-" with no bamos row yet."""
+    bamos = results.get(f"bamos/{kind}", {}).get("seconds_per_image")
+    return f"{bamos / seconds:.1f}" if bamos and seconds else "-"
 
 
 def run(args) -> None:
     """The benchmark: loads model and data, completes, scores, prints, writes."""
     check_args(args)
     model = loading.load(args.model)
+    setup = run_setup(args, model)
+    results = read_results(args.output, setup) if args.resume else {}
     size = model.config.image_size
     originals = pipeline.load_images(args.data, crop=args.crop, image_size=size,
                                      max_images=args.num_images)
     print(f"model {model.source}, {len(originals)} images of {args.data}, "
           f"{size}x{size}")
+    kinds, methods = args.masks.split(","), args.methods.split(",")
+    cells = [f"{method}/{kind}" for kind in kinds for method in methods]
+    todo = [cell for cell in cells if cell not in results]
+    if args.resume:
+        others = len(set(results) - set(cells))
+        print(f"--resume: {len(cells) - len(todo)} of {len(cells)} rows kept from {args.output}, "
+              f"{len(todo)} to run" + (f" (and {others} other rows it keeps)" if others else ""))
     extractor, original_features = None, None
     if args.realism:
         check_realism_count(len(originals))
@@ -219,28 +320,30 @@ def run(args) -> None:
               f"(C = {distribution_metrics.IDS_C}, standardised features), completions of each "
               f"half against the other half's real faces, {len(originals) // 2} a side",
               flush=True)
-        extractor = inception.FeatureExtractor(args.inception)
-        original_features = extractor(originals)
+        if todo:
+            extractor = inception.FeatureExtractor(args.inception)
+            original_features = extractor(originals)
     all_masks = {kind: mask_lib.make_masks(kind, len(originals), size, seed=0)
-                 for kind in args.masks.split(",")}
+                 for kind in kinds}
     for kind, masks in all_masks.items():
         print(f"mask {kind}: the hole is {100 * (1 - masks.mean()):.1f}% of the pixels")
     print(header(args.realism), flush=True)
-    results = {}
     for kind, masks in all_masks.items():
-        bamos_seconds = None
-        for method in args.methods.split(","):
-            completed, seconds = complete(method, model, originals, masks, steps=args.steps,
-                                          batch_size=args.batch_size)
-            row = score(completed, originals, masks, seconds, extractor, original_features,
-                        reference=method == REFERENCE)
-            bamos_seconds = seconds if method == "bamos" else bamos_seconds
-            speedup = f"{bamos_seconds / seconds:.1f}" if bamos_seconds and seconds else "-"
-            print(format_row(kind, method, row, speedup), flush=True)
-            results[f"{method}/{kind}"] = row
-            if args.output:
-                write_results(args.output, results)
+        for method in methods:
+            key = f"{method}/{kind}"
+            kept = key in results
+            if not kept:
+                completed, seconds = complete(method, model, originals, masks, steps=args.steps,
+                                              batch_size=args.batch_size)
+                results[key] = score(completed, originals, masks, seconds, extractor,
+                                     original_features, reference=method == REFERENCE)
+            row = results[key]
+            print(format_row(kind, method, row, speedup(results, kind, row["seconds_per_image"]),
+                             kept), flush=True)
+            if args.output and not kept:
+                write_results(args.output, results, setup)
     if args.output:
+        write_results(args.output, results, setup)
         print(f"Written: {args.output}")
 
 
@@ -262,6 +365,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--inception", default=DEFAULT_INCEPTION,
                         help="the FID Inception weights file (for --realism)")
     parser.add_argument("--output", default="", help="also write the figures as JSON here")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the rows already in --output (made with the same setup) and "
+                             "run only the missing ones")
     return parser.parse_args(argv)
 
 

@@ -14,8 +14,15 @@ reference row). Per method: hole PSNR and SSIM, full-photo PSNR, hole L1 and sec
 photos, which are face crops in FFHQ's framing already, against the real photos of the other
 half.
 
+--output writes the JSON of bench/complete_quality.py (atomically after every row, so a stopped
+run leaves the rows finished so far), its "setup" here {"bench", "model", "model_step", "data",
+"num_images", "realism"} (the search starts are seeded per photo, so there is no batch size to
+record); --resume keeps the rows already in it and runs only the missing methods, refusing a file
+of another setup, as there.
+
     python bench/photo_quality.py --model=celeba64 [--num_images=400] \\
-        [--methods=fast,telea,ns,mean,real] [--realism] [--output=photo_results.json]
+        [--methods=fast,telea,ns,mean,real] [--realism] \\
+        [--output=photo_results.json [--resume]]
 
 FFHQ is CC BY-NC-SA 4.0 (NVIDIA); never commit its images or anything made from them.
 """
@@ -91,6 +98,13 @@ def _complete_photo(completer, photo, mask, detections) -> np.ndarray:
         return np.where(mask[..., np.newaxis] > 0.5, photo, 128).astype(np.uint8)
 
 
+def run_setup(args, model) -> dict:
+    """What this run's rows are made with: ``--output``'s "setup"."""
+    return {"bench": "photo_quality", "model": table.path_or_name(model.source),
+            "model_step": model.step, "data": table.path_or_name(args.data),
+            "num_images": args.num_images, "realism": args.realism}
+
+
 def run(args) -> None:
     """The benchmark: loads, detects, completes, scores, prints, writes."""
     methods = args.methods.split(",")
@@ -98,9 +112,14 @@ def run(args) -> None:
     if unknown:
         raise ValueError(f"--methods: unknown {', '.join(unknown)}; choose from "
                          f"{', '.join(METHODS)}")
+    if args.resume and not args.output:
+        raise ValueError("--resume needs --output: the file whose rows it keeps")
     if args.realism:
         table.check_realism_flags(args.inception)
     model = loading.load(args.model)
+    setup = run_setup(args, model)
+    results = table.read_results(args.output, setup) if args.resume else {}
+    todo = [method for method in methods if f"{method}/{MASK_NAME}" not in results]
     photos = [decode.read_rgb(encoded, name)
               for name, encoded in pipeline.read_encoded(args.data, args.num_images)]
     if len({photo.shape for photo in photos}) > 1:
@@ -112,34 +131,39 @@ def run(args) -> None:
     print(f"model {model.source}, {len(photos)} photos of {args.data} at "
           f"{photos.shape[2]}x{photos.shape[1]}, hole {MASK_NAME} "
           f"{100 * (1 - mask.mean()):.1f}% of the pixels")
+    if args.resume:
+        print(f"--resume: {len(methods) - len(todo)} of {len(methods)} rows kept from "
+              f"{args.output}, {len(todo)} to run")
     faces, detect_seconds = [None] * len(photos), 0.0
-    if set(methods) & set(SEARCH_METHODS):
+    if set(todo) & set(SEARCH_METHODS):
         start = time.perf_counter()
         faces = [detect.detect_faces(photo) for photo in photos]
         detect_seconds = (time.perf_counter() - start) / len(photos)
         print(f"a face found in {sum(bool(found.faces) for found in faces)} photos (a photo "
               f"without one keeps a mid-grey hole)")
     extractor = original_features = None
-    if args.realism:
+    if args.realism and todo:
         extractor = inception.FeatureExtractor(args.inception)
         original_features = extractor(photos)
     masks = np.broadcast_to(mask[np.newaxis, ..., np.newaxis], photos.shape[:3] + (1,))
     print(table.header(args.realism))
-    results = {}
     for method in methods:
-        settings = (search_settings(method).for_model(model.config.latent_prior)
-                    if method in SEARCH_METHODS else None)
-        completed, seconds = complete_photos(
-            method, photos, mask,
-            lambda index: photo_lib.search_completer(model, settings, seed=index), faces,
-            detect_seconds)
-        row = table.score(completed, photos, masks, seconds, extractor, original_features,
-                          reference=method == table.REFERENCE)
-        print(table.format_row(MASK_NAME, method, row, "-"), flush=True)
-        results[f"{method}/{MASK_NAME}"] = row
-        if args.output:
-            table.write_results(args.output, results)
+        key = f"{method}/{MASK_NAME}"
+        kept = key in results
+        if not kept:
+            settings = (search_settings(method).for_model(model.config.latent_prior)
+                        if method in SEARCH_METHODS else None)
+            completed, seconds = complete_photos(
+                method, photos, mask,
+                lambda index: photo_lib.search_completer(model, settings, seed=index), faces,
+                detect_seconds)
+            results[key] = table.score(completed, photos, masks, seconds, extractor,
+                                       original_features, reference=method == table.REFERENCE)
+        print(table.format_row(MASK_NAME, method, results[key], "-", kept), flush=True)
+        if args.output and not kept:
+            table.write_results(args.output, results, setup)
     if args.output:
+        table.write_results(args.output, results, setup)
         print(f"Written: {args.output}")
 
 
@@ -156,6 +180,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--inception", default=table.DEFAULT_INCEPTION,
                         help="the FID Inception weights file (for --realism)")
     parser.add_argument("--output", default="", help="also write the figures as JSON here")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the rows already in --output (made with the same setup) and "
+                             "run only the missing ones")
     return parser.parse_args(argv)
 
 

@@ -1,6 +1,7 @@
 """bench/complete_quality.py on a tiny model and synthetic faces: the classical methods, the real
-reference row, the JSON it writes, the realism columns (with a cheap stand-in for Inception) and
-the flags it refuses."""
+reference row, the JSON it writes, the realism columns (with a cheap stand-in for Inception),
+--resume (only the missing cells run; a file of another setup is refused) and the flags it
+refuses."""
 
 import importlib.util
 import json
@@ -52,6 +53,12 @@ def test_classical_methods_and_the_reference_row_write_the_table(tiny_run, tmp_p
     assert "mask left: the hole is 50.0% of the pixels" in run.stdout
     with open(output) as handle:
         table = json.load(handle)
+    setup = table.pop("setup")
+    assert setup["bench"] == "complete_quality"
+    assert setup["model"] == os.path.abspath(result.run_dir)
+    assert setup["model_step"] == result.step
+    assert setup["data"] == "synthetic" and setup["num_images"] == 8
+    assert setup["realism"] is False and setup["batch_size"] == 64
     assert sorted(table) == sorted(f"{method}/{mask}" for method in ("telea", "mean", "real")
                                    for mask in ("center", "left"))
     for key, row in table.items():
@@ -95,4 +102,105 @@ def test_flag_errors_name_the_flag(bench, tiny_run, flags, message):
     args = bench.parse_args([f"--model={result.run_dir}", "--data=synthetic", "--crop=none",
                              *[flag.format(script=SCRIPT) for flag in flags]])
     with pytest.raises(ValueError, match=re.escape(message)):
+        bench.run(args)
+
+
+def _flags(result, output, *flags):
+    return [f"--model={result.run_dir}", "--data=synthetic", "--crop=none", "--num_images=8",
+            "--masks=center,left", f"--output={output}", *flags]
+
+
+@pytest.fixture
+def spy(bench, monkeypatch):
+    """The methods ``complete`` is called with; bamos takes 2 s an image, the others 0.5 s (each
+    completes as ``mean`` does, so no search runs)."""
+    calls, real = [], bench.complete
+
+    def complete(method, model, originals, masks, **flags):
+        calls.append(method)
+        completed, _ = real("mean", model, originals, masks, **flags)
+        return completed, 2.0 if method == "bamos" else 0.5
+
+    monkeypatch.setattr(bench, "complete", complete)
+    return calls
+
+
+def test_resume_runs_only_the_missing_cells(bench, tiny_run, tmp_path, capsys, spy):
+    _, result = tiny_run
+    output = tmp_path / "results.json"
+    # --resume with no file yet starts one
+    bench.run(bench.parse_args(_flags(result, output, "--methods=telea,bamos", "--resume")))
+    assert spy == ["telea", "bamos"] * 2
+    with open(output) as handle:
+        first = json.load(handle)
+    capsys.readouterr()
+    spy.clear()
+    bench.run(bench.parse_args(_flags(result, output, "--methods=telea,bamos,fast", "--resume")))
+    assert spy == ["fast", "fast"]  # one per mask: telea and bamos were kept
+    out = capsys.readouterr().out
+    assert "--resume: 4 of 6 rows kept" in out
+    lines = {tuple(line.split()[:2]): line for line in out.splitlines() if line[:1] in "cl"}
+    assert lines["center", "telea"].endswith("kept") and lines["left", "bamos"].endswith("kept")
+    assert not lines["center", "fast"].endswith("kept")
+    # x bamos from the bamos row kept in the file: 2 s / 0.5 s
+    assert lines["center", "fast"].split()[7] == "4.0"
+    assert lines["left", "bamos"].split()[7] == "1.0"
+    with open(output) as handle:
+        table = json.load(handle)
+    assert table["setup"] == first["setup"]
+    assert sorted(table) == sorted(["setup"] + [f"{method}/{mask}"
+                                                for method in ("telea", "bamos", "fast")
+                                                for mask in ("center", "left")])
+    for key, row in first.items():
+        assert table[key] == row  # kept as they were, not recomputed
+    # a later run without --resume starts over
+    spy.clear()
+    bench.run(bench.parse_args(_flags(result, output, "--methods=telea")))
+    assert spy == ["telea", "telea"]
+    with open(output) as handle:
+        assert sorted(json.load(handle)) == ["setup", "telea/center", "telea/left"]
+
+
+def test_resume_keeps_the_real_rows_infinite_hole_psnr(bench, tiny_run, tmp_path, capsys):
+    _, result = tiny_run
+    output = tmp_path / "results.json"
+    bench.run(bench.parse_args(_flags(result, output, "--methods=real")))
+    bench.run(bench.parse_args(_flags(result, output, "--methods=real", "--resume")))
+    assert re.search(r"center +real +inf ", capsys.readouterr().out)
+    with open(output) as handle:
+        assert json.load(handle)["real/center"]["hole_psnr"] is None
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--num_images=16"], "was made with --num_images=8, not 16"),
+    (["--steps=5"], "was made with --steps=0, not 5"),
+    (["--batch_size=4"], "was made with --batch_size=64, not 4"),
+])
+def test_resume_refuses_a_file_of_another_setup(bench, tiny_run, tmp_path, spy, flags,
+                                                message):
+    _, result = tiny_run
+    output = tmp_path / "results.json"
+    bench.run(bench.parse_args(_flags(result, output, "--methods=telea")))
+    written = output.read_text()
+    spy.clear()
+    args = bench.parse_args(_flags(result, output, "--methods=telea,mean", "--resume", *flags))
+    with pytest.raises(ValueError, match=re.escape(f"--resume: {output} {message}")):
+        bench.run(args)
+    assert spy == [] and output.read_text() == written
+
+
+def test_resume_refuses_a_file_without_setup(bench, tiny_run, tmp_path, spy):
+    _, result = tiny_run
+    output = tmp_path / "results.json"
+    output.write_text(json.dumps({"telea/center": {"hole_psnr": 20.0}}))
+    with pytest.raises(ValueError, match=re.escape(f'--resume: {output} has no "setup"')):
+        bench.run(bench.parse_args(_flags(result, output, "--methods=telea", "--resume")))
+    assert spy == []
+
+
+def test_resume_needs_output(bench, tiny_run):
+    _, result = tiny_run
+    args = bench.parse_args([f"--model={result.run_dir}", "--data=synthetic", "--crop=none",
+                             "--methods=telea", "--resume"])
+    with pytest.raises(ValueError, match=re.escape("--resume needs --output")):
         bench.run(args)

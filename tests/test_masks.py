@@ -58,6 +58,21 @@ def test_irregular_holes_are_nonempty_and_capped(kind):
     assert len({h for h in holes}) > 10  # each image its own mask
 
 
+def test_a_stroke_draw_without_a_hole_is_drawn_again_and_one_with_a_hole_is_kept():
+    """Thick strokes at 64 px, seed 0: the first draws of masks 451, 1497 and 2597 skip every
+    stroke (each over the 50% cap) and leave no hole, which made every thick row of the
+    2,720-face benchmark an infinite hole PSNR; they are drawn again. Mask 450's first draw has
+    a hole and is the mask."""
+    thick = masks._STROKES_256["thick"]
+    for index in (451, 1497, 2597):
+        first_draw = masks._draw_strokes(64, np.random.default_rng([0, index]), *thick)
+        assert first_draw.min() == 1.0  # the draw that used to be the mask: no hole
+        mask = masks.strokes(64, np.random.default_rng([0, index]), "thick")
+        assert 0.0 < 1.0 - mask.mean() <= masks.MAX_STROKE_HOLE
+    first_draw = masks._draw_strokes(64, np.random.default_rng([0, 450]), *thick)
+    np.testing.assert_array_equal(masks.make_masks("thick", 451, 64, seed=0)[450], first_draw)
+
+
 def test_stroke_kinds_grow_from_thin_to_thick():
     mean_hole = {kind: 1.0 - masks.make_masks(kind, 30, SIZE, seed=0).mean()
                  for kind in ("thin", "medium", "thick")}

@@ -1,5 +1,6 @@
 """bench/photo_quality.py on a tiny model and a folder of synthetic photos: the classical fills
-and the reference row at the photos' size, the JSON it writes, and the photos it refuses."""
+and the reference row at the photos' size, the JSON it writes, --resume, and the photos it
+refuses."""
 
 import importlib.util
 import json
@@ -43,6 +44,10 @@ def test_classical_fills_and_reference_row_at_the_photos_size(bench, tiny_run, t
                                 "--methods=telea,mean,real", f"--output={output}"]))
     with open(output) as handle:
         table = json.load(handle)
+    assert table.pop("setup") == {"bench": "photo_quality",
+                                  "model": os.path.abspath(result.run_dir),
+                                  "model_step": result.step, "data": str(folder),
+                                  "num_images": 400, "realism": False}
     assert sorted(table) == ["mean/eyes_nose", "real/eyes_nose", "telea/eyes_nose"]
     assert table["real/eyes_nose"]["hole_psnr"] is None
     assert np.isfinite(table["telea/eyes_nose"]["hole_psnr"])
@@ -57,3 +62,30 @@ def test_photos_of_different_sizes_are_refused(bench, tiny_run, tmp_path):
     with pytest.raises(ValueError, match="the photos must share one size"):
         bench.run(bench.parse_args([f"--model={result.run_dir}", f"--data={tmp_path}",
                                     "--methods=telea"]))
+
+
+def test_resume_runs_only_the_missing_methods(bench, tiny_run, tmp_path, monkeypatch, capsys):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for index, face in enumerate(FACES[:4]):
+        image_utils.save_png(str(folder / f"{index}.png"), face)
+    output = tmp_path / "photo.json"
+    _, result = tiny_run
+    flags = [f"--model={result.run_dir}", f"--data={folder}", f"--output={output}"]
+    bench.run(bench.parse_args([*flags, "--methods=telea"]))
+    with open(output) as handle:
+        first = json.load(handle)
+    calls, real = [], bench.complete_photos
+    monkeypatch.setattr(bench, "complete_photos",
+                        lambda method, *rest: calls.append(method) or real(method, *rest))
+    bench.run(bench.parse_args([*flags, "--methods=telea,mean", "--resume"]))
+    assert calls == ["mean"]
+    assert "--resume: 1 of 2 rows kept" in capsys.readouterr().out
+    with open(output) as handle:
+        table = json.load(handle)
+    assert sorted(table) == ["mean/eyes_nose", "setup", "telea/eyes_nose"]
+    assert table["telea/eyes_nose"] == first["telea/eyes_nose"]
+    with pytest.raises(ValueError, match="--resume: .* was made with --num_images=400, not 3"):
+        bench.run(bench.parse_args([*flags, "--methods=telea,ns", "--num_images=3",
+                                    "--resume"]))
+    assert calls == ["mean"]
