@@ -71,7 +71,7 @@ def complete_photos(method: str, photos, mask, completers, faces, detect_seconds
         photos: uint8 [N, H, W, 3].
         mask: float32 [H, W], 1 = known, the same hole in every photo.
         completers: a function index -> ``photo.completion.CropCompleter`` (search methods only).
-        faces: each photo's detected faces (empty: none found).
+        faces: each photo's ``detect.Detections`` (None for the methods without search).
         detect_seconds: the detection's time per photo, counted to the search methods.
 
     Returns:
@@ -89,10 +89,11 @@ def complete_photos(method: str, photos, mask, completers, faces, detect_seconds
     return completed, seconds + (detect_seconds if method in SEARCH_METHODS else 0.0)
 
 
-def _complete_photo(completer, photo, mask, faces) -> np.ndarray:
+def _complete_photo(completer, photo, mask, detections) -> np.ndarray:
     """One photo through the photo path; mid-grey in the hole when it cannot be aligned."""
     try:
-        return photo_lib.complete_photo(completer, photo, mask=mask, faces=faces).completed
+        return photo_lib.complete_photo(completer, photo, mask=mask,
+                                        detections=detections).completed
     except align.AlignmentError:
         return np.where(mask[..., np.newaxis] > 0.5, photo, 128).astype(np.uint8)
 
@@ -133,13 +134,13 @@ def run(args) -> None:
     if args.resume:
         print(f"--resume: {len(methods) - len(todo)} of {len(methods)} rows kept from "
               f"{args.output}, {len(todo)} to run")
-    faces, detect_seconds = [[]] * len(photos), 0.0
+    faces, detect_seconds = [None] * len(photos), 0.0
     if set(todo) & set(SEARCH_METHODS):
         start = time.perf_counter()
         faces = [detect.detect_faces(photo) for photo in photos]
         detect_seconds = (time.perf_counter() - start) / len(photos)
-        print(f"a face found in {sum(map(bool, faces))} photos (a photo without one keeps a "
-              f"mid-grey hole)")
+        print(f"a face found in {sum(bool(found.faces) for found in faces)} photos (a photo "
+              f"without one keeps a mid-grey hole)")
     extractor = original_features = None
     if args.realism and todo:
         extractor = inception.FeatureExtractor(args.inception)

@@ -14,8 +14,9 @@ package and the layers before it, and no imports go round in a circle.
                  generator's average, seeded sampling, the encoder, run folders, a trained model
     inpainting   filling a hole: the latent search and its settings, masks, Poisson blending,
                  the classical fills
-    photo        faces in photos: detection, alignment and the one warp, paste-back, completing
-                 a photo, the aligned training faces, synthetic scenes
+    photo        faces in photos: detection and the landmark check, alignment and the one
+                 warp, paste-back, completing a photo, the aligned training faces, synthetic
+                 scenes
     serving      models for inference: model specs, loading, SavedModel export, its clients
     evaluation   image metrics, Inception features, FID / KID / U-IDS / P-IDS, evaluate.py's report
     completion   complete.py's config and run

@@ -32,6 +32,7 @@ import dataclasses  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 import tensorflow as tf  # noqa: E402
@@ -148,6 +149,34 @@ def face_photo(face, *, size=(320, 360), angle=12.0, scale=2.5, centre=(180, 160
     pixels per face pixel, around ``centre`` (x, y)."""
     from dcgan_tf.photo import scenes
     return scenes.scene([face], [(*centre, angle, scale)], size, background)
+
+
+def detection_row(box, confidence, landmarks) -> np.ndarray:
+    """A row of MTCNN's numpy output: image index, box (x, y, width, height), confidence, the
+    five landmarks' x, then their y."""
+    landmarks = np.asarray(landmarks, np.float64)
+    return np.concatenate([[0.0], box, [confidence], landmarks[:, 0], landmarks[:, 1]])
+
+
+class StubDetector:
+    """MTCNN's ``detect_faces`` answering ``rows`` (after the real detector's rows, when
+    ``real`` is given), and keeping the options it was called with."""
+
+    def __init__(self, rows, real=None):
+        self.rows, self.real, self.options = list(rows), real, []
+
+    def detect_faces(self, image, **options):
+        self.options.append(options)
+        found = [] if self.real is None else list(self.real.detect_faces(image, **options))
+        return np.array(found + self.rows).reshape(-1, 16)
+
+
+def face_landmarks(box) -> np.ndarray:
+    """[5, 2] landmarks of an upright face filling ``box`` (x, y, width, height) as MTCNN's
+    do: the eyes 0.44 of its width apart."""
+    x, y, width, height = box
+    relative = [(0.28, 0.36), (0.72, 0.36), (0.5, 0.56), (0.32, 0.78), (0.68, 0.78)]
+    return np.array([(x + u * width, y + v * height) for u, v in relative])
 
 
 def scaled_generator(latent_dim: int, image_size: int):

@@ -24,14 +24,14 @@ def test_template_round_trip(celeba64, celeba64_faces):
     with the landmarks on the template (within 2 px at 64x64)."""
     template = photo_lib.face_template(celeba64)
     photo = face_photo(celeba64_faces[0], angle=20.0, scale=2.5)
-    detected = detect.detect_faces(photo)
+    detected = detect.detect_faces(photo).faces
     assert len(detected) == 1
     alignment = align.align(detected[0], template, 64)
     crop, coverage = align.warp_to_crop(photo, alignment)
     assert coverage.min() == 1.0
     canvas = np.full((128, 128, 3), 128, np.uint8)
     canvas[32:96, 32:96] = crop
-    again = detect.detect_faces(canvas)
+    again = detect.detect_faces(canvas).faces
     assert again, "the aligned face was not found again"
     found = again[0].landmarks - 32
     # Every landmark lands where the warp carried it (within 2 px), and the five sit on the

@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from app_helpers import decode, face_mask, png, send_unread, serving, wait_until
+from conftest import StubDetector, detection_row, face_landmarks
 from dcgan_tf.app import engine as engine_lib, photos as photo_cache, server
 from dcgan_tf.app.limits import Limits
 from dcgan_tf.photo import completion as photo_lib, detect
@@ -76,7 +77,8 @@ def test_every_sample_is_a_photo_with_one_face(client):
         assert (found["width"], found["height"]) == (320, 320)
         assert len(found["faces"]) == 1
         face = found["faces"][0]
-        assert face["confidence"] > 0.9 and np.asarray(face["landmarks"]).shape == (5, 2)
+        assert face["confidence"] >= detect.MIN_CONFIDENCE
+        assert np.asarray(face["landmarks"]).shape == (5, 2)
     missing = client.get("/api/samples/4")
     assert missing.status_code == 404 and "there are 4" in missing.json()["detail"]
 
@@ -198,6 +200,38 @@ def test_no_face_and_a_hole_away_from_the_face_are_422(client, sample):
     assert response.status_code == 200
     assert "the hole meets no face" in response.headers["x-preview-note"]
     assert np.abs(decode(response.content).astype(int) - pixels).mean() < 1.0
+
+
+def test_a_faceless_photo_s_rejected_detections_are_reported_not_used(engine, monkeypatch):
+    """A textured photo without a face, on which a stub detector reports a detection under
+    the confidence threshold and a confident one whose box is far larger than its landmarks:
+    /api/faces has no face and both rejected with their reasons, a preview leaves the photo
+    as it is and says why, and a completion is 422 naming them."""
+    rng = np.random.default_rng(33)
+    texture = np.asarray(Image.fromarray(rng.integers(0, 256, (30, 40, 3), np.uint8)).resize(
+        (400, 300), Image.BICUBIC))
+    low, ghost = (60, 80, 70, 90), (200, 60, 160, 210)
+    stub = StubDetector([detection_row(low, 0.62, face_landmarks(low)),
+                         detection_row(ghost, 0.97, face_landmarks((250, 120, 40, 52)))])
+    monkeypatch.setattr(detect, "_detector", lambda: stub)
+    data = png(texture)
+    mask = np.full(texture.shape[:2], 255, np.uint8)
+    mask[100:200, 200:320] = 0
+    with TestClient(server.create_app(engine)) as test_client:
+        found = test_client.post("/api/faces", files=files(data)).json()
+        preview = test_client.post("/api/preview", files=files(data, png(mask)))
+        completion = test_client.post("/api/complete", files=files(data, png(mask)))
+    assert found["faces"] == []
+    assert [item["box"] for item in found["rejected"]] == [list(ghost), list(low)]
+    assert [item["confidence"] for item in found["rejected"]] == [0.97, 0.62]
+    ghost_reason, low_reason = (item["reason"] for item in found["rejected"])
+    assert ghost_reason.startswith("the eyes are 0.11 of the box's width apart")
+    assert low_reason == f"confidence 0.62 < {detect.MIN_CONFIDENCE:g}"
+    assert np.abs(decode(preview.content).astype(int) - texture).mean() < 3  # JPEG of it
+    assert preview.headers["X-Preview-Note"].startswith("no face found (not used: the eyes")
+    assert completion.status_code == 422
+    assert completion.json()["detail"] == f"no face found (not used: {ghost_reason}; " \
+                                          f"{low_reason})"
 
 
 def test_a_body_over_the_limit_is_413_before_it_is_read(engine):
@@ -365,19 +399,19 @@ def test_two_lanes_detect_a_photo_s_faces_once(engine, sample, monkeypatch):
     first's detection instead of running its own."""
     data, _, mask, _ = sample
     detections, asked, release = [], [], threading.Event()
-    real_detect, real_faces = detect.detect_faces, photo_cache.PhotoCache.faces
+    real_detect, real_faces = detect.detect_faces, photo_cache.PhotoCache.detections
 
     def detect_faces(pixels, *args, **kwargs):
         detections.append(pixels.shape)
         assert release.wait(timeout=60)
         return real_detect(pixels, *args, **kwargs)
 
-    def faces(cache, entry):
+    def cached_detections(cache, entry):
         asked.append(entry)
         return real_faces(cache, entry)
 
     monkeypatch.setattr(detect, "detect_faces", detect_faces)
-    monkeypatch.setattr(photo_cache.PhotoCache, "faces", faces)
+    monkeypatch.setattr(photo_cache.PhotoCache, "detections", cached_detections)
     with TestClient(server.create_app(engine)) as test_client, \
             concurrent.futures.ThreadPoolExecutor(2) as pool:
         found = pool.submit(test_client.post, "/api/faces", files=files(data))
@@ -495,5 +529,6 @@ def test_warm_up_previews_a_sample_before_serving(engine, caplog):
     with caplog.at_level(logging.INFO, logger="dcgan_tf.app"):
         server.create_app(warmed, warm_up=True)
         server.create_app(cold)
-    assert warmed.asked == ["instant"] and cold.asked == []
-    assert "Preview warmed up" in caplog.text and "completed nothing" not in caplog.text
+    assert warmed.asked == ["instant", "fast"] and cold.asked == []
+    assert "Preview warmed up" in caplog.text and "Completion (fast) warmed up" in caplog.text
+    assert "completed nothing" not in caplog.text

@@ -240,7 +240,8 @@ def test_align_keeps_each_modes_decoded_pixels_outside_the_hole(tmp_path):
     grey_alpha = rgb.convert("L")
     grey_alpha.putalpha(alpha)
     grey_alpha.save(photos / "grey_alpha.png")
-    rgb.quantize(64).save(photos / "palette.png", transparency=0)
+    # 256 colours: with 64, the banded face scores 0.92, under detect.MIN_CONFIDENCE.
+    rgb.quantize(256).save(photos / "palette.png", transparency=0)
     grey16.save(photos / "grey16.png")
     rgb.convert("CMYK").save(photos / "cmyk.jpg", quality=95)
     assert Image.open(photos / "grey16.png").mode.startswith("I")
@@ -259,3 +260,40 @@ def test_align_keeps_each_modes_decoded_pixels_outside_the_hole(tmp_path):
         completed = np.asarray(completed)
         np.testing.assert_array_equal(completed[known], decoded[known], err_msg=path.name)
         assert np.abs(completed[~known].astype(int) - decoded[~known]).mean() > 1, path.name
+
+
+def test_align_leaves_a_detection_that_is_no_face_untouched(tmp_path, monkeypatch,
+                                                              celeba64_faces):
+    """complete.py --align --mask=center (its library, in this process, so that a stub adds a
+    detection to MTCNN's) on a photo with a face and, in a corner, a confident detection
+    whose landmarks are upside down (the eyes where the mouth is): the face is completed, the
+    corner's box is left untouched and metrics.json names the detection and the reason. The
+    same detection with upright landmarks gets a hole and a face painted there."""
+    from conftest import StubDetector, detection_row, face_landmarks, face_photo
+    from dcgan_tf.completion import run as run_lib
+    from dcgan_tf.completion.config import CompleteConfig
+    from dcgan_tf.inpainting.settings import search_settings
+    from dcgan_tf.photo import detect
+    photo = face_photo(celeba64_faces[0])  # the face around (180, 160), 160 px across
+    Image.fromarray(photo).save(tmp_path / "desk.png")
+    ghost = (10, 200, 60, 78)
+    inside = np.s_[ghost[1]:ghost[1] + ghost[3], ghost[0]:ghost[0] + ghost[2]]
+    real = detect._detector()
+
+    def complete_with(landmarks, name):
+        monkeypatch.setattr(detect, "_detector", lambda: StubDetector(
+            [detection_row(ghost, 0.97, landmarks)], real=real))
+        config = CompleteConfig(model="celeba64", images=(str(tmp_path / "desk.png"),),
+                                align=True, mask="center", search=search_settings("instant"),
+                                output_dir=str(tmp_path / name))
+        report = run_lib.run(config, verbose=0)["images"][0]
+        return np.asarray(Image.open(tmp_path / name / "desk_completed.png")), report
+
+    completed, report = complete_with(face_landmarks(ghost)[[3, 4, 2, 0, 1]], "upside_down")
+    np.testing.assert_array_equal(completed[inside], photo[inside])
+    assert report["faces"] == 1 and not np.array_equal(completed, photo)
+    assert {"box": list(map(float, ghost)), "confidence": 0.97,
+            "reason": "the nose is not below the eyes"} in report["rejected"]
+    completed, report = complete_with(face_landmarks(ghost), "upright")
+    assert report["faces"] == 2
+    assert np.abs(completed[inside].astype(int) - photo[inside]).mean() > 1

@@ -5,9 +5,9 @@ face). Faces are the shipped model's own generated faces placed in synthetic sce
 import numpy as np
 import pytest
 
-from conftest import face_photo
+from conftest import StubDetector, detection_row, face_photo
 from dcgan_tf.inpainting.settings import SearchSettings
-from dcgan_tf.photo import align, completion as photo_lib, scenes
+from dcgan_tf.photo import align, completion as photo_lib, detect, scenes
 
 
 def test_the_shipped_model_has_a_measured_template(celeba64):
@@ -53,7 +53,7 @@ def test_a_mask_in_the_crop_is_made_on_every_face(celeba64, celeba64_faces):
     np.testing.assert_array_equal(result.completed[~hole], photo[~hole])
 
 
-def test_no_face_and_a_tiny_face_are_named(celeba64, celeba64_faces):
+def test_no_face_and_a_tiny_face_are_named(celeba64, monkeypatch):
     completer = photo_lib.search_completer(celeba64, SearchSettings(steps=2).for_model(
         celeba64.config.latent_prior))
     y, x = np.mgrid[0:120, 0:160]
@@ -62,7 +62,9 @@ def test_no_face_and_a_tiny_face_are_named(celeba64, celeba64_faces):
     hole[40:80, 60:100] = 0
     with pytest.raises(align.AlignmentError, match="no face found"):
         photo_lib.complete_photo(completer, plain, mask=hole)
-    tiny = align.Face(np.array([[10.0, 10], [14, 10], [12, 12], [10, 14], [14, 14]]),
-                      (8, 8, 8, 8), 0.99)
-    with pytest.raises(align.AlignmentError, match="eyes are 4.0 px apart, the minimum is 8 px"):
-        photo_lib.complete_photo(completer, plain, mask=hole, faces=[tiny])
+    tiny = [[10.0, 10], [14, 10], [12, 12], [10, 14], [14, 14]]
+    monkeypatch.setattr(detect, "_detector", lambda: StubDetector(
+        [detection_row((8, 8, 8, 8), 0.99, tiny)]))
+    with pytest.raises(align.AlignmentError, match=r"no face found \(not used: too small: eyes "
+                                                   r"4.0 px apart, the minimum is 8 px\)"):
+        photo_lib.complete_photo(completer, plain, mask=hole)

@@ -38,7 +38,7 @@ def main():
     landmarks, boxes, missed = [], [], 0
     for name, encoded in pipeline.read_encoded(args.data, args.num_images):
         photo = decode.read_rgb(encoded, name)
-        faces = detect.detect_faces(photo)
+        faces = detect.detect_faces(photo).faces
         if not faces:
             missed += 1
             continue

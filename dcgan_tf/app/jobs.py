@@ -1,6 +1,6 @@
 """The work of a request, done on a lane's worker thread: read the uploads, decode and search
 the photo (through the cache), complete it with the engine's completer and encode the answer;
-and the warm-up preview of a sample photo."""
+and the warm-up of a sample photo's preview and completion."""
 
 import io
 import logging
@@ -14,9 +14,11 @@ from dcgan_tf.app.engine import SAMPLE_PLACEMENTS, SAMPLE_SIZE, Engine
 from dcgan_tf.app.errors import BadRequest
 from dcgan_tf.app.photos import PhotoCache
 from dcgan_tf.inpainting import masks as mask_lib
-from dcgan_tf.photo import align, completion as photo_lib
+from dcgan_tf.photo import align, completion as photo_lib, detect
 
 log = logging.getLogger(__name__)
+
+COMPLETE_METHOD = "fast"  # the page's Complete button, and /api/complete without a method
 
 
 class Abandoned(Exception):
@@ -43,16 +45,17 @@ def _read(upload) -> bytes:
     return upload.read()
 
 
-def photo_faces(photos: PhotoCache, image) -> tuple[tuple[int, int], list]:
-    """The (height, width) of an uploaded photo and its faces (on a worker thread)."""
+def photo_faces(photos: PhotoCache, image) -> tuple[tuple[int, int], detect.Detections]:
+    """The (height, width) of an uploaded photo and its face detections (on a worker
+    thread)."""
     entry = photos.photo(_read(image))
-    return entry.pixels.shape[:2], photos.faces(entry)
+    return entry.pixels.shape[:2], photos.detections(entry)
 
 
 def _photo_and_mask(photos: PhotoCache, uploads: tuple
-                    ) -> tuple[np.ndarray, np.ndarray, list]:
-    """The photo uint8 [H, W, 3], its mask bool [H, W] (True = keep) and its faces, the mask
-    checked before the faces are looked for.
+                    ) -> tuple[np.ndarray, np.ndarray, detect.Detections]:
+    """The photo uint8 [H, W, 3], its mask bool [H, W] (True = keep) and its face detections,
+    the mask checked before the faces are looked for.
 
     Raises:
         decode.UnreadableImage, BadRequest: naming the field at fault.
@@ -67,7 +70,7 @@ def _photo_and_mask(photos: PhotoCache, uploads: tuple
     if mask.shape != (height, width):
         raise BadRequest(f"mask: {mask.shape[1]}x{mask.shape[0]} pixels, the image is "
                          f"{width}x{height}; draw the mask at the photo's size")
-    return entry.pixels, mask, photos.faces(entry)
+    return entry.pixels, mask, photos.detections(entry)
 
 
 def fill(photos: PhotoCache, engine: Engine, uploads: tuple, method: str, seed: int,
@@ -75,9 +78,9 @@ def fill(photos: PhotoCache, engine: Engine, uploads: tuple, method: str, seed: 
     """Completes one uploaded photo (on a worker thread): its PNG (``seamless``) or preview
     JPEG, and the seconds it took. ``uploads``: the photo's and the mask's files."""
     start = time.perf_counter()
-    pixels, mask, faces = _photo_and_mask(photos, uploads)
+    pixels, mask, detections = _photo_and_mask(photos, uploads)
     completer = engine.completer(method, seed, progress)
-    result = photo_lib.complete_photo(completer, pixels, mask=mask, faces=faces,
+    result = photo_lib.complete_photo(completer, pixels, mask=mask, detections=detections,
                                       seamless=seamless)
     encoded = png(result.completed) if seamless else jpeg(result.completed)
     return encoded, time.perf_counter() - start
@@ -94,16 +97,28 @@ def preview(photos: PhotoCache, engine: Engine, uploads: tuple
 
 
 def warm_up(photos: PhotoCache, engine: Engine, sample: bytes) -> None:
-    """Previews ``sample`` (the PNG of the first sample photo) with a hole over its face."""
+    """Previews ``sample`` (the PNG of the first sample photo) with a hole over its face, when
+    the engine has the instant preview, and completes it with ``COMPLETE_METHOD`` when the
+    engine offers it: the first user's preview and completion then do not pay for the face
+    detector's, the networks', the search's and the Poisson solver's first calls."""
     x, y, _, scale = SAMPLE_PLACEMENTS[0]
     half = int(8 * scale)  # a square of 16 crop pixels around the crop's centre
     mask = np.full(SAMPLE_SIZE, 255, np.uint8)
     mask[int(y) - half:int(y) + half, int(x) - half:int(x) + half] = 0
-    _, seconds, note = preview(photos, engine, (io.BytesIO(sample), io.BytesIO(png(mask))))
-    if note:
-        log.warning("The warm-up preview of a sample photo completed nothing: %s", note)
-    else:
-        log.info("Preview warmed up in %.1f s", seconds)
+    uploads = (io.BytesIO(sample), io.BytesIO(png(mask)))
+    if "instant" in engine.methods:
+        _, seconds, note = preview(photos, engine, uploads)
+        if note:
+            log.warning("The warm-up preview of a sample photo completed nothing: %s", note)
+        else:
+            log.info("Preview warmed up in %.1f s", seconds)
+    if COMPLETE_METHOD in engine.methods:
+        try:
+            _, seconds = fill(photos, engine, uploads, COMPLETE_METHOD, 0, None, True)
+        except align.AlignmentError as error:
+            log.warning("The warm-up completion of a sample photo completed nothing: %s", error)
+        else:
+            log.info("Completion (%s) warmed up in %.1f s", COMPLETE_METHOD, seconds)
 
 
 def png(pixels: np.ndarray) -> bytes:

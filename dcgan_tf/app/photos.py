@@ -1,4 +1,4 @@
-"""Decoded photos and their detected faces, cached by the hash of the uploaded bytes: each is
+"""Decoded photos and their face detections, cached by the hash of the uploaded bytes: each is
 decoded and searched once, even when two lanes ask at the same time, so the preview of a photo
 being painted costs only the completion."""
 
@@ -14,18 +14,19 @@ from dcgan_tf.photo import detect
 
 
 class CachedPhoto:
-    """A cached photo: ``pixels`` uint8 [H, W, 3] (upright) and its ``faces`` (align.Face),
-    each computed once, under ``lock``: a second request for the same photo waits for the
-    first's result instead of computing it again."""
+    """A cached photo: ``pixels`` uint8 [H, W, 3] (upright) and its ``detections``
+    (``detect.Detections``: the faces to use and those rejected), each computed once, under
+    ``lock``: a second request for the same photo waits for the first's result instead of
+    computing it again."""
 
     def __init__(self):
         self.lock = threading.Lock()
         self.pixels: np.ndarray | None = None
-        self.faces: list | None = None
+        self.detections: detect.Detections | None = None
 
 
 class PhotoCache:
-    """Decoded photos and their detected faces, by the SHA-256 of the uploaded bytes; the least
+    """Decoded photos and their face detections, by the SHA-256 of the uploaded bytes; the least
     recently used go first once there are more than ``limits.photo_cache_size`` or their pixels
     pass ``limits.photo_cache_bytes``. Safe from several threads."""
 
@@ -63,13 +64,13 @@ class PhotoCache:
                         self._evict(keep=key)
         return entry
 
-    def faces(self, entry: CachedPhoto) -> list:
-        """The faces of a cached photo, detected once."""
-        if entry.faces is None:
+    def detections(self, entry: CachedPhoto) -> detect.Detections:
+        """The face detections of a cached photo, made once."""
+        if entry.detections is None:
             with entry.lock:
-                if entry.faces is None:
-                    entry.faces = detect.detect_faces(entry.pixels)
-        return entry.faces
+                if entry.detections is None:
+                    entry.detections = detect.detect_faces(entry.pixels)
+        return entry.detections
 
     @property
     def nbytes(self) -> int:

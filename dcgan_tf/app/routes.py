@@ -7,7 +7,8 @@ reference is at ``/docs``):
     GET  /                  the page (``static/``: no file from any other origin)
     GET  /api/info          model, image size, methods offered, upload limits, samples
     GET  /api/samples/{k}   PNG: a photo with one of the model's generated faces
-    POST /api/faces         image -> the photo's size and its faces (box, landmarks)
+    POST /api/faces         image -> the photo's size, its faces (box, landmarks) and the
+                            detections rejected (box, confidence, reason)
     POST /api/preview       image, mask -> JPEG: the photo with the hole filled by "instant"
                             (quality 95: a PNG of a 1-megapixel photo takes 30 ms to write);
                             a hole that meets no face: the photo, with X-Preview-Note
@@ -75,16 +76,20 @@ async def sample(request: fastapi.Request, index: int):
 
 @router.post("/api/faces")
 async def faces(request: fastapi.Request, image: fastapi.UploadFile) -> dict:
-    """The photo's size (upright, after its EXIF orientation) and its faces: box [x, y,
-    width, height], detector confidence and 5 landmarks [x, y] (eyes, nose, mouth
-    corners), in photo pixels."""
+    """The photo's size (upright, after its EXIF orientation), its faces: box [x, y,
+    width, height] (the detector's: past the photo's edge for a face the edge cuts), detector
+    confidence and 5 landmarks [x, y] (eyes, nose, mouth corners), in photo pixels; and the
+    detections that are not used (``rejected``: box,
+    confidence and the reason: a confidence under the threshold, or landmarks no face has;
+    ``photo.detect``). Only ``faces`` are completed."""
     state = request.app.state
     job = state.faces_lane.submit(guarded, jobs.photo_faces, state.photos, image.file)
-    (height, width), found = await answers.answer(request, job)
+    (height, width), detections = await answers.answer(request, job)
     return {"width": width, "height": height, "faces": [
         {"box": [round(value, 1) for value in face.box],
          "confidence": round(face.confidence, 4),
-         "landmarks": np.round(face.landmarks, 1).tolist()} for face in found]}
+         "landmarks": np.round(face.landmarks, 1).tolist()} for face in detections.faces],
+        "rejected": [rejected.as_dict() for rejected in detections.rejected]}
 
 
 @router.post("/api/preview", response_class=responses.Response,
@@ -113,7 +118,8 @@ async def preview(request: fastapi.Request, image: fastapi.UploadFile,
 @router.post("/api/complete", response_class=responses.Response,
              responses={200: {"content": {"image/png": {}, "application/x-ndjson": {}}}})
 async def complete(request: fastapi.Request, image: fastapi.UploadFile,
-                   mask: fastapi.UploadFile, method: str = fastapi.Form("fast"),
+                   mask: fastapi.UploadFile,
+                   method: str = fastapi.Form(jobs.COMPLETE_METHOD),
                    seed: int = fastapi.Form(0), progress: bool = fastapi.Form(False)):
     """The photo with the hole filled by a search (``method``: fast, default...) at the
     photo's size; ``progress=true`` streams the search's steps as NDJSON first."""

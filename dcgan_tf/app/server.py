@@ -17,9 +17,10 @@ from dcgan_tf.app.photos import PhotoCache
 def create_app(engine: Engine, limits: Limits = Limits(), warm_up: bool = False
                ) -> fastapi.FastAPI:
     """The app completing photos with ``engine``; ``limits`` bound its uploads, photos, cache
-    and queues. ``warm_up``: preview a sample photo before returning, so the first user's
-    preview does not wait for the face detector's and the encoder's first calls (about
-    1.5 s)."""
+    and queues. ``warm_up``: preview and complete a sample photo before returning
+    (``jobs.warm_up``), so the first user's preview does not wait for the face detector's and
+    the encoder's first calls (about 1.5 s), nor the first completion for the search's and
+    the Poisson solver's (about 1 s more)."""
     app = fastapi.FastAPI(title="dcgan_tf completion",
                           description="Paint a hole in a face photo and have a DCGAN fill it.")
     errors.install(app, limits)
@@ -29,7 +30,7 @@ def create_app(engine: Engine, limits: Limits = Limits(), warm_up: bool = False
     state.preview_lane = Lane("preview", limits.preview_queue)
     state.complete_lane = Lane("complete", limits.complete_queue)
     state.samples = [jobs.png(sample) for sample in engine.samples()]
-    if warm_up and "instant" in engine.methods:
+    if warm_up:
         jobs.warm_up(state.photos, engine, state.samples[0])
     app.include_router(routes.router)
     app.mount("/static", staticfiles.StaticFiles(directory=routes.STATIC_DIR), name="static")

@@ -266,12 +266,15 @@ def _write_photo_pictures(output_dir: str, path: str, result: photo_lib.PhotoCom
 
 
 def _photo_scores(path: str, photo: np.ndarray, result: photo_lib.PhotoCompletion) -> dict:
-    """One photo's entry of ``metrics.json``: its faces, size, the share of the hole no face
-    covered, and the completion figures at the photo's resolution."""
+    """One photo's entry of ``metrics.json``: its faces, the detections not used (box,
+    confidence, reason), size, the share of the hole no face covered, and the completion
+    figures at the photo's resolution."""
     scores = image_metrics.completion_metrics(
         image_utils.to_float(result.completed)[np.newaxis],
         image_utils.to_float(photo)[np.newaxis], result.mask[np.newaxis, ..., np.newaxis])
-    return {"name": path, "faces": len(result.faces), "size": list(photo.shape[:2]),
+    return {"name": path, "faces": len(result.faces),
+            "rejected": [rejected.as_dict() for rejected in result.rejected],
+            "size": list(photo.shape[:2]),
             "uncovered_hole": result.uncovered,
             **{key: float(values[0]) for key, values in scores.items()}}
 

@@ -43,7 +43,7 @@ def load_aligned_faces(source: str, *, image_size: int, face_template, max_image
         try:
             photo = decode.read_rgb(encoded, name)
             if name not in cached:
-                faces = detect.detect_faces(photo)
+                faces = detect.detect_faces(photo).faces
                 cached[name] = faces[0].landmarks if faces else np.full([5, 2], np.nan)
             if np.isnan(cached[name]).any():
                 raise align.AlignmentError("no face found")

@@ -33,13 +33,14 @@ class FaceCompletion:
 @dataclasses.dataclass
 class PhotoCompletion:
     """The completed photo uint8 [H, W, 3], its mask [H, W] (1 = known, as given), the faces
-    completed, and the share of the hole's pixels that no face's crop covers (left as they
-    were)."""
+    completed, the share of the hole's pixels that no face's crop covers (left as they were),
+    and the detections not used (``detect.Rejected``)."""
 
     completed: np.ndarray
     mask: np.ndarray
     faces: list
     uncovered: float
+    rejected: list = dataclasses.field(default_factory=list)
 
 
 class CropCompleter:
@@ -95,8 +96,10 @@ def template_of(values, source: str) -> np.ndarray:
 
 def complete_photo(completer: CropCompleter, photo: np.ndarray, *,
                    mask: np.ndarray | None = None, crop_mask: np.ndarray | None = None,
-                   faces: list | None = None, seamless: bool = True) -> PhotoCompletion:
-    """Completes the faces of a photo that the hole meets.
+                   detections: detect.Detections | None = None, seamless: bool = True
+                   ) -> PhotoCompletion:
+    """Completes the faces of a photo that the hole meets; detections that are not faces to
+    use (``detect.detect_faces``: low confidence, implausible landmarks) are left alone.
 
     Args:
         completer: completes aligned crops (``search_completer(model, settings)``).
@@ -104,8 +107,9 @@ def complete_photo(completer: CropCompleter, photo: np.ndarray, *,
         mask: [H, W], 1 = known, drawn on the photo (bool: True = known, keeps a large
             photo's mask at a byte a pixel until the face crops); or
         crop_mask: [S, S], 1 = known, a hole in the model's framing (``--mask=center``...),
-            made in every face's aligned crop and mapped back onto the photo.
-        faces: detected faces, when the caller has them (detection costs ~0.3 s a photo).
+            made in every kept face's aligned crop and mapped back onto the photo.
+        detections: the photo's ``detect.detect_faces``, when the caller has them (detection
+            costs ~0.3 s a photo).
         seamless: Poisson-blend the completed crops into the photo (``paste.paste_back``);
             False pastes them (4x faster at the photo's resolution: the live preview).
 
@@ -113,32 +117,39 @@ def complete_photo(completer: CropCompleter, photo: np.ndarray, *,
         The completion; a mask with no hole gives the photo back unchanged (with a warning).
 
     Raises:
-        align.AlignmentError: no face, every face too small, or a hole that meets no face.
+        align.AlignmentError: no face to use (naming the detections rejected and why), or a
+            hole that meets no face.
     """
     if (mask is None) == (crop_mask is None):
         raise ValueError("give a mask drawn on the photo or a mask in the crop, not both")
     if mask is not None and mask.min() >= 0.5:
         log.warning("the mask marks every pixel as known: nothing to complete")
         return PhotoCompletion(photo.copy(), mask, [], 0.0)
-    faces = detect.detect_faces(photo) if faces is None else faces
-    if not faces:
-        raise align.AlignmentError("no face found")
-    alignments, too_small = [], []
-    for face in faces:
-        try:
-            alignments.append(align.align(face, completer.template, completer.image_size))
-        except align.AlignmentError as error:
-            too_small.append(str(error))
-    if not alignments:
-        raise align.AlignmentError(too_small[0])
+    detections = detect.detect_faces(photo) if detections is None else detections
+    if not detections.faces:
+        raise align.AlignmentError("no face found" + (
+            f" ({_not_used(detections.rejected)})" if detections.rejected else ""))
+    alignments = [align.align(face, completer.template, completer.image_size)
+                  for face in detections.faces]
     if mask is None:
         mask = np.ones(photo.shape[:2], np.float32)
         for alignment in alignments:
             mask = np.minimum(mask, align.mask_from_crop(crop_mask, alignment, mask.shape))
     try:
-        return complete_aligned(completer, photo, mask, alignments, seamless=seamless)
+        result = complete_aligned(completer, photo, mask, alignments, seamless=seamless)
     except align.AlignmentError as error:
-        raise align.AlignmentError(f"{error} (faces found: {len(faces)})") from None
+        rejected = f"; {_not_used(detections.rejected)}" if detections.rejected else ""
+        raise align.AlignmentError(f"{error} (faces found: {len(detections.faces)}"
+                                   f"{rejected})") from None
+    result.rejected = detections.rejected
+    return result
+
+
+def _not_used(rejected: list) -> str:
+    """"not used: <reason>; <reason>" naming the first detections rejected, for error
+    messages."""
+    more = f"; {len(rejected) - 3} more" if len(rejected) > 3 else ""
+    return f"not used: {'; '.join(item.reason for item in rejected[:3])}{more}"
 
 
 def complete_aligned(completer: CropCompleter, photo: np.ndarray, mask: np.ndarray,

@@ -288,7 +288,8 @@ async function detectFaces(photo) {
     photo.faces = found.faces ?? [];
     drawFaces(photo);
     const count = photo.faces.length;
-    photo.summary = count === 0 ? "no face found" : `${count} face${count === 1 ? "" : "s"} found`;
+    photo.summary = (count === 0 ? "no face found" : `${count} face${count === 1 ? "" : "s"} found`) +
+      notUsed(found.rejected ?? []);
     setStatus(photo.summary, count ? "ok" : "error");
     document.body.dataset.faces = "ready";
   } catch (error) {
@@ -306,7 +307,15 @@ function svgElement(name, attributes) {
   return element;
 }
 
-/** Outlines each face and dots its landmarks, in photo pixels (the SVG's viewBox). */
+/** What #status adds about the detections the server does not use (not outlined, no preset). */
+function notUsed(rejected) {
+  if (rejected.length === 0) return "";
+  const reasons = rejected.slice(0, 2).map(({ reason }) => reason).join("; ");
+  const more = rejected.length > 2 ? `; ${rejected.length - 2} more` : "";
+  return ` (${rejected.length} detection${rejected.length === 1 ? "" : "s"} not used: ${reasons}${more})`;
+}
+
+/** Outlines each face to use and dots its landmarks, in photo pixels (the SVG's viewBox). */
 function drawFaces(photo) {
   const shapes = photo.faces.flatMap(({ box: [x, y, w, h], landmarks = [] }) => [
     svgElement("rect", { x, y, width: w, height: h, class: "face-box" }),
