@@ -5,6 +5,8 @@ Examples:
   python train.py
   # CelebA's aligned faces straight from the zip, central 108x108 crop, 64x64:
   python train.py --data=../shared/data/celeba_train.zip --crop=celeba --epochs=2
+  # The whole faces (144x144 from row 50, chin and hairline) at 128x128:
+  python train.py --data=../shared/data/celeba_train.zip --crop=celeba_face --image_size=128
   # FFHQ thumbnails (nested 00000/ folders), first 30,000 images, wider networks:
   python train.py --data=ffhq/thumbnails128x128 --max_images=30000 --g_filters=64 --d_filters=64
   # Continue the newest run (optionally with more epochs):
@@ -36,9 +38,15 @@ flags.DEFINE_string("data", _DEFAULTS.data,
                     "'synthetic' (embedded procedural faces), a folder of images (searched "
                     "recursively), a zip archive, or FFHQ TFRecords (file or folder).")
 flags.DEFINE_enum("crop", _DEFAULTS.crop, crops.TRAIN_CROPS,
-                  "auto | celeba (central 108x108 of 178x218) | ffhq (whole frame) | center "
-                  "(largest central square) | none | align (each photo's face, detected and "
-                  "aligned to a CelebA-like framing; the run keeps it for complete.py --align).")
+                  "auto | celeba (central 108x108 of 178x218) | celeba_face (144x144 of "
+                  "178x218 from row 50: the whole face, for 128 px) | ffhq (whole frame) | "
+                  "center (largest central square) | none | align (each photo's face, detected "
+                  "and aligned to the framing of --align_framing; the run keeps its template "
+                  "for complete.py --align).")
+flags.DEFINE_enum("align_framing", _DEFAULTS.align_framing, crops.ALIGN_FRAMINGS,
+                  "With --crop=align: frame each face as this CelebA crop frames CelebA's "
+                  "faces: celeba (celeba64's framing, eyes to mouth, the chin cut off) or "
+                  "celeba_face (the whole face with chin and hairline, for 128 px models).")
 flags.DEFINE_integer("image_size", _DEFAULTS.image_size, "Image side: 32, 64 or 128.")
 flags.DEFINE_integer("max_images", _DEFAULTS.max_images,
                      "Use at most this many images (first in file order); 0 = all.")

@@ -4,6 +4,7 @@ sampled from the box around a face matching the whole photo."""
 import numpy as np
 
 from conftest import face_photo
+from dcgan_tf.data import crops
 from dcgan_tf.photo import align, completion as photo_lib, detect
 
 
@@ -17,6 +18,18 @@ def test_similarity_recovers_a_known_transform():
     np.testing.assert_allclose(matrix[:2, 2], shift, atol=1e-9)
     mirrored = source * [-1, 1]  # a reflection is not a similarity: the fit stays a rotation
     assert np.linalg.det(align.similarity(source, mirrored)[:2, :2]) > 0
+
+
+def test_the_templates_of_celeba_s_crops_put_the_landmarks_on_the_same_pixels():
+    """The framings of --align_framing each have a template, and the two, measured apart on
+    CelebA's training faces, put the landmarks on the same pixels of CelebA's 178x218 frame
+    (within 0.1 px): the celeba_face template fits its crop's geometry."""
+    assert sorted(align.TEMPLATES) == sorted(crops.ALIGN_FRAMINGS)
+    in_frame = {}
+    for crop, template in align.TEMPLATES.items():
+        top, left, side, _ = (int(v) for v in crops.region_box(*crops.CELEBA_SIZE, crop))
+        in_frame[crop] = np.reshape(template, (5, 2)) * side + [left, top]
+    np.testing.assert_allclose(in_frame["celeba"], in_frame["celeba_face"], atol=0.1)
 
 
 def test_template_round_trip(celeba64, celeba64_faces):

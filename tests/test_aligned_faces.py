@@ -17,7 +17,7 @@ from dcgan_tf.training import loop
 def test_training_data_of_aligned_photos(celeba64_faces, tmp_path, monkeypatch, caplog):
     """train.py --crop=align: every photo's face aligned to the template, a photo without one
     skipped with a warning, the landmarks cached for the next load; a run records its
-    template, so its model completes photos with --align."""
+    template (that of --align_framing), so its model completes photos with --align."""
     folder = tmp_path / "photos"
     folder.mkdir()
     for index, face in enumerate(celeba64_faces[:2]):
@@ -45,3 +45,7 @@ def test_training_data_of_aligned_photos(celeba64_faces, tmp_path, monkeypatch, 
     assert runs.load_config(result.run_dir).face_template == align.DEFAULT_TEMPLATE
     assert os.path.isfile(os.path.join(result.run_dir, runs.LANDMARKS_FILE))
     assert photo_lib.face_template(loading.load(result.run_dir)).shape == (5, 2)
+    # Another framing (here on resuming): the run aligns its faces to, and records, its template.
+    whole_face = dataclasses.replace(config, align_framing="celeba_face", epochs=2)
+    loop.run(whole_face, run_dir=result.run_dir, verbose=0)
+    assert runs.load_config(result.run_dir).face_template == align.CELEBA_FACE_TEMPLATE

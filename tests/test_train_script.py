@@ -48,6 +48,7 @@ def test_dry_run_prints_config_and_creates_nothing(tmp_path):
     ("--image_size=48", "--image_size must be one of 32, 64, 128"),
     ("--batch_size=0", "--batch_size must be >= 1"),
     ("--crop=square", "--crop"),
+    ("--align_framing=chin", "--align_framing"),
     ("--learning_rate=-1", "--learning_rate"),
 ])
 def test_bad_flags_are_named(flag, message):

@@ -9,7 +9,7 @@ Presets (``CROPS``, the ``--crop`` of completion and evaluation; training adds "
                  then squeezes it)
     center       the largest central square
     align        (training only, ``TRAIN_CROPS``) each photo's most confident face, aligned to
-                 the model's landmark template (``training.inputs``)
+                 the landmark template of one of ``ALIGN_FRAMINGS`` (``training.inputs``)
 
 The names import without TensorFlow (the scripts' ``--help`` and flag checks stay quick);
 the crop functions import it when first called.
@@ -17,6 +17,9 @@ the crop functions import it when first called.
 
 CROPS = ("auto", "celeba", "celeba_face", "ffhq", "center", "none")
 TRAIN_CROPS = CROPS + ("align",)  # align: the faces of photos, detected and aligned
+# The framings --crop=align aligns faces to (--align_framing): the CelebA crops whose face
+# template was measured (photo.align.TEMPLATES).
+ALIGN_FRAMINGS = ("celeba", "celeba_face")
 CELEBA_SIZE = (218, 178)  # height, width of CelebA's aligned images
 CELEBA_CROP = 108  # side of the usual central crop of a 178-pixel-wide CelebA image
 # "celeba_face": the whole face from hairline to chin, for 128 px models. On the mean of 2,000

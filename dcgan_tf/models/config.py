@@ -10,7 +10,7 @@ import math
 import os
 
 from dcgan_tf.checks import check_choice, check_range
-from dcgan_tf.data.crops import TRAIN_CROPS
+from dcgan_tf.data.crops import ALIGN_FRAMINGS, TRAIN_CROPS
 
 G_LOSSES = ("non_saturating", "minimax", "hinge")
 D_LOSSES = ("minimax", "hinge")
@@ -37,6 +37,8 @@ class TrainConfig:
 
     data: str = "synthetic"
     crop: str = "auto"
+    # With crop "align": the CelebA crop (ALIGN_FRAMINGS) whose framing faces are aligned to.
+    align_framing: str = "celeba"
     image_size: int = 64
     max_images: int = 0  # 0 = all images (synthetic: synthetic_images)
     synthetic_images: int = 12800
@@ -83,7 +85,8 @@ class TrainConfig:
     encoder_steps: int = 3000  # encoder training steps, in total across resumes
     encoder_learning_rate: float = 1e-3
     # Where the five face landmarks (align.LANDMARKS) sit in the training crops, as (x, y) pairs
-    # relative to the crop's side (tools/measure_template.py); () = not measured.
+    # relative to the crop's side (tools/measure_template.py; with crop "align", the template
+    # of align_framing); () = not measured.
     face_template: tuple = ()
 
     def validate(self) -> "TrainConfig":
@@ -93,6 +96,7 @@ class TrainConfig:
             ValueError: naming the flag whose value is out of range or unknown.
         """
         check_choice("crop", self.crop, TRAIN_CROPS)
+        check_choice("align_framing", self.align_framing, ALIGN_FRAMINGS)
         check_choice("image_size", self.image_size, IMAGE_SIZES)
         check_choice("g_loss", self.g_loss, G_LOSSES)
         check_choice("d_loss", self.d_loss, D_LOSSES)

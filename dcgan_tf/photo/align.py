@@ -20,10 +20,20 @@ import tensorflow as tf
 
 LANDMARKS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
 MIN_EYE_DISTANCE = 8.0  # pixels between the eyes below which a face is too small to align
-# The framing of train.py --crop=align: the template of celeba64 (tools/measure_template.py on
-# 1,000 faces of CelebA's training split with the celeba crop), as (x, y) pairs.
+# Face templates of the crops of CelebA's aligned images (data.crops), as (x, y) pairs.
+# "celeba": celeba64's framing, in which plausibility's checks are measured
+# (tools/measure_template.py on the first 1,000 images of CelebA's training split with the
+# celeba crop: N = 981 faces, with the detector of the time).
 DEFAULT_TEMPLATE = (0.32311, 0.52613, 0.67827, 0.52612, 0.49272, 0.74456, 0.33983, 0.90621,
                     0.65934, 0.90571)
+# "celeba_face": the whole face, for 128 px models, measured on N = 947 faces (detect kept no
+# face in 53 of the 1,000 images): python tools/measure_template.py --crop=celeba_face
+# --num_images=1000 --data=../shared/data/celeba_train.zip --model=<a run folder>
+CELEBA_FACE_TEMPLATE = (0.36729, 0.42936, 0.63367, 0.42943, 0.49424, 0.59305, 0.3798, 0.71434,
+                        0.61973, 0.7141)
+# The framings of train.py --crop=align by --align_framing (data.crops.ALIGN_FRAMINGS); also
+# the template tools/package_model.py records for a model trained on one of these crops.
+TEMPLATES = {"celeba": DEFAULT_TEMPLATE, "celeba_face": CELEBA_FACE_TEMPLATE}
 
 
 class AlignmentError(ValueError):

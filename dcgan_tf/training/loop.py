@@ -114,8 +114,8 @@ def run(config: TrainConfig, *, run_dir: str = "", images: np.ndarray | None = N
         ``Networks``.
     """
     config.validate()
-    if config.crop == "align" and not config.face_template:
-        config = dataclasses.replace(config, face_template=align.DEFAULT_TEMPLATE)
+    if config.crop == "align":  # the run's faces are framed by, and record, this template
+        config = dataclasses.replace(config, face_template=align.TEMPLATES[config.align_framing])
     strategy = _strategy(config, strategy, run_dir)
     keras.utils.set_random_seed(config.seed)
     run_dir, chief = _prepare_run_dir(config, run_dir, strategy)
