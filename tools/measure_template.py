@@ -28,13 +28,17 @@ from dcgan_tf.photo import align, detect  # noqa: E402
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="the model's training images (zip/folder)")
-    parser.add_argument("--crop", default="auto", help="the model's training crop preset")
+    parser.add_argument("--crop", default="",
+                        help="the model's training crop preset (default: its config's)")
     parser.add_argument("--num_images", type=int, default=1000)
     parser.add_argument("--model", required=True, help="run folder or packaged model folder")
     args = parser.parse_args()
     config = runs.load_config(args.model)
     if config is None:
         parser.error(f"--model {args.model} has no {runs.CONFIG_FILE}")
+    crop = args.crop or config.crop
+    if crop not in crops.CROPS:  # "align": the run's faces are framed by its --align_framing
+        parser.error(f"--crop must be one of {', '.join(crops.CROPS)}; got {crop!r}")
     landmarks, boxes, missed = [], [], 0
     for name, encoded in pipeline.read_encoded(args.data, args.num_images):
         photo = decode.read_rgb(encoded, name)
@@ -42,14 +46,15 @@ def main():
         if not faces:
             missed += 1
             continue
-        top, left, _, width = (int(v) for v in crops.region_box(*photo.shape[:2], args.crop))
+        top, left, _, width = (int(v) for v in crops.region_box(*photo.shape[:2], crop))
         landmarks.append(faces[0].landmarks)
         boxes.append([left, top, width])
     relative = align.relative_landmarks(np.array(landmarks), np.array(boxes, float))
     template, spread = relative.mean(axis=0), relative.std(axis=0)
     runs.save_config(args.model, dataclasses.replace(
         config, face_template=tuple(round(float(v), 5) for v in template.reshape(-1))))
-    print(f"{len(landmarks)} faces found ({missed} images without one) in {args.data}")
+    print(f"{len(landmarks)} faces found ({missed} images without one) in {args.data}, "
+          f"--crop={crop}")
     for landmark, (x, y), (sx, sy) in zip(align.LANDMARKS, template, spread):
         print(f"  {landmark:12s} x {x:.4f} (sd {sx:.4f})  y {y:.4f} (sd {sy:.4f})")
     print(f"Written to {os.path.join(args.model, runs.CONFIG_FILE)}")
