@@ -34,8 +34,11 @@ flags.DEFINE_string("runs_dir", "runs", "Where --model=latest looks for runs.")
 flags.DEFINE_list("images", [],
                   "Instead of a model: image files, folders or globs to measure.")
 flags.DEFINE_string("real", None, "The real images: a folder, zip or TFRecords.")
-flags.DEFINE_enum("crop", "auto", crops.CROPS, "Crop of the real images, as in training.")
-flags.DEFINE_integer("image_size", 64, "--images: side both sets are compared at.")
+flags.DEFINE_enum("crop", None, crops.CROPS,
+                  "Crop of the real images; default: the model's training crop (auto with "
+                  "--images).")
+flags.DEFINE_integer("image_size", 0,
+                     "--images: side both sets are compared at; 0 = the first image's (shorter) side.")
 flags.DEFINE_integer("max_real", 0, "Use at most this many real images; 0 = all.")
 flags.DEFINE_integer("num_generated", 0, "Samples of the model; 0 = as many as real images.")
 flags.DEFINE_string("inception", None, "Path of inception_v3_fid.weights.h5.")
@@ -50,9 +53,9 @@ flags.mark_flags_as_required(["real", "inception"])
 
 def check_flags() -> None:
     """Raises ValueError naming the first flag out of range."""
-    for name in ("max_real", "num_generated"):
+    for name in ("max_real", "num_generated", "image_size"):
         checks.check_range(name, FLAGS[name].value, 0)
-    for name in ("image_size", "batch_size", "kid_subsets"):
+    for name in ("batch_size", "kid_subsets"):
         checks.check_range(name, FLAGS[name].value, 1)
     checks.check_range("kid_subset_size", FLAGS.kid_subset_size, 2)
     if FLAGS.images and FLAGS.model:
@@ -76,7 +79,7 @@ def main(argv):
     try:
         measured = report.evaluate(
             real=FLAGS.real, inception_weights=FLAGS.inception, model=FLAGS.model,
-            images=FLAGS.images, runs_dir=FLAGS.runs_dir, crop=FLAGS.crop,
+            images=FLAGS.images, runs_dir=FLAGS.runs_dir, crop=FLAGS.crop or "",
             image_size=FLAGS.image_size, max_real=FLAGS.max_real,
             num_generated=FLAGS.num_generated, batch_size=FLAGS.batch_size,
             kid_subsets=FLAGS.kid_subsets, kid_subset_size=FLAGS.kid_subset_size,

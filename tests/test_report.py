@@ -15,7 +15,9 @@ import tensorflow as tf
 
 from conftest import FACES, REPO_ROOT, TINY
 from dcgan_tf import images as image_utils, pretrained
+from dcgan_tf.data import pipeline
 from dcgan_tf.evaluation import inception, report
+from dcgan_tf.models import runs
 from dcgan_tf.serving import loading
 from dcgan_tf.training import loop
 
@@ -112,6 +114,42 @@ def test_images_against_themselves_give_zero(random_inception_file, real_folder)
                                image_size=32, inception_weights=None, kid_subsets=5)
     assert measured.num_fake == measured.num_real == 6
     assert abs(measured.fid) < 1e-2 and abs(measured.kid) < 1e-6
+
+
+def test_a_model_is_measured_at_its_own_size_and_crop(tiny_run_128, tmp_path, monkeypatch):
+    """Without a crop the real set is framed as the model's training images were (here
+    celeba_face, on images of CelebA's shape) at the model's size; a run trained with
+    --crop=align is refused by name; --images are compared at their own size."""
+    seen = []
+
+    class Features:  # in the Inception network's place: keeps the images it is given
+        def __init__(self, weights_path, batch_size=50):
+            pass
+
+        def __call__(self, images, progress=None):
+            seen.append(np.asarray(images))
+            return np.random.default_rng(len(seen)).normal(size=(len(images), 4))
+
+    monkeypatch.setattr(inception, "FeatureExtractor", Features)
+    real = tmp_path / "real"
+    real.mkdir()
+    rng = np.random.default_rng(0)
+    for index in range(3):
+        image_utils.save_png(str(real / f"{index}.png"),
+                             rng.integers(0, 256, (218, 178, 3), dtype=np.uint8))
+    run_dir = tiny_run_128[1].run_dir
+    report.evaluate(model=run_dir, real=str(real), inception_weights=None, num_generated=3,
+                    kid_subsets=2)
+    np.testing.assert_array_equal(seen[0], pipeline.load_images(str(real), crop="celeba_face",
+                                                                image_size=128))
+    assert seen[1].shape == (3, 128, 128, 3)
+    aligned = str(tmp_path / "aligned")
+    shutil.copytree(run_dir, aligned)
+    runs.save_config(aligned, dataclasses.replace(tiny_run_128[0], crop="align"))
+    with pytest.raises(ValueError, match=r"--crop: .*\(--crop=align --align_framing=celeba\)"):
+        report.evaluate(model=aligned, real=str(real), inception_weights=None)
+    report.evaluate(images=[str(real)], real=str(real), inception_weights=None, kid_subsets=2)
+    assert seen[-1].shape == (3, 178, 178, 3) and seen[-2].shape == (3, 178, 178, 3)
 
 
 @pytest.mark.parametrize("flags, message", [

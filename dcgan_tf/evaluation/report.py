@@ -17,7 +17,7 @@ import os
 import numpy as np
 
 from dcgan_tf import files
-from dcgan_tf.data import listing, pipeline
+from dcgan_tf.data import decode, listing, pipeline
 from dcgan_tf.evaluation import distribution_metrics, inception
 from dcgan_tf.models import sampling
 from dcgan_tf.serving import loading
@@ -73,7 +73,7 @@ def compare(fake_features, real_feature_array, *, fake: str, real: str, kid_subs
 
 
 def evaluate(*, real: str, inception_weights: str | None, model: str = "", images=(),
-             runs_dir: str = "runs", crop: str = "auto", image_size: int = 64, max_real: int = 0,
+             runs_dir: str = "runs", crop: str = "", image_size: int = 0, max_real: int = 0,
              num_generated: int = 0, batch_size: int = 50, kid_subsets: int = 100,
              kid_subset_size: int = 1000, cache_dir: str = "") -> Report:
     """Measures a generator (``model``) or a set of image files (``images``) against ``real``.
@@ -85,23 +85,34 @@ def evaluate(*, real: str, inception_weights: str | None, model: str = "", image
             empty, and then also fixes the image size.
         images: image files, folders or globs (already framed like the real set after ``crop``,
             e.g. the ``*_completed.png`` of complete.py), resized to ``image_size``.
-        image_size: the side both sets are compared at when ``images`` are given.
+        crop: the real set's crop preset (``crops.CROPS``); "" = the model's training crop
+            ("auto" with ``images``).
+        image_size: the side both sets are compared at when ``images`` are given; 0 = the
+            shorter side of the first of them.
         num_generated: samples of the model; 0 = as many as there are real images.
 
     Raises:
-        ValueError: naming the flag at fault (no such model, unreadable images, ...).
+        ValueError: naming the flag at fault (no such model, unreadable images, a model
+            trained with --crop=align and no ``crop``, ...).
     """
     extractor = inception.FeatureExtractor(inception_weights, batch_size)
     if images:
         paths = listing.expand_image_paths(list(images))
+        image_size = image_size or min(decode.read_rgb(paths[0]).shape[:2])
         fake_images, _, problems = listing.load_image_files(paths, crop="none",
                                                             image_size=image_size)
         if problems:
             raise ValueError("--images: unreadable files: " + "; ".join(problems[:5]))
-        fake_name = ", ".join(images)
+        fake_name, crop = ", ".join(images), crop or "auto"
     else:
         loaded = loading.load(model, runs_dir)
         image_size, fake_name = loaded.config.image_size, loaded.source
+        crop = crop or loaded.config.crop
+        if crop == "align":
+            framing = loaded.config.align_framing
+            raise ValueError(f"--crop: {fake_name} was trained on faces aligned in photos "
+                             f"(--crop=align --align_framing={framing}); give the crop that "
+                             f"frames --real alike (for CelebA: --crop={framing})")
     real_array = real_features(extractor, real, crop=crop, image_size=image_size,
                                max_images=max_real, weights_path=inception_weights,
                                cache_dir=cache_dir)
