@@ -23,7 +23,9 @@ from dcgan_tf.photo import completion as photo_lib, scenes  # noqa: E402
 from dcgan_tf.serving import loading  # noqa: E402
 
 FACE_SEED = 4_000_041  # latents never used in training, FID or the sample grids
-PLACEMENTS = [(150, 150, -14.0, 3.0), (420, 140, 9.0, 2.2), (620, 190, 22.0, 1.5)]
+# (centre x, centre y, angle in degrees, side in photo pixels of the face's crop) of each face,
+# whatever the model's size (3.0, 2.2 and 1.5 times a 64 px crop).
+PLACEMENTS = [(150, 150, -14.0, 192.0), (420, 140, 9.0, 140.8), (620, 190, 22.0, 96.0)]
 
 
 def main():
@@ -37,7 +39,8 @@ def main():
     size = model.config.image_size
     faces = sampling.sample_images(model.generator, len(PLACEMENTS), FACE_SEED,
                                    model.config.latent_prior)
-    scene = scenes.scene(faces, PLACEMENTS, size=(320, 720))
+    placements = [(x, y, angle, side / size) for x, y, angle, side in PLACEMENTS]
+    scene = scenes.scene(faces, placements, size=(320, 720))
     crop_mask = mask_lib.make_masks(args.mask, 1, size, seed=1)[0, ..., 0]
     settings = search_settings(args.method).for_model(model.config.latent_prior)
     result = photo_lib.complete_photo(photo_lib.search_completer(model, settings), scene,

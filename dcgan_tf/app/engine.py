@@ -19,9 +19,10 @@ from dcgan_tf.photo import completion as photo_lib, scenes
 
 SAMPLE_SEED = 4_000_043  # latents never used in training, FID or the docs' figures
 SAMPLE_SIZE = (320, 320)  # (height, width) of a sample photo
-# (centre x, centre y, angle in degrees, photo pixels per crop pixel) of each sample's face.
-SAMPLE_PLACEMENTS = ((160, 165, -8.0, 3.4), (165, 160, 6.0, 3.0), (155, 160, 0.0, 3.6),
-                     (160, 160, 12.0, 3.2))
+# (centre x, centre y, angle in degrees, side in photo pixels of the face's crop) of each
+# sample's face, whatever the model's size (3.4, 3.0, 3.6 and 3.2 times a 64 px crop).
+SAMPLE_PLACEMENTS = ((160, 165, -8.0, 217.6), (165, 160, 6.0, 192.0), (155, 160, 0.0, 230.4),
+                     (160, 160, 12.0, 204.8))
 
 
 class Engine(abc.ABC):
@@ -52,8 +53,8 @@ class Engine(abc.ABC):
     def samples(self) -> list[np.ndarray]:
         """Photos uint8 [H, W, 3], each with one generated face, to try the app with."""
         faces = self.generated_faces(len(SAMPLE_PLACEMENTS))
-        return [scenes.scene(face[np.newaxis], [placement], SAMPLE_SIZE)
-                for face, placement in zip(faces, SAMPLE_PLACEMENTS)]
+        return [scenes.scene(face[np.newaxis], [(x, y, angle, side / len(face))], SAMPLE_SIZE)
+                for face, (x, y, angle, side) in zip(faces, SAMPLE_PLACEMENTS)]
 
 
 class LocalEngine(Engine):

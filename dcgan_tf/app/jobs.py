@@ -101,8 +101,8 @@ def warm_up(photos: PhotoCache, engine: Engine, sample: bytes) -> None:
     the engine has the instant preview, and completes it with ``COMPLETE_METHOD`` when the
     engine offers it: the first user's preview and completion then do not pay for the face
     detector's, the networks', the search's and the Poisson solver's first calls."""
-    x, y, _, scale = SAMPLE_PLACEMENTS[0]
-    half = int(8 * scale)  # a square of 16 crop pixels around the crop's centre
+    x, y, _, side = SAMPLE_PLACEMENTS[0]
+    half = int(side / 8)  # a square a quarter of the crop's side, around its centre
     mask = np.full(SAMPLE_SIZE, 255, np.uint8)
     mask[int(y) - half:int(y) + half, int(x) - half:int(x) + half] = 0
     uploads = (io.BytesIO(sample), io.BytesIO(png(mask)))
