@@ -88,7 +88,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="", help=MODEL_HELP)
     parser.add_argument("--data", default=DEFAULT_DATA)
-    parser.add_argument("--crop", default="celeba")
+    parser.add_argument("--crop", default="", help="crop of --data (default: the model's)")
     parser.add_argument("--num_images", type=int, default=128)
     parser.add_argument("--method", default="fast")
     parser.add_argument("--mask_scale", type=float, default=0.25)
@@ -102,7 +102,8 @@ def main():
     methods = ("align", "center", "oracle") + classical.METHODS
     scores, seconds, aligned = {name: [] for name in methods}, dict.fromkeys(methods, 0.0), []
     for index, (name, encoded) in enumerate(pipeline.read_encoded(args.data, args.num_images)):
-        canvas, truth = make_scene(decode.read_rgb(encoded, name), args.crop, size, rng)
+        canvas, truth = make_scene(decode.read_rgb(encoded, name),
+                                   args.crop or model.config.crop, size, rng)
         mask = align.mask_from_crop(crop_hole, truth, canvas.shape[:2])
         completer = photo_lib.search_completer(model, settings, seed=index)
         runs = {"center": lambda: photo_lib.complete_aligned(

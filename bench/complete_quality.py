@@ -201,10 +201,16 @@ def path_or_name(value: str) -> str:
     return value
 
 
+def data_crop(args, model: trained.Model) -> str:
+    """The crop of --data: --crop, else the model's training crop."""
+    return args.crop or model.config.crop
+
+
 def run_setup(args, model: trained.Model) -> dict:
     """What this run's rows are made with: ``--output``'s "setup"."""
     return {"bench": "complete_quality", "model": path_or_name(model.source),
-            "model_step": model.step, "data": path_or_name(args.data), "crop": args.crop,
+            "model_step": model.step, "data": path_or_name(args.data),
+            "crop": data_crop(args, model),
             "num_images": args.num_images, "steps": args.steps, "batch_size": args.batch_size,
             "realism": args.realism}
 
@@ -302,7 +308,7 @@ def run(args) -> None:
     setup = run_setup(args, model)
     results = read_results(args.output, setup) if args.resume else {}
     size = model.config.image_size
-    originals = pipeline.load_images(args.data, crop=args.crop, image_size=size,
+    originals = pipeline.load_images(args.data, crop=data_crop(args, model), image_size=size,
                                      max_images=args.num_images)
     print(f"model {model.source}, {len(originals)} images of {args.data}, "
           f"{size}x{size}")
@@ -352,7 +358,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="", help=MODEL_HELP)
     parser.add_argument("--data", default=DEFAULT_DATA)
-    parser.add_argument("--crop", default="celeba")
+    parser.add_argument("--crop", default="", help="crop of --data (default: the model's)")
     parser.add_argument("--num_images", type=int, default=256)
     parser.add_argument("--masks", default="center,random,left,thick")
     parser.add_argument("--methods", default="bamos,default,fast",
