@@ -18,10 +18,10 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from app_helpers import decode, face_mask, png, send_unread, serving, wait_until
-from conftest import StubDetector, detection_row, face_landmarks
+from conftest import StubDetector, detection_row, face_landmarks, face_photo
 from dcgan_tf.app import engine as engine_lib, photos as photo_cache, server
 from dcgan_tf.app.limits import Limits
-from dcgan_tf.photo import completion as photo_lib, detect
+from dcgan_tf.photo import completion as photo_lib, detect, scenes
 from dcgan_tf.serving import loading
 
 
@@ -138,6 +138,44 @@ def test_refine_runs_the_default_search(client, sample):
     final = json.loads(lines[-1])
     assert final["method"] == "default"
     assert_filled(decode(base64.b64decode(final["image"])), pixels, hole)
+
+
+def test_a_128_px_run_finds_previews_and_completes_a_photo_s_face(tiny_run_128,
+                                                                   celeba64_faces):
+    """app.py --model at a 128 px run: its size in /api/info, a photo's face found, the instant
+    preview and a fast completion at the photo's size through the run's face template, every
+    pixel outside the hole as uploaded."""
+    engine_128 = engine_lib.LocalEngine(loading.load(tiny_run_128[1].run_dir))
+    photo = face_photo(celeba64_faces[0])
+    data = png(photo)
+    with TestClient(server.create_app(engine_128)) as client_128:
+        assert client_128.get("/api/info").json()["image_size"] == 128
+        faces = client_128.post("/api/faces", files=files(data)).json()["faces"]
+        assert len(faces) == 1
+        mask = face_mask(faces[0], photo.shape[:2])
+        hole = mask == 0
+        preview = client_128.post("/api/preview", files=files(data, png(mask)))
+        assert preview.status_code == 200 and "X-Preview-Note" not in preview.headers
+        assert np.abs(decode(preview.content)[~hole].astype(int) - photo[~hole]).mean() < 1
+        completed = client_128.post("/api/complete", files=files(data, png(mask)),
+                                    data={"method": "fast"})
+        assert completed.status_code == 200, completed.text
+        assert_filled(decode(completed.content), photo, hole)
+
+
+def test_sample_photos_show_faces_as_large_whatever_the_model_s_size(engine):
+    """The sample photos of a 128 px model place its faces over the photo pixels that a 64 px
+    model's faces cover (the packaged model's faces, enlarged 2x, stand in for its faces)."""
+    class Enlarged(engine_lib.LocalEngine):
+        def generated_faces(self, count):
+            faces = super().generated_faces(count)
+            return np.repeat(np.repeat(faces, 2, axis=1), 2, axis=2)
+
+    background = scenes.scene([], [], engine_lib.SAMPLE_SIZE)
+    for small, large in zip(engine.samples(), Enlarged(engine.model).samples()):
+        covered_small, covered_large = ((photo != background).any(-1) for photo in (small, large))
+        assert covered_small.mean() > 0.3
+        assert (covered_small != covered_large).mean() < 0.01
 
 
 def test_a_mask_without_hole_gives_the_photo_back(client, sample):

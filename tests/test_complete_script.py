@@ -1,15 +1,17 @@
 """complete.py end to end on the tiny shared run: synthetic default, mask file, mask folder."""
 
+import dataclasses
 import json
 import os
 import subprocess
 import sys
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from conftest import REPO_ROOT, gif_duration_ms
-from dcgan_tf.inpainting.settings import SearchSettings
+from dcgan_tf.inpainting.settings import METHODS, SearchSettings, search_settings
 from dcgan_tf.serving import export
 from serving_stub import ServingStub
 
@@ -214,6 +216,45 @@ def test_align_completes_a_photo_at_its_size_through_the_cli(tmp_path):
     assert nothing.returncode == 1 and "wall.png: no face found" in nothing.stderr
     ignored = _complete("--align", "--crop=center", f"--images={photos / 'wall.png'}")
     assert ignored.returncode != 0 and "--crop (the framing of crops" in ignored.stderr
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_at_128_px_on_crops_and_on_a_photo(tiny_run_128, celeba64_faces, method,
+                                                         tmp_path):
+    """complete.py's library on a 128 px run with each method (the settings of bamos and
+    default cut to 2 steps): its own held-out faces as crops, and a photo through --align and
+    the run's face template; 128 px outputs, every known pixel kept."""
+    from conftest import face_photo
+    from dcgan_tf.completion import run as run_lib
+    from dcgan_tf.completion.config import CompleteConfig
+    run_dir = tiny_run_128[1].run_dir
+    settings = search_settings(method)
+    if settings.steps > 20:  # a preset's own steps cannot be changed: its settings can
+        settings = dataclasses.replace(settings, method="default", steps=2)
+    crops = CompleteConfig(model=run_dir, num_images=2, batch_size=2, search=settings,
+                           output_dir=str(tmp_path / "crops"))
+    assert run_lib.run(crops, verbose=0)["settings"]["steps"] == settings.steps
+    masked, completed = (np.asarray(Image.open(tmp_path / "crops" / f"synthetic-0001_{kind}.png"))
+                         for kind in ("masked", "completed"))
+    assert completed.shape == (128, 128, 3)
+    known = np.ones((128, 128), bool)
+    known[32:96, 32:96] = False  # --mask=center, --mask_scale=0.25
+    np.testing.assert_array_equal(completed[known], masked[known])
+
+    photo = face_photo(celeba64_faces[0])
+    Image.fromarray(photo).save(tmp_path / "photo.png")
+    mask = np.full(photo.shape[:2], 255, np.uint8)
+    mask[140:180, 150:210] = 0
+    Image.fromarray(mask).save(tmp_path / "hole.png")
+    aligned = dataclasses.replace(crops, images=(str(tmp_path / "photo.png"),), align=True,
+                                  mask_file=str(tmp_path / "hole.png"),
+                                  output_dir=str(tmp_path / "photos"))
+    assert run_lib.run(aligned, verbose=0)["images"][0]["faces"] == 1
+    completed = np.asarray(Image.open(tmp_path / "photos" / "photo_completed.png"))
+    np.testing.assert_array_equal(completed[mask == 255], photo[mask == 255])
+    assert np.abs(completed[mask == 0].astype(int) - photo[mask == 0]).mean() > 1
+    face = Image.open(tmp_path / "photos" / "photo_face0_completed.png")
+    assert face.size == (128, 128)
 
 
 def test_align_keeps_each_modes_decoded_pixels_outside_the_hole(tmp_path):

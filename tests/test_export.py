@@ -17,7 +17,7 @@ from conftest import REPO_ROOT
 from dcgan_tf import images as image_utils
 from dcgan_tf.inpainting import masks as mask_lib, search
 from dcgan_tf.inpainting.settings import SearchSettings
-from dcgan_tf.models import sampling
+from dcgan_tf.models import encoder as encoder_lib, sampling
 from dcgan_tf.serving import clients, export, loading
 
 STEPS = 4  # baked into the tiny export's complete signature
@@ -74,6 +74,16 @@ def exported(tiny_run, tmp_path_factory):
     return path, model, model.config
 
 
+@pytest.fixture(scope="module")
+def exported_128(tiny_run_128, tmp_path_factory):
+    """``exported`` of the 128 px tiny run (with its encoder)."""
+    run_dir = tiny_run_128[1].run_dir
+    path = export.export(run_dir, export_base=str(tmp_path_factory.mktemp("export")),
+                         settings=SETTINGS)
+    model = loading.load(run_dir)
+    return path, model, model.config
+
+
 def _requests(config):
     size, latent = config.image_size, config.latent_dim
     rng = np.random.default_rng(0)
@@ -103,6 +113,9 @@ def _in_process(model, config, requests):
             generator(seeded, training=False).numpy())},
         "discriminate": {"probability": tf.sigmoid(discriminator(images)[:, 0]).numpy()},
     }
+    if "encode" in requests:
+        results["encode"] = {"latents": encoder_lib.encode(
+            model.encoder, images, requests["encode"]["masks"]).numpy()}
     for name, steps, seed in (("complete", STEPS, 0), ("complete_with_options", 3, 9)):
         settings = dataclasses.replace(SETTINGS, steps=steps).for_model(config.latent_prior)
         completion = search.complete(generator, discriminator, images, requests[name]["masks"],
@@ -113,9 +126,12 @@ def _in_process(model, config, requests):
     return results
 
 
-def test_every_signature_matches_in_process_from_a_fresh_process(exported, tmp_path):
-    path, model, config = exported
+@pytest.mark.parametrize("export_of", ["exported", "exported_128"])
+def test_every_signature_matches_in_process_from_a_fresh_process(export_of, request, tmp_path):
+    path, model, config = request.getfixturevalue(export_of)
     requests = _requests(config)
+    if model.encoder is not None:
+        requests["encode"] = {key: requests["complete"][key] for key in ("images", "masks")}
     with open(tmp_path / "inputs.json", "w") as handle:
         json.dump({name: {key: (np.asarray(value).tolist(), np.asarray(value).dtype.name)
                           for key, value in request.items()}

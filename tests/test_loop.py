@@ -209,9 +209,11 @@ def test_held_out_faces_are_fixed_for_a_run_whatever_the_previews(tmp_path):
     assert TrainConfig.from_dict(legacy).held_out_faces == 0
 
 
-def test_completion_previews_are_in_the_event_files(tiny_run):
-    """--preview_every=2 on a 3-step run: the preview grid and its hole PSNR at steps 2 and 3."""
-    _, result = tiny_run
+@pytest.mark.parametrize("run_of, preview_steps", [("tiny_run", [2, 3]), ("tiny_run_128", [3])])
+def test_completion_previews_are_in_the_event_files(run_of, preview_steps, request):
+    """--preview_every=2 (3 at 128 px) on a 3-step run: the preview grid (two faces of the
+    run's size a row) and its hole PSNR at steps 2 and 3 (3)."""
+    config, result = request.getfixturevalue(run_of)
     steps = {}
     for path in glob.glob(os.path.join(result.run_dir, "logs", "events.out.tfevents.*")):
         for event in tf.compat.v1.train.summary_iterator(path):
@@ -219,4 +221,8 @@ def test_completion_previews_are_in_the_event_files(tiny_run):
                 steps.setdefault(value.tag, []).append(event.step)
                 if value.tag == "preview_hole_psnr":
                     assert 3.0 < float(tf.make_ndarray(value.tensor)) < 40.0
-    assert steps["completion_preview"] == [2, 3] and steps["preview_hole_psnr"] == [2, 3]
+                if value.tag == "completion_preview":
+                    width = int(value.tensor.string_val[0])
+                    assert width == 2 + 6 * (config.image_size + 2)
+    assert steps["completion_preview"] == preview_steps
+    assert steps["preview_hole_psnr"] == preview_steps
