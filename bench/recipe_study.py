@@ -187,8 +187,8 @@ def train(args, name: str, entry: dict, checkpoint_state) -> None:
             raise
         record()
         finish(process)
+    entry["steps"] = steps_of(run_dir)  # before "trained": a state saved with one has both
     entry["trained"] = True
-    entry["steps"] = steps_of(run_dir)
 
 
 def cpu_seconds(pid: int) -> float | None:
