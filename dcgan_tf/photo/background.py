@@ -59,16 +59,21 @@ def fill_uncovered(photo: np.ndarray, sources: np.ndarray, seam_widths, *,
     region = np.s_[top:bottom, left:right]
     labels = sources[region]
     to_fill = labels == CLASSICAL
-    # Distance of every pixel to the nearest pixel to fill (1 for its neighbours).
-    distance = cv2.distanceTransform((~to_fill).astype(np.uint8), cv2.DIST_L2, 3)
     width = widths[labels]
-    band = (width > 0) & (distance < width + 0.5)
-    filled = _fill(photo[region], to_fill | band, scale)
-    weight = np.zeros(labels.shape, np.float32)  # of the face's completion
-    weight[band] = np.clip((distance[band] - 0.5) / width[band], 0.0, 1.0)
-    mixed = weight[..., np.newaxis] * photo[region] + (1 - weight[..., np.newaxis]) * filled
-    changed = (to_fill | band)[..., np.newaxis]
-    result[region] = np.where(changed, np.rint(mixed).astype(np.uint8), photo[region])
+    band = np.zeros_like(to_fill)
+    if width.any():
+        # Distance of every pixel to the nearest pixel to fill (1 for its neighbours).
+        distance = cv2.distanceTransform((~to_fill).astype(np.uint8), cv2.DIST_L2, 3)
+        band = (width > 0) & (distance < width + 0.5)
+    rows, columns = np.nonzero(to_fill | band)
+    filled = _fill(photo[region], to_fill | band, scale)[rows, columns]
+    weight = np.zeros((rows.size, 1), np.float32)  # of the face's completion
+    if band.any():
+        in_band = band[rows, columns]
+        at = rows[in_band], columns[in_band]
+        weight[in_band, 0] = np.clip((distance[at] - 0.5) / width[at], 0.0, 1.0)
+    mixed = weight * photo[region][rows, columns] + (1 - weight) * filled
+    result[top + rows, left + columns] = np.rint(mixed).astype(np.uint8)
     return result
 
 
