@@ -117,7 +117,8 @@ async def preview(request: fastapi.Request, image: fastapi.UploadFile,
     filled = await answers.answer(request, job)
     total = time.perf_counter() - start
     headers = _fill_headers(filled)
-    headers["Server-Timing"] = f"fill;dur={1000 * filled.seconds:.1f}, total;dur={1000 * total:.1f}"
+    headers["Server-Timing"] = (f"fill;dur={1000 * filled.seconds:.1f}, "
+                                f"total;dur={1000 * total:.1f}")
     return responses.Response(filled.image, media_type="image/jpeg", headers=headers)
 
 
