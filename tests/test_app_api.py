@@ -204,7 +204,7 @@ def test_no_face_and_a_hole_away_from_the_face_are_filled_from_the_surroundings(
     for endpoint in ("/api/complete", "/api/preview"):
         response = client.post(endpoint, files=files(data, png(corner)))
         assert response.status_code == 200
-        assert response.headers["x-fill-note"] == ("the hole meets no face: the hole is filled "
+        assert response.headers["x-fill-note"] == ("the hole meets no face: it is filled "
                                                    "from its surroundings")
         assert json.loads(response.headers["x-hole-sources"])["classical"] == 1.0
 

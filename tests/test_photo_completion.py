@@ -27,7 +27,7 @@ def test_empty_hole_gives_the_photo_back_and_a_hole_changes_only_itself(celeba64
     corner = np.ones(photo.shape[:2], np.float32)
     corner[:20, :20] = 0  # a hole in the background, away from the face
     away = photo_lib.complete_photo(completer, photo, mask=corner)
-    assert away.note == "the hole meets no face: the hole is filled from its surroundings"
+    assert away.note == "the hole meets no face: it is filled from its surroundings"
     assert away.faces == [] and away.face_shares == [] and away.classical_share == 1.0
     np.testing.assert_array_equal(away.completed[corner == 1], photo[corner == 1])
     mask = np.ones(photo.shape[:2], np.float32)

@@ -49,19 +49,19 @@ def fill_uncovered(photo: np.ndarray, sources: np.ndarray, seam_widths, *,
         return result
     widths = np.zeros(256, np.float32)
     widths[1:len(seam_widths) + 1] = seam_widths
-    band = int(np.ceil(widths.max()))
-    side = max(box[1] - box[0], box[3] - box[2]) + 2 * band
+    widest = int(np.ceil(widths.max()))
+    side = max(box[1] - box[0], box[3] - box[2]) + 2 * widest
     # The fill's context: _CONTEXT pixels at the scale it runs at.
     scale = min(1.0, max_side / side) if max_side else 1.0
-    grow = band + int(np.ceil(_CONTEXT / scale))
+    grow = widest + int(np.ceil(_CONTEXT / scale))
     top, bottom = max(box[0] - grow, 0), min(box[1] + grow, photo.shape[0])
     left, right = max(box[2] - grow, 0), min(box[3] + grow, photo.shape[1])
     region = np.s_[top:bottom, left:right]
     labels = sources[region]
     to_fill = labels == CLASSICAL
-    width = widths[labels]
     band = np.zeros_like(to_fill)
-    if width.any():
+    if widest:  # faces beside the fill: their seam bands
+        width = widths[labels]
         # Distance of every pixel to the nearest pixel to fill (1 for its neighbours).
         distance = cv2.distanceTransform((~to_fill).astype(np.uint8), cv2.DIST_L2, 3)
         band = (width > 0) & (distance < width + 0.5)

@@ -19,7 +19,7 @@ from dcgan_tf.photo import align, background, detect, paste
 
 log = logging.getLogger(__name__)
 
-_SURROUNDINGS = "the hole is filled from its surroundings"  # the end of a note
+_SURROUNDINGS = "filled from its surroundings"  # the end of a note
 
 
 @dataclasses.dataclass
@@ -154,7 +154,7 @@ def complete_photo(completer: CropCompleter, photo: np.ndarray, *,
     result = complete_aligned(completer, photo, mask, alignments, seamless=seamless,
                               fill_side=fill_side)
     if not detections.faces:
-        result.note = f"no face found{not_used}: {_SURROUNDINGS}"
+        result.note = f"no face found{not_used}: the hole is {_SURROUNDINGS}"
     result.rejected = detections.rejected
     return result
 
@@ -193,7 +193,7 @@ def complete_aligned(completer: CropCompleter, photo: np.ndarray, mask: np.ndarr
         raise align.AlignmentError(f"the hole meets {len(views)} faces; at most "
                                    f"{background.MAX_FACES} are completed in one photo")
     hole = mask < 0.5
-    sources = np.where(hole, background.CLASSICAL, background.KNOWN).astype(np.uint8)
+    sources = np.where(hole, np.uint8(background.CLASSICAL), np.uint8(background.KNOWN))
     completed, remaining = photo, ~hole  # remaining: known, or filled by a face
     if views:
         crops = np.stack([view.crop for view in views])
@@ -213,7 +213,7 @@ def complete_aligned(completer: CropCompleter, photo: np.ndarray, mask: np.ndarr
                              [float(share) for share in counts[1:len(views) + 1]],
                              float(counts[background.CLASSICAL]))
     if hole.any() and not views:
-        result.note = f"the hole meets no face: {_SURROUNDINGS}"
+        result.note = f"the hole meets no face: it is {_SURROUNDINGS}"
     elif result.classical_share > 0:
         log.info("%.0f%% of the hole lies outside every face's crop: filled from its "
                  "surroundings", 100 * result.classical_share)
