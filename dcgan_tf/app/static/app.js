@@ -160,19 +160,16 @@ function serverMillis(header) {
  * What filled the painted area, for #status: e.g. "2 faces completed; 18% of the painted
  * area filled from its surroundings". `faces` holds each face's share of the hole and
  * `classical` the share filled from the surroundings (both in [0, 1]); `note` says why no
- * face's model filled any of it.
+ * face's model filled any of it (then it is all there is to say).
  */
 function describeSources({ faces = [], classical = 0, note = "" }) {
-  const parts = [];
-  if (faces.length) parts.push(`${faces.length} face${faces.length === 1 ? "" : "s"} completed`);
+  if (faces.length === 0) return note || (classical > 0 ? "the painted area filled from its surroundings" : "");
+  const parts = [`${faces.length} face${faces.length === 1 ? "" : "s"} completed`];
   if (classical > 0) {
     const percent = Math.round(100 * classical);
-    parts.push(faces.length
-      ? `${percent < 1 ? "under 1" : percent}% of the painted area filled from its surroundings`
-      : "the painted area filled from its surroundings");
+    parts.push(`${percent < 1 ? "under 1" : percent}% of the painted area filled from its surroundings`);
   }
-  const text = parts.join("; ");
-  return note ? `${text} (${note})` : text;
+  return parts.join("; ");
 }
 
 /** The X-Hole-Sources and X-Fill-Note headers of a fill's answer, as describeSources takes them. */
