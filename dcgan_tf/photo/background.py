@@ -17,7 +17,7 @@ import numpy as np
 from dcgan_tf.inpainting import classical
 from dcgan_tf.photo.align import hole_box
 
-FILL_METHOD = "telea"  # measured against PatchMatch on the photo bench: docs/results.md
+FILL_METHOD = "telea"  # PatchMatch looks more real, but is ~150x slower: docs/results.md
 KNOWN, CLASSICAL = 0, 255
 MAX_FACES = CLASSICAL - 1  # faces a source map can tell apart
 SEAM_CROP_PIXELS = 3.0  # the band over which a face's completion fades into the fill
