@@ -141,8 +141,20 @@ def main(argv):
         logging.error("%s", error)
         sys.exit(1)
     summary = report["summary"]
+    for image in report["images"] if report.get("align") else []:
+        print(f"{image['name']}: {hole_sources(image['hole_sources'])}")
     print(" ".join(f"{key}={value:.4g}" for key, value in summary.items()))
     print(f"Results: {config.output_dir} (grid.png, metrics.json, logs/)")
+
+
+def hole_sources(sources: dict) -> str:
+    """What filled a photo's hole, from its ``metrics.json`` entry's ``hole_sources``: "face0
+    62%, face1 20%, from its surroundings 18% of the hole" (faces numbered as the
+    ``<name>_face<k>_*.png`` files)."""
+    parts = [f"face{number} {100 * share:.0f}%" for number, share in enumerate(sources["faces"])]
+    if sources["classical"] > 0:
+        parts.append(f"from its surroundings {100 * sources['classical']:.0f}%")
+    return ", ".join(parts) + " of the hole"
 
 
 def run_main():

@@ -222,29 +222,66 @@ def test_bad_fields_are_named(client, sample):
     assert response.status_code == 422 and "seed" in response.text
 
 
-def test_no_face_and_a_hole_away_from_the_face_are_422(client, sample):
+def test_no_face_and_a_hole_away_from_the_face_are_filled_from_the_surroundings(client,
+                                                                               sample):
+    """A photo without a face and a hole away from the face: 200, every hole pixel filled
+    from its surroundings (``X-Hole-Sources``), every other pixel as uploaded, and a note
+    (``X-Fill-Note``) saying why no face's model filled it; the preview likewise."""
     data, pixels, mask, _ = sample
     y, x = np.mgrid[0:200, 0:300]
-    plain = png(np.stack([x, y, x + y], axis=-1).astype(np.uint8))
-    hole = png(face_mask({"box": [100, 50, 100, 100]}, (200, 300)))
-    response = client.post("/api/complete", files=files(plain, hole))
-    assert response.status_code == 422 and "no face found" in response.json()["detail"]
+    plain = np.stack([x, y, x + y], axis=-1).astype(np.uint8)
+    hole = face_mask({"box": [100, 50, 100, 100]}, (200, 300))
+    response = client.post("/api/complete", files=files(png(plain), png(hole)))
+    assert response.status_code == 200
+    assert json.loads(response.headers["x-hole-sources"]) == {"faces": [], "classical": 1.0}
+    assert response.headers["x-fill-note"] == ("no face found: the hole is filled from its "
+                                               "surroundings")
+    assert_filled(decode(response.content), plain, hole == 0)
     corner = np.full(pixels.shape[:2], 255, np.uint8)
     corner[:15, :15] = 0
-    response = client.post("/api/complete", files=files(data, png(corner)))
-    assert response.status_code == 422 and "the hole meets no face" in response.json()["detail"]
-    # A preview is not an error: a stroke may start away from the face.
-    response = client.post("/api/preview", files=files(data, png(corner)))
-    assert response.status_code == 200
-    assert "the hole meets no face" in response.headers["x-preview-note"]
-    assert np.abs(decode(response.content).astype(int) - pixels).mean() < 1.0
+    for endpoint in ("/api/complete", "/api/preview"):
+        response = client.post(endpoint, files=files(data, png(corner)))
+        assert response.status_code == 200
+        assert response.headers["x-fill-note"] == ("the hole meets no face: it is filled "
+                                                   "from its surroundings")
+        assert json.loads(response.headers["x-hole-sources"])["classical"] == 1.0
+
+
+def test_what_filled_the_hole_comes_with_every_answer(client, sample):
+    """A hole half over the sample's face and half off it: the header (PNG and preview) and
+    the NDJSON fields give each source's share, and sources=true adds the source map, whose
+    labels cover exactly the hole; sources without progress is refused by name."""
+    data, pixels, _, _ = sample
+    faces = client.post("/api/faces", files=files(data)).json()["faces"]
+    x, y, width, height = faces[0]["box"]
+    mask = np.full(pixels.shape[:2], 255, np.uint8)
+    mask[int(y + 0.5 * height):int(y + 0.7 * height), int(x + 0.6 * width):] = 0
+    plain = client.post("/api/complete", files=files(data, png(mask)))
+    shares = json.loads(plain.headers["x-hole-sources"])
+    assert len(shares["faces"]) == 1 and shares["faces"][0] > 0.2 and shares["classical"] > 0.2
+    assert sum(shares["faces"]) + shares["classical"] == pytest.approx(1.0, abs=1e-3)
+    assert "x-fill-note" not in plain.headers
+    assert_filled(decode(plain.content), pixels, mask == 0)
+    preview = client.post("/api/preview", files=files(data, png(mask)))
+    assert json.loads(preview.headers["x-hole-sources"]) == shares
+    streamed = client.post("/api/complete", files=files(data, png(mask)),
+                           data={"progress": "true", "sources": "true"})
+    final = json.loads(streamed.text.splitlines()[-1])
+    assert {"faces": final["faces"], "classical": final["classical"]} == shares
+    assert final["note"] == "" and base64.b64decode(final["image"]) == plain.content
+    labels = np.asarray(Image.open(io.BytesIO(base64.b64decode(final["sources"]))))
+    assert labels.shape == pixels.shape[:2]
+    assert set(np.unique(labels[mask == 0])) == {1, 255} and (labels[mask == 255] == 0).all()
+    refused = client.post("/api/complete", files=files(data, png(mask)),
+                          data={"sources": "true"})
+    assert refused.status_code == 400 and refused.json()["detail"].startswith("sources:")
 
 
 def test_a_faceless_photo_s_rejected_detections_are_reported_not_used(engine, monkeypatch):
     """A textured photo without a face, on which a stub detector reports a detection under
     the confidence threshold and a confident one whose box is far larger than its landmarks:
-    /api/faces has no face and both rejected with their reasons, a preview leaves the photo
-    as it is and says why, and a completion is 422 naming them."""
+    /api/faces has no face and both rejected with their reasons, and a preview and a
+    completion fill the hole from its surroundings with a note naming them."""
     rng = np.random.default_rng(33)
     texture = np.asarray(Image.fromarray(rng.integers(0, 256, (30, 40, 3), np.uint8)).resize(
         (400, 300), Image.BICUBIC))
@@ -265,11 +302,12 @@ def test_a_faceless_photo_s_rejected_detections_are_reported_not_used(engine, mo
     ghost_reason, low_reason = (item["reason"] for item in found["rejected"])
     assert ghost_reason.startswith("the eyes are 0.11 of the box's width apart")
     assert low_reason == f"confidence 0.62 < {detect.MIN_CONFIDENCE:g}"
-    assert np.abs(decode(preview.content).astype(int) - texture).mean() < 3  # JPEG of it
-    assert preview.headers["X-Preview-Note"].startswith("no face found (not used: the eyes")
-    assert completion.status_code == 422
-    assert completion.json()["detail"] == f"no face found (not used: {ghost_reason}; " \
-                                          f"{low_reason})"
+    note = f"no face found (not used: {ghost_reason}; {low_reason}): the hole is filled " \
+           f"from its surroundings"
+    assert preview.status_code == completion.status_code == 200
+    assert preview.headers["X-Fill-Note"] == completion.headers["X-Fill-Note"] == note
+    known = mask == 255
+    np.testing.assert_array_equal(decode(completion.content)[known], texture[known])
 
 
 def test_a_body_over_the_limit_is_413_before_it_is_read(engine):

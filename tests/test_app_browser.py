@@ -3,7 +3,9 @@ stroke with the mouse, wait for the live preview, complete, download.
 
 Needs Debian's ``chromium`` and ``chromium-driver`` (``.ci/run`` installs them); skipped when
 they are missing, except in CI, where that fails. ``APP_SCREENSHOT=<path.png>`` also saves a
-screenshot of the page after the completion (the README's, ``docs/app_screenshot.png``).
+screenshot of the page after the completion (the README's, ``docs/app_screenshot.png``), and
+``APP_SOURCES_SCREENSHOT=<path.png>`` one of the page after a stroke across two faces, with its
+status line and the source overlay.
 """
 
 import base64
@@ -71,9 +73,13 @@ def body_state(name, *values):
 
 def painted(driver) -> np.ndarray:
     """bool [H, W]: the photo pixels the user painted (the mask canvas is not transparent)."""
+    return painted_alpha(driver) > 0
+
+
+def painted_alpha(driver) -> np.ndarray:
+    """uint8 [H, W]: the opacity of the paint on each photo pixel."""
     url = driver.execute_script("return document.getElementById('mask-canvas').toDataURL()")
-    rgba = np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))))
-    return rgba[..., 3] > 0
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))))[..., 3]
 
 
 def test_paint_preview_complete_download(browser, app_url, tmp_path):
@@ -135,6 +141,85 @@ def test_paint_preview_complete_download(browser, app_url, tmp_path):
                if not url.startswith(("chrome://", "chrome-untrusted://", "data:", "blob:"))]
     assert f"{app_url}/static/app.js" in network
     assert all(url.startswith(app_url + "/") for url in network), network
+
+
+def paint_stroke(driver, points, photo_width):
+    """Drags the mouse over the mask canvas through ``points`` (photo pixels from the
+    canvas's centre)."""
+    canvas = driver.find_element(By.ID, "mask-canvas")
+    scale = canvas.rect["width"] / photo_width  # CSS pixels per photo pixel
+    actions = ActionChains(driver, duration=20)
+    actions.move_to_element_with_offset(canvas, *(int(v * scale) for v in points[0]))
+    actions.click_and_hold()
+    for x, y in points[1:]:
+        actions.move_to_element_with_offset(canvas, int(x * scale), int(y * scale))
+    actions.release().perform()
+
+
+def download(driver, folder) -> np.ndarray:
+    """Clicks Download; the PNG it saves into ``folder``, decoded."""
+    driver.find_element(By.ID, "download").click()
+    deadline = time.monotonic() + 30
+    while not list(folder.glob("*.png")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    files = list(folder.glob("*.png"))
+    assert len(files) == 1
+    return decode(files[0].read_bytes())
+
+
+def test_a_stroke_across_two_faces_and_the_background_fills_every_painted_pixel(
+        browser, app_url, tmp_path):
+    """Two sample faces side by side with background between them, the whole photo under
+    fine noise, so that a fill gives back a painted pixel's exact value only by a rare chance
+    (a few in a million pixels; the test is deterministic); one stroke through both faces and
+    the gap. After Complete, every painted pixel (as the page sends
+    it: paint at least half opaque) differs from the upload, every other pixel is
+    bit-identical, the status line names both sources, and the Sources button shows which
+    model filled what."""
+    left, right = (decode(_get(f"{app_url}/api/samples/{k}")) for k in (2, 3))
+    ramp = np.linspace(0, 1, 160)[np.newaxis, :, np.newaxis]
+    gap = (1 - ramp) * left[:, -1:].astype(float) + ramp * right[:, :1].astype(float)
+    # Fine noise, stronger between the faces (where the faces' detector does not look).
+    amplitude = np.where(np.arange(800) // 160 == 2, 64, 24)[np.newaxis, :, np.newaxis]
+    noise = np.rint(np.random.default_rng(32).uniform(-1, 1, (320, 800, 3)) * amplitude)
+    photo = np.clip(np.concatenate([left, gap, right], 1) + noise, 0, 255).astype(np.uint8)
+    upload = tmp_path / "two faces.png"
+    Image.fromarray(photo).save(upload)
+
+    browser.get(app_url)
+    browser.find_element(By.ID, "file-input").send_keys(str(upload))
+    wait_for(browser, body_state("faces", "ready"))
+    assert "2 faces found" in browser.find_element(By.ID, "status").text
+    # Below the eyes, from the left face's cheek to the right face's.
+    paint_stroke(browser, [(-300, 15), (-100, 20), (100, 20), (300, 15)], 800)
+    paint = painted_alpha(browser)
+    hole = paint >= 128  # the page's HOLE_ALPHA: what goes into the mask it sends
+    assert 10_000 < hole.sum() < 60_000 and hole[:, 320:480].any()
+    wait_for(browser, body_state("preview", "ready", "error"))
+    assert browser.find_element(By.TAG_NAME, "body").get_attribute("data-preview") == "ready"
+    assert "of the painted area filled from its surroundings" in browser.find_element(
+        By.ID, "preview-info").text
+
+    browser.find_element(By.ID, "complete").click()
+    wait_for(browser, body_state("result", "ready", "error"), seconds=120)
+    status = browser.find_element(By.ID, "status").text
+    assert browser.find_element(By.TAG_NAME, "body").get_attribute("data-result") == "ready"
+    assert "2 faces completed; " in status, status
+    assert "% of the painted area filled from its surroundings." in status, status
+    overlay = browser.find_element(By.ID, "sources-overlay")
+    assert not overlay.is_displayed()
+    browser.find_element(By.ID, "show-sources").click()
+    assert overlay.is_displayed()
+    if os.environ.get("APP_SOURCES_SCREENSHOT"):
+        browser.save_screenshot(os.environ["APP_SOURCES_SCREENSHOT"])
+
+    completed = download(browser, tmp_path / "downloads")
+    assert completed.shape == photo.shape
+    np.testing.assert_array_equal(completed[~hole], photo[~hole])
+    changed = (completed != photo).any(-1)
+    kept = np.argwhere(hole & ~changed)
+    assert changed[hole].all(), f"painted pixels that kept their value: {kept.tolist()[:5]}, " \
+        f"{photo[hole & ~changed].tolist()[:5]}, paint {paint[hole & ~changed].tolist()[:5]}"
 
 
 def _get(url: str) -> bytes:

@@ -211,6 +211,8 @@ def test_align_completes_a_photo_at_its_size_through_the_cli(tmp_path):
     assert {"phone_face0_masked.png", "phone_face0_completed.png"} <= set(os.listdir(out))
     report = json.load(open(out / "metrics.json"))
     assert report["images"][0]["faces"] == 1 and len(report["failures"]) == 1
+    assert report["images"][0]["hole_sources"] == {"faces": [1.0], "classical": 0.0}
+    assert f"{photos / 'phone.jpg'}: face0 100% of the hole" in run.stdout
     nothing = _complete("--align", f"--images={photos / 'wall.png'}", "--mask=center",
                         f"--output_dir={tmp_path / 'none'}")
     assert nothing.returncode == 1 and "wall.png: no face found" in nothing.stderr
@@ -255,6 +257,38 @@ def test_every_method_at_128_px_on_crops_and_on_a_photo(tiny_run_128, celeba64_f
     assert np.abs(completed[mask == 0].astype(int) - photo[mask == 0]).mean() > 1
     face = Image.open(tmp_path / "photos" / "photo_face0_completed.png")
     assert face.size == (128, 128)
+
+
+def test_align_fills_a_faceless_photo_from_its_surroundings(tmp_path):
+    """complete.py --align --mask_file on a photo without a face: exit 0, the photo at its
+    size filled from its surroundings, every known pixel identical, the share printed and in
+    metrics.json with the note; a --mask kind on it is an error naming the file."""
+    rng = np.random.default_rng(32)
+    wall = np.asarray(Image.fromarray(rng.integers(60, 200, (18, 24, 3), np.uint8)).resize(
+        (240, 180), Image.BICUBIC))
+    Image.fromarray(wall).save(tmp_path / "wall.png")
+    mask = np.full(wall.shape[:2], 255, np.uint8)
+    mask[60:100, 40:200] = 0  # a scratch across the wall
+    Image.fromarray(mask).save(tmp_path / "scratch.png")
+    out = tmp_path / "out"
+    run = _complete("--align", f"--images={tmp_path / 'wall.png'}",
+                    f"--mask_file={tmp_path / 'scratch.png'}", f"--output_dir={out}")
+    assert run.returncode == 0, run.stderr[-3000:]
+    completed = np.asarray(Image.open(out / "wall_completed.png"))
+    assert completed.shape == wall.shape
+    known = mask == 255
+    np.testing.assert_array_equal(completed[known], wall[known])
+    assert (completed[~known] != wall[~known]).any()
+    assert f"{tmp_path / 'wall.png'}: from its surroundings 100% of the hole" in run.stdout
+    assert "wall.png: no face found: the hole is filled from its surroundings" in run.stderr
+    image = json.load(open(out / "metrics.json"))["images"][0]
+    assert image["faces"] == 0 and image["hole_sources"] == {"faces": [], "classical": 1.0}
+    assert image["note"] == "no face found: the hole is filled from its surroundings"
+    kind = _complete("--align", f"--images={tmp_path / 'wall.png'}", "--mask=center",
+                     f"--output_dir={tmp_path / 'kind'}")
+    assert kind.returncode == 1
+    assert f"{tmp_path / 'wall.png'}: no face found: a --mask kind is made in the faces' " \
+           f"crops" in kind.stderr
 
 
 def test_align_keeps_each_modes_decoded_pixels_outside_the_hole(tmp_path):

@@ -89,3 +89,40 @@ def test_resume_runs_only_the_missing_methods(bench, tiny_run, tmp_path, monkeyp
         bench.run(bench.parse_args([*flags, "--methods=telea,ns", "--num_images=3",
                                     "--resume"]))
     assert calls == ["mean"]
+
+
+def test_the_half_face_and_background_holes_and_the_grey_they_are_given(bench, tiny_run,
+                                                                        tmp_path):
+    """--holes: half_face runs from the cheek to the frame's right edge, background is a strip
+    at that edge; rows are keyed by method and hole, the reference row scored on the photos
+    themselves."""
+    half, side = bench.hole_mask(128, 128, "half_face"), bench.hole_mask(128, 128, "background")
+    assert half[58:90, 90:].max() == 0 and half[:, :89].min() == 1
+    assert side[45:83, 105:].max() == 0 and side[:, :104].min() == 1
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for index, face in enumerate(FACES[:4]):
+        image_utils.save_png(str(folder / f"{index}.png"), face)
+    output = tmp_path / "photo.json"
+    _, result = tiny_run
+    bench.run(bench.parse_args([f"--model={result.run_dir}", f"--data={folder}",
+                                "--methods=telea,real", "--holes=eyes_nose,half_face",
+                                f"--output={output}"]))
+    with open(output) as handle:
+        table = json.load(handle)
+    assert sorted(table) == ["real/eyes_nose", "real/half_face", "setup", "telea/eyes_nose",
+                             "telea/half_face"]
+    assert table["real/half_face"]["hole_psnr"] is None  # the reference: the photos themselves
+    assert np.isfinite(table["telea/half_face"]["hole_psnr"])
+
+
+def test_unknown_holes_and_a_missing_patchmatch_are_named(bench, tiny_run, tmp_path,
+                                                          monkeypatch):
+    _, result = tiny_run
+    flags = [f"--model={result.run_dir}", f"--data={tmp_path}"]
+    with pytest.raises(ValueError, match="--holes: unknown chin; choose from eyes_nose"):
+        bench.run(bench.parse_args([*flags, "--holes=chin"]))
+    monkeypatch.setitem(sys.modules, "patchmatch", None)  # as if not installed
+    with pytest.raises(ValueError, match="--methods=patchmatch needs PyPatchMatch: pip install "
+                                         "pypatchmatch"):
+        bench.run(bench.parse_args([*flags, "--methods=patchmatch"]))

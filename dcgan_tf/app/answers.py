@@ -51,8 +51,8 @@ def cancel(job: asyncio.Future, abandoned: threading.Event | None,
 
 async def progress_lines(request: fastapi.Request, job: asyncio.Future,
                          abandoned: threading.Event, updates: asyncio.Queue, method: str):
-    """NDJSON: the search's progress as it comes, then the result or the error. A client
-    that disconnects cancels the job (``cancel``)."""
+    """NDJSON: the search's progress as it comes, then the result (a ``jobs.Filled``'s fields)
+    or the error. A client that disconnects cancels the job (``cancel``)."""
     gone = asyncio.ensure_future(_disconnected(request))
     try:
         while not gone.done():
@@ -70,7 +70,7 @@ async def progress_lines(request: fastapi.Request, job: asyncio.Future,
     if job.cancelled():
         return
     try:
-        png, seconds = job.result()
+        filled = job.result()
     except fastapi.HTTPException as error:
         yield json.dumps({"error": error.detail, "status": error.status_code}) + "\n"
         return
@@ -78,8 +78,13 @@ async def progress_lines(request: fastapi.Request, job: asyncio.Future,
         request_id, message = internal_error(error, f"{request.method} {request.url.path}")
         yield json.dumps({"error": message, "status": 500, "request_id": request_id}) + "\n"
         return
-    # The image in pieces: one JSON line, without copies of a large PNG's base64.
-    yield json.dumps({"done": True, "method": method, "seconds": round(seconds, 3)})[:-1]
+    # The images in pieces: one JSON line, without copies of a large PNG's base64.
+    yield json.dumps({"done": True, "method": method, "seconds": round(filled.seconds, 3),
+                      **filled.shares(), "note": filled.note})[:-1]
+    if filled.sources is not None:
+        yield ', "sources": "'
+        yield base64.b64encode(filled.sources)
+        yield '"'
     yield ', "image": "'
-    yield base64.b64encode(png)
+    yield base64.b64encode(filled.image)
     yield '"}\n'

@@ -1,7 +1,8 @@
 """The app's errors as HTTP answers: a request's own faults (400: a field, 413: too large, 422:
-no face to complete), a full queue (503 with Retry-After), a client that has gone (499, for
-the access log), and anything unexpected (500 with a request id; the exception goes to the log
-under that id, never to the client)."""
+a photo the face path cannot take, as a hole over more faces than a source map tells apart), a
+full queue (503 with Retry-After), a client that has gone (499, for the access log), and
+anything unexpected (500 with a request id; the exception goes to the log under that id, never
+to the client)."""
 
 import logging
 import uuid

@@ -9,19 +9,24 @@ reference is at ``/docs``):
     GET  /api/samples/{k}   PNG: a photo with one of the model's generated faces
     POST /api/faces         image -> the photo's size, its faces (box, landmarks) and the
                             detections rejected (box, confidence, reason)
-    POST /api/preview       image, mask -> JPEG: the photo with the hole filled by "instant"
-                            (quality 95: a PNG of a 1-megapixel photo takes 30 ms to write);
-                            a hole that meets no face: the photo, with X-Preview-Note
-    POST /api/complete      image, mask, method, seed[, progress] -> PNG at the photo's size,
-                            or with progress=true NDJSON: {"step", "steps"} lines, then
-                            {"done", "image" (base64 PNG), ...} or {"error", "status"}
+    POST /api/preview       image, mask -> JPEG: the photo with the hole filled, the faces by
+                            "instant" (quality 95: a PNG of a 1-megapixel photo takes 30 ms
+                            to write)
+    POST /api/complete      image, mask, method, seed[, progress, sources] -> PNG at the
+                            photo's size, or with progress=true NDJSON: {"step", "steps"}
+                            lines, then {"done", "image" (base64 PNG), "faces", "classical",
+                            "note"[, "sources"], ...} or {"error", "status"}
 Masks are PNGs at the photo's size: white (or opaque) = keep, black (or transparent) = hole.
+Every hole pixel is filled: by a face's model where a face's crop covers it, else from its
+surroundings (a classical fill); a photo without a face is filled from its surroundings. Both
+fills answer with ``X-Hole-Sources`` (JSON: the share of the hole each face's model filled,
+``faces``, and the classical fill, ``classical``) and, when no face's model filled any of the
+hole, ``X-Fill-Note`` (why).
 
 Bad input: over ``max_upload_bytes`` -> 413; not an image, truncated, over ``max_pixels``, a
-mask of another size, an unknown method -> 400 naming the field; no face, or a hole that meets
-no face -> 422 (a preview answers with the photo and a note instead: painting starts anywhere);
-a full queue -> 503 with Retry-After; anything unexpected -> 500 with a request id (the
-exception goes to the log under that id, never to the client).
+mask of another size, an unknown method -> 400 naming the field; a full queue -> 503 with
+Retry-After; anything unexpected -> 500 with a request id (the exception goes to the log under
+that id, never to the client).
 
 Faces, previews and completions each have a lane (a worker and a bounded queue), so face
 detection does not hold up previews. A client that disconnects cancels its request: a queued
@@ -32,6 +37,7 @@ costs only the completion. No request names a file on the server.
 """
 
 import asyncio
+import json
 import os
 import threading
 import time
@@ -96,10 +102,11 @@ async def faces(request: fastapi.Request, image: fastapi.UploadFile) -> dict:
              responses={200: {"content": {"image/jpeg": {}}}})
 async def preview(request: fastapi.Request, image: fastapi.UploadFile,
                   mask: fastapi.UploadFile):
-    """The photo with the hole filled at once: G(E(masked face)) pasted in, no search, as
-    a JPEG (the exact pixels come from /api/complete). A hole that meets no face (a stroke
-    that has not reached one yet) gives the photo as it is, with the reason in the
-    ``X-Preview-Note`` header, not an error."""
+    """The photo with the hole filled at once, as a JPEG (the exact pixels come from
+    /api/complete): the faces by G(E(masked face)) pasted in, no search; the rest of the hole
+    from its surroundings, on the hole's box shrunk to ``jobs.PREVIEW_FILL_SIDE`` px. The
+    ``X-Hole-Sources`` header says what filled the hole, ``X-Fill-Note`` why no face's model
+    did (no face, or a hole that meets none)."""
     state = request.app.state
     if "instant" not in state.engine.methods:
         raise fastapi.HTTPException(400, f"{state.engine.source} offers no instant preview "
@@ -107,12 +114,12 @@ async def preview(request: fastapi.Request, image: fastapi.UploadFile,
     start = time.perf_counter()
     job = state.preview_lane.submit(guarded, jobs.preview, state.photos, state.engine,
                                     (image.file, mask.file))
-    jpeg, seconds, note = await answers.answer(request, job)
+    filled = await answers.answer(request, job)
     total = time.perf_counter() - start
-    headers = {"Server-Timing": f"fill;dur={1000 * seconds:.1f}, total;dur={1000 * total:.1f}"}
-    if note:
-        headers["X-Preview-Note"] = note
-    return responses.Response(jpeg, media_type="image/jpeg", headers=headers)
+    headers = _fill_headers(filled)
+    headers["Server-Timing"] = (f"fill;dur={1000 * filled.seconds:.1f}, "
+                                f"total;dur={1000 * total:.1f}")
+    return responses.Response(filled.image, media_type="image/jpeg", headers=headers)
 
 
 @router.post("/api/complete", response_class=responses.Response,
@@ -120,9 +127,15 @@ async def preview(request: fastapi.Request, image: fastapi.UploadFile,
 async def complete(request: fastapi.Request, image: fastapi.UploadFile,
                    mask: fastapi.UploadFile,
                    method: str = fastapi.Form(jobs.COMPLETE_METHOD),
-                   seed: int = fastapi.Form(0), progress: bool = fastapi.Form(False)):
-    """The photo with the hole filled by a search (``method``: fast, default...) at the
-    photo's size; ``progress=true`` streams the search's steps as NDJSON first."""
+                   seed: int = fastapi.Form(0), progress: bool = fastapi.Form(False),
+                   sources: bool = fastapi.Form(False)):
+    """The photo with the hole filled at the photo's size: the faces by a search
+    (``method``: fast, default...), the rest from its surroundings. The ``X-Hole-Sources``
+    header says what filled the hole, ``X-Fill-Note`` why no face's model did.
+    ``progress=true`` streams the search's steps as NDJSON first, and the last line carries
+    the same as fields (``faces``, ``classical``, ``note``), with ``sources=true`` also the
+    source map (``sources``: a base64 grey PNG, 0 = kept, k + 1 = face k, 255 = from the
+    surroundings)."""
     state = request.app.state
     try:
         state.engine.check_method(method)
@@ -130,14 +143,18 @@ async def complete(request: fastapi.Request, image: fastapi.UploadFile,
         raise fastapi.HTTPException(400, f"method: {error}") from None
     if not 0 <= seed <= MAX_SEED:
         raise fastapi.HTTPException(400, f"seed must be in [0, {MAX_SEED}], got {seed}")
+    if sources and not progress:
+        raise fastapi.HTTPException(400, "sources: the source map comes in the NDJSON answer; "
+                                         "ask for it with progress=true")
     uploads, abandoned = (image.file, mask.file), threading.Event()
     if not progress:
         job = state.complete_lane.submit(guarded, jobs.fill, state.photos, state.engine,
                                          uploads, method, seed,
                                          jobs.search_progress(abandoned), True)
-        png, seconds = await answers.answer(request, job, abandoned)
-        return responses.Response(png, media_type="image/png",
-                                  headers={"Server-Timing": f"fill;dur={1000 * seconds:.1f}"})
+        filled = await answers.answer(request, job, abandoned)
+        headers = _fill_headers(filled)
+        headers["Server-Timing"] = f"fill;dur={1000 * filled.seconds:.1f}"
+        return responses.Response(filled.image, media_type="image/png", headers=headers)
     loop, updates = asyncio.get_running_loop(), asyncio.Queue()
 
     def report(step, steps):  # on the worker thread
@@ -145,7 +162,16 @@ async def complete(request: fastapi.Request, image: fastapi.UploadFile,
 
     job = state.complete_lane.submit(guarded, jobs.fill, state.photos, state.engine, uploads,
                                      method, seed, jobs.search_progress(abandoned, report),
-                                     True)
+                                     True, sources)
     return responses.StreamingResponse(
         answers.progress_lines(request, job, abandoned, updates, method),
         media_type="application/x-ndjson")
+
+
+def _fill_headers(filled: jobs.Filled) -> dict:
+    """``X-Hole-Sources`` (JSON: {"faces": [share per face], "classical": share}) and, when
+    there is a note, ``X-Fill-Note``."""
+    headers = {"X-Hole-Sources": json.dumps(filled.shares(), separators=(",", ":"))}
+    if filled.note:
+        headers["X-Fill-Note"] = filled.note
+    return headers

@@ -216,8 +216,10 @@ def _run_aligned(config: CompleteConfig, model: trained.Model,
     """``--align``: every photo at its own size; faces detected, aligned to the model's
     framing, completed where the hole meets them and blended back. Writes, per photo,
     ``<name>_completed.png`` at the photo's size and ``<name>_face<k>_masked.png`` /
-    ``_completed.png`` (the aligned views), and ``metrics.json`` (hole PSNR at the photo's
-    resolution against the original, which is ground truth when the hole was made by --mask).
+    ``_completed.png`` (the aligned views), and ``metrics.json`` (which share of each photo's
+    hole each face's model and the classical fill filled; hole PSNR at the photo's resolution
+    against the original, which is ground truth when the hole was made by --mask). A photo
+    without a face, or a hole that meets none, is filled from its surroundings, with a note.
 
     Raises:
         ValueError: when no photo could be completed (each failure names its file).
@@ -239,6 +241,8 @@ def _run_aligned(config: CompleteConfig, model: trained.Model,
             log.error("%s: %s", path, error)
             failures.append(f"{path}: {error}")
             continue
+        if result.note:
+            log.warning("%s: %s", path, result.note)
         _write_photo_pictures(config.output_dir, path, result)
         images.append(_photo_scores(path, photo, result))
     if not images:
@@ -267,15 +271,18 @@ def _write_photo_pictures(output_dir: str, path: str, result: photo_lib.PhotoCom
 
 def _photo_scores(path: str, photo: np.ndarray, result: photo_lib.PhotoCompletion) -> dict:
     """One photo's entry of ``metrics.json``: its faces, the detections not used (box,
-    confidence, reason), size, the share of the hole no face covered, and the completion
-    figures at the photo's resolution."""
+    confidence, reason), size, the share of the hole each face's model and the classical fill
+    filled (``hole_sources``: {"faces": [share per face], "classical": share}), the note, and
+    the completion figures at the photo's resolution."""
     scores = image_metrics.completion_metrics(
         image_utils.to_float(result.completed)[np.newaxis],
         image_utils.to_float(photo)[np.newaxis], result.mask[np.newaxis, ..., np.newaxis])
     return {"name": path, "faces": len(result.faces),
             "rejected": [rejected.as_dict() for rejected in result.rejected],
             "size": list(photo.shape[:2]),
-            "uncovered_hole": result.uncovered,
+            "hole_sources": {"faces": result.face_shares,
+                             "classical": result.classical_share},
+            "note": result.note,
             **{key: float(values[0]) for key, values in scores.items()}}
 
 

@@ -1,5 +1,6 @@
 """Completing a whole photo: find and align its faces, complete the ones the hole meets in the
-model's framing, and blend each completion back into the photo at the photo's resolution.
+model's framing, blend each completion back into the photo at the photo's resolution, and fill
+the rest of the hole from its surroundings (``background``).
 
 Used by ``complete.py --align`` (``completion.run``) and the web app, and meant for any caller
 with a photo in memory. Every photo pixel outside the hole comes back bit-identical.
@@ -14,9 +15,11 @@ from dcgan_tf import images as image_utils
 from dcgan_tf.inpainting import search
 from dcgan_tf.inpainting.settings import SearchSettings
 from dcgan_tf.models import trained
-from dcgan_tf.photo import align, detect, paste
+from dcgan_tf.photo import align, background, detect, paste
 
 log = logging.getLogger(__name__)
+
+_SURROUNDINGS = "filled from its surroundings"  # the end of a note
 
 
 @dataclasses.dataclass
@@ -33,13 +36,19 @@ class FaceCompletion:
 @dataclasses.dataclass
 class PhotoCompletion:
     """The completed photo uint8 [H, W, 3], its mask [H, W] (1 = known, as given), the faces
-    completed, the share of the hole's pixels that no face's crop covers (left as they were),
-    and the detections not used (``detect.Rejected``)."""
+    completed (``FaceCompletion``), the source map uint8 [H, W] (``background``: ``KNOWN``,
+    k + 1 for face k's model, ``CLASSICAL``), the share of the hole's pixels each face's model
+    filled (``face_shares``, in [0, 1], in the order of ``faces``) and the classical fill
+    filled (``classical_share``), a note for the user ("" or why no face's model filled any of
+    it) and the detections not used (``detect.Rejected``)."""
 
     completed: np.ndarray
     mask: np.ndarray
     faces: list
-    uncovered: float
+    sources: np.ndarray
+    face_shares: list
+    classical_share: float
+    note: str = ""
     rejected: list = dataclasses.field(default_factory=list)
 
 
@@ -96,10 +105,11 @@ def template_of(values, source: str) -> np.ndarray:
 
 def complete_photo(completer: CropCompleter, photo: np.ndarray, *,
                    mask: np.ndarray | None = None, crop_mask: np.ndarray | None = None,
-                   detections: detect.Detections | None = None, seamless: bool = True
-                   ) -> PhotoCompletion:
-    """Completes the faces of a photo that the hole meets; detections that are not faces to
-    use (``detect.detect_faces``: low confidence, implausible landmarks) are left alone.
+                   detections: detect.Detections | None = None, seamless: bool = True,
+                   fill_side: int | None = None) -> PhotoCompletion:
+    """Completes the faces of a photo that the hole meets and fills the rest of the hole from
+    its surroundings; detections that are not faces to use (``detect.detect_faces``: low
+    confidence, implausible landmarks) are left alone.
 
     Args:
         completer: completes aligned crops (``search_completer(model, settings)``).
@@ -112,35 +122,39 @@ def complete_photo(completer: CropCompleter, photo: np.ndarray, *,
             costs ~0.3 s a photo).
         seamless: Poisson-blend the completed crops into the photo (``paste.paste_back``);
             False pastes them (4x faster at the photo's resolution: the live preview).
+        fill_side: the longest side at which the hole's box is filled from its surroundings
+            (``background.fill_uncovered``'s ``max_side``); None: the photo's resolution.
 
     Returns:
-        The completion; a mask with no hole gives the photo back unchanged (with a warning).
+        The completion: every hole pixel filled (a photo without a face to use, or a hole that
+        meets none, entirely from its surroundings, with a note); a mask with no hole gives the
+        photo back unchanged (with a warning).
 
     Raises:
-        align.AlignmentError: no face to use (naming the detections rejected and why), or a
-            hole that meets no face.
+        align.AlignmentError: a ``crop_mask`` on a photo without a face to use (naming the
+            detections rejected and why).
     """
     if (mask is None) == (crop_mask is None):
         raise ValueError("give a mask drawn on the photo or a mask in the crop, not both")
     if mask is not None and mask.min() >= 0.5:
         log.warning("the mask marks every pixel as known: nothing to complete")
-        return PhotoCompletion(photo.copy(), mask, [], 0.0)
+        return PhotoCompletion(photo.copy(), mask, [], np.zeros(mask.shape, np.uint8), [], 0.0)
     detections = detect.detect_faces(photo) if detections is None else detections
-    if not detections.faces:
-        raise align.AlignmentError("no face found" + (
-            f" ({_not_used(detections.rejected)})" if detections.rejected else ""))
+    not_used = f" ({_not_used(detections.rejected)})" if detections.rejected else ""
+    if not detections.faces and mask is None:
+        raise align.AlignmentError(f"no face found{not_used}: a --mask kind is made in the "
+                                   f"faces' crops; draw the hole on the photo instead "
+                                   f"(--mask_file)")
     alignments = [align.align(face, completer.template, completer.image_size)
                   for face in detections.faces]
     if mask is None:
         mask = np.ones(photo.shape[:2], np.float32)
         for alignment in alignments:
             mask = np.minimum(mask, align.mask_from_crop(crop_mask, alignment, mask.shape))
-    try:
-        result = complete_aligned(completer, photo, mask, alignments, seamless=seamless)
-    except align.AlignmentError as error:
-        rejected = f"; {_not_used(detections.rejected)}" if detections.rejected else ""
-        raise align.AlignmentError(f"{error} (faces found: {len(detections.faces)}"
-                                   f"{rejected})") from None
+    result = complete_aligned(completer, photo, mask, alignments, seamless=seamless,
+                              fill_side=fill_side)
+    if not detections.faces:
+        result.note = f"no face found{not_used}: the hole is {_SURROUNDINGS}"
     result.rejected = detections.rejected
     return result
 
@@ -153,17 +167,21 @@ def _not_used(rejected: list) -> str:
 
 
 def complete_aligned(completer: CropCompleter, photo: np.ndarray, mask: np.ndarray,
-                     alignments: list, *, seamless: bool = True) -> PhotoCompletion:
+                     alignments: list, *, seamless: bool = True,
+                     fill_side: int | None = None) -> PhotoCompletion:
     """Completes a photo through given alignments (``complete_photo`` finds them; a benchmark
-    may give the true ones).
+    may give the true ones): the faces the hole meets by the model, then the hole pixels no
+    face's crop covers by the classical fill (``background.fill_uncovered``), with the completed
+    faces as its context.
 
     Args:
-        completer, photo, seamless: as for ``complete_photo``.
+        completer, photo, seamless, fill_side: as for ``complete_photo``.
         mask: [H, W], 1 (or True) = known, drawn on the photo.
         alignments: ``align.Alignment`` of each face to the model's crop.
 
     Raises:
-        align.AlignmentError: when the hole meets no face's crop.
+        align.AlignmentError: when the hole meets more faces than a source map tells apart
+            (``background.MAX_FACES``).
     """
     views = []
     for alignment in alignments:
@@ -171,21 +189,32 @@ def complete_aligned(completer: CropCompleter, photo: np.ndarray, mask: np.ndarr
         known = align.mask_to_crop(mask, alignment) * coverage
         if (coverage * (1.0 - known)).any():  # the hole meets this face
             views.append(FaceCompletion(alignment, crop, known, None))
-    if not views:
-        raise align.AlignmentError("the hole meets no face")
-
-    crops = np.stack([view.crop for view in views])
-    masks = np.stack([view.crop_mask for view in views])[..., np.newaxis]
-    completed, remaining = photo, mask >= 0.5  # remaining: known, or filled by a face
-    hole = align.hole_box(mask)
-    for view, crop_result in zip(views, completer(crops, masks)):
-        view.completed = image_utils.to_uint8(crop_result)
-        completed = paste.paste_back(completed, remaining, crop_result, view.alignment,
-                                     seamless=seamless)
-        remaining |= align.footprint(view.alignment, mask.shape, hole)
+    if len(views) > background.MAX_FACES:
+        raise align.AlignmentError(f"the hole meets {len(views)} faces; at most "
+                                   f"{background.MAX_FACES} are completed in one photo")
     hole = mask < 0.5
-    uncovered = float((~remaining[hole]).mean()) if hole.any() else 0.0
-    if uncovered > 0:
-        log.warning("%.0f%% of the hole lies outside every face's crop and is left as it was",
-                    100 * uncovered)
-    return PhotoCompletion(completed, mask, views, uncovered)
+    sources = np.where(hole, np.uint8(background.CLASSICAL), np.uint8(background.KNOWN))
+    completed, remaining = photo, ~hole  # remaining: known, or filled by a face
+    if views:
+        crops = np.stack([view.crop for view in views])
+        masks = np.stack([view.crop_mask for view in views])[..., np.newaxis]
+        box = align.hole_box(mask)
+        for label, (view, crop_result) in enumerate(zip(views, completer(crops, masks)), 1):
+            view.completed = image_utils.to_uint8(crop_result)
+            completed = paste.paste_back(completed, remaining, crop_result, view.alignment,
+                                         seamless=seamless)
+            covered = align.footprint(view.alignment, mask.shape, box) & ~remaining
+            sources[covered] = label
+            remaining |= covered
+    seams = [background.SEAM_CROP_PIXELS / view.alignment.scale for view in views]
+    completed = background.fill_uncovered(completed, sources, seams, max_side=fill_side)
+    counts = np.bincount(sources[hole], minlength=256) / max(int(hole.sum()), 1)
+    result = PhotoCompletion(completed, mask, views, sources,
+                             [float(share) for share in counts[1:len(views) + 1]],
+                             float(counts[background.CLASSICAL]))
+    if hole.any() and not views:
+        result.note = f"the hole meets no face: it is {_SURROUNDINGS}"
+    elif result.classical_share > 0:
+        log.info("%.0f%% of the hole lies outside every face's crop: filled from its "
+                 "surroundings", 100 * result.classical_share)
+    return result

@@ -14,8 +14,10 @@ def paste_back(photo: np.ndarray, mask: np.ndarray, completed_crop: np.ndarray,
 
     The crop is warped back by the inverse transform onto the bounding box of the hole pixels it
     covers, and Poisson-blended there (the known pixels around the hole are the boundary;
-    ``blend.poisson_coarse_to_fine``), so the seam follows the photo. Every pixel outside the
-    hole, and every hole pixel the crop does not cover, comes out bit-identical.
+    ``blend.poisson_coarse_to_fine``), so the seam follows the photo. The hole pixels in that box
+    that the crop does not cover are free in the solve, not a boundary: their values (what was
+    painted over) do not pull the completion. Every pixel outside the hole, and every hole pixel
+    the crop does not cover, comes out bit-identical.
 
     Args:
         photo: uint8 [H, W, 3].
@@ -44,7 +46,7 @@ def paste_back(photo: np.ndarray, mask: np.ndarray, completed_crop: np.ndarray,
                          alignment.matrix @ offset(left, top), bottom - top, right - left,
                          "NEAREST")
     box = np.s_[top:bottom, left:right]
-    known = 1.0 - filled[box].astype(np.float32)
+    known = (mask[box] >= 0.5).astype(np.float32)
     if seamless:
         generated = blend.poisson_coarse_to_fine(
             image_utils.to_float(photo[box])[np.newaxis], generated[np.newaxis],

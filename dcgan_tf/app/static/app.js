@@ -26,6 +26,8 @@ const ui = {
   },
   compare: $("compare"),
   holdOriginal: $("hold-original"),
+  showSources: $("show-sources"),
+  sourcesOverlay: $("sources-overlay"),
   emptyState: $("empty-state"),
   editor: $("editor"),
   photoCanvas: $("photo-canvas"),
@@ -51,6 +53,12 @@ const maskCtx = ui.maskCanvas.getContext("2d", { willReadFrequently: true });
 const HOLE_COLOR = "#ff2d3d";
 // Antialiased stroke edges count as hole when at least half covered.
 const HOLE_ALPHA = 128;
+// The source overlay's colours (RGBA) of a hole pixel filled by a face's model and of one
+// filled from its surroundings; in the server's source map, 255 is the surroundings, 1-254
+// a face and 0 a kept pixel.
+const FACE_SOURCE_RGBA = [59, 130, 246, 150];
+const SURROUNDINGS_SOURCE_RGBA = [249, 115, 22, 150];
+const SURROUNDINGS_LABEL = 255;
 
 const app = {
   // GET /api/info; the defaults apply until (or if never) it answers.
@@ -146,6 +154,33 @@ function megabytes(bytes) {
 function serverMillis(header) {
   const durations = [...(header ?? "").matchAll(/dur=([\d.]+)/g)].map((match) => Number(match[1]));
   return durations.length ? Math.max(...durations) : null;
+}
+
+/**
+ * What filled the painted area, for #status: e.g. "2 faces completed; 18% of the painted
+ * area filled from its surroundings". `faces` holds each face's share of the hole and
+ * `classical` the share filled from the surroundings (both in [0, 1]); `note` says why no
+ * face's model filled any of it (then it is all there is to say).
+ */
+function describeSources({ faces = [], classical = 0, note = "" }) {
+  if (faces.length === 0) return note || (classical > 0 ? "the painted area filled from its surroundings" : "");
+  const parts = [`${faces.length} face${faces.length === 1 ? "" : "s"} completed`];
+  if (classical > 0) {
+    const percent = Math.round(100 * classical);
+    parts.push(`${percent < 1 ? "under 1" : percent}% of the painted area filled from its surroundings`);
+  }
+  return parts.join("; ");
+}
+
+/** The X-Hole-Sources and X-Fill-Note headers of a fill's answer, as describeSources takes them. */
+function sourcesOf(response) {
+  let shares = {};
+  try {
+    shares = JSON.parse(response.headers.get("X-Hole-Sources") ?? "{}");
+  } catch {
+    // An unreadable header: say nothing about the sources.
+  }
+  return { ...shares, note: response.headers.get("X-Fill-Note") ?? "" };
 }
 
 function base64ToBlob(base64, type) {
@@ -251,7 +286,7 @@ async function openPhoto(blob, name) {
 /** Sizes every canvas to the photo and draws it; the mask starts empty. */
 function showPhoto(photo) {
   const { width, height } = photo;
-  for (const canvas of [ui.photoCanvas, ui.maskCanvas, ui.originalCanvas, ui.result]) {
+  for (const canvas of [ui.photoCanvas, ui.maskCanvas, ui.originalCanvas, ui.result, ui.sourcesOverlay]) {
     canvas.width = width;
     canvas.height = height;
   }
@@ -391,6 +426,8 @@ function redo() {
 
 function maskChanged() {
   app.photo.version++;
+  ui.showSources.disabled = true; // the last completion's sources are not this mask's
+  toggleSources(false);
   updateControls();
   requestPreview();
 }
@@ -592,6 +629,32 @@ function resetResult() {
   app.downloadUrl = null;
   ui.download.removeAttribute("href");
   ui.download.setAttribute("aria-disabled", "true");
+  ui.showSources.disabled = true;
+  toggleSources(false);
+}
+
+/** Draws the source map of a completion (a grey PNG Blob) in colour on the overlay. */
+async function showSources(png) {
+  const bitmap = await createImageBitmap(png);
+  const { width, height } = ui.sourcesOverlay;
+  const context = ui.sourcesOverlay.getContext("2d");
+  context.drawImage(bitmap, 0, 0, width, height);
+  bitmap.close();
+  const image = context.getImageData(0, 0, width, height);
+  const pixels = image.data;
+  for (let i = 0; i < pixels.length; i += 4) {
+    const label = pixels[i];
+    const rgba = label === 0 ? [0, 0, 0, 0] : label === SURROUNDINGS_LABEL ? SURROUNDINGS_SOURCE_RGBA : FACE_SOURCE_RGBA;
+    pixels.set(rgba, i);
+  }
+  context.putImageData(image, 0, 0);
+  ui.showSources.disabled = false;
+}
+
+/** Shows (or hides) the source overlay over the result. */
+function toggleSources(shown) {
+  ui.showSources.setAttribute("aria-pressed", shown);
+  ui.sourcesOverlay.hidden = !shown;
 }
 
 function setCompare() {
@@ -640,11 +703,10 @@ async function sendPreview(photo) {
     await showBlobInResult(photo, await response.blob(), mask.version, false);
     const server = serverMillis(response.headers.get("Server-Timing"));
     const total = Math.round(performance.now() - started);
-    const note = response.headers.get("X-Preview-Note"); // e.g. the hole meets no face yet
-    const timing = note ? `preview: ${note}`
-      : server === null ? `preview ${total} ms` : `preview ${total} ms (server ${Math.round(server)} ms)`;
+    const timing = server === null ? `preview ${total} ms` : `preview ${total} ms (server ${Math.round(server)} ms)`;
+    const sources = describeSources(sourcesOf(response));
     // When the mask changed meanwhile, the next request is about to go: still pending.
-    setPreviewState(photo, preview.dirty ? "pending" : "ready", timing);
+    setPreviewState(photo, preview.dirty ? "pending" : "ready", sources ? `${timing}: ${sources}` : timing);
     // A preview that works again takes its earlier error off the status line.
     if (photo === app.photo && app.statusFromPreview && !app.running) {
       setStatus(photo.summary, photo.faces.length ? "ok" : "error");
@@ -732,7 +794,7 @@ async function runCompletion(method) {
   updateControls();
   showProgress();
   setStatus(`Completing (${method})…`);
-  const fields = { method, progress: "true" };
+  const fields = { method, progress: "true", sources: "true" };
   const seed = ui.seed.value.trim();
   if (seed) fields.seed = seed;
   try {
@@ -744,11 +806,13 @@ async function runCompletion(method) {
     await showBlobInResult(photo, png, mask.version, true);
     if (app.running !== controller) return; // a new photo was opened meanwhile
     offerDownload(photo, png);
+    if (final.sources) await showSources(base64ToBlob(final.sources, "image/png"));
     document.body.dataset.result = "ready";
     const seconds = typeof final.seconds === "number" ? ` in ${final.seconds.toFixed(1)} s` : "";
     const done = `Completed (${final.method ?? method})${seconds}`;
     ui.previewInfo.textContent = done;
-    setStatus(`${done}.`, "ok");
+    const sources = describeSources(final);
+    setStatus(sources ? `${done}: ${sources}.` : `${done}.`, "ok");
   } catch (error) {
     if (app.running !== controller) return; // cancelled: the new photo owns the page
     document.body.dataset.result = "error";
@@ -889,6 +953,7 @@ function wire() {
   ui.refine.addEventListener("click", () => runCompletion("default"));
 
   ui.compare.addEventListener("input", setCompare);
+  ui.showSources.addEventListener("click", () => toggleSources(ui.showSources.getAttribute("aria-pressed") !== "true"));
   const hold = ui.holdOriginal;
   hold.addEventListener("pointerdown", () => holdOriginal("button", true));
   for (const type of ["pointerup", "pointerleave", "pointercancel"]) {
