@@ -12,6 +12,7 @@ import base64
 import io
 import json
 import os
+import pathlib
 import shutil
 import time
 
@@ -96,15 +97,7 @@ def test_paint_preview_complete_download(browser, app_url, tmp_path):
     assert len(browser.find_elements(By.CSS_SELECTOR, "#faces-overlay rect")) == 1
 
     # One stroke across the face's middle, drawn with the mouse.
-    canvas = browser.find_element(By.ID, "mask-canvas")
-    scale = canvas.rect["width"] / 640  # CSS pixels per photo pixel
-    stroke = [(-60, 40), (-20, 50), (20, 60), (60, 50)]  # photo pixels from the centre
-    actions = ActionChains(browser, duration=20)
-    actions.move_to_element_with_offset(canvas, *(int(v * scale) for v in stroke[0]))
-    actions.click_and_hold()
-    for x, y in stroke[1:]:
-        actions.move_to_element_with_offset(canvas, int(x * scale), int(y * scale))
-    actions.release().perform()
+    paint_stroke(browser, [(-60, 40), (-20, 50), (20, 60), (60, 50)], 640)
     hole = painted(browser)
     assert hole.shape == (640, 640) and 1000 < hole.sum() < 60_000
 
@@ -117,14 +110,9 @@ def test_paint_preview_complete_download(browser, app_url, tmp_path):
     if os.environ.get("APP_SCREENSHOT"):
         browser.save_screenshot(os.environ["APP_SCREENSHOT"])
 
-    browser.find_element(By.ID, "download").click()
-    downloads = tmp_path / "downloads"
-    deadline = time.monotonic() + 30
-    while not [p for p in downloads.glob("*.png")] and time.monotonic() < deadline:
-        time.sleep(0.1)
-    files = list(downloads.glob("*.png"))
-    assert len(files) == 1 and files[0].name == "my photo-completed.png"
-    completed = decode(files[0].read_bytes())
+    saved = download(browser, tmp_path / "downloads")
+    assert saved.name == "my photo-completed.png"
+    completed = decode(saved.read_bytes())
     assert completed.shape == original.shape  # the photo's own resolution
     np.testing.assert_array_equal(completed[~hole], original[~hole])
     assert np.abs(completed[hole].astype(int) - original[hole]).mean() > 1
@@ -156,15 +144,15 @@ def paint_stroke(driver, points, photo_width):
     actions.release().perform()
 
 
-def download(driver, folder) -> np.ndarray:
-    """Clicks Download; the PNG it saves into ``folder``, decoded."""
+def download(driver, folder) -> pathlib.Path:
+    """Clicks Download; the one PNG it saves into ``folder``."""
     driver.find_element(By.ID, "download").click()
     deadline = time.monotonic() + 30
     while not list(folder.glob("*.png")) and time.monotonic() < deadline:
         time.sleep(0.1)
     files = list(folder.glob("*.png"))
     assert len(files) == 1
-    return decode(files[0].read_bytes())
+    return files[0]
 
 
 def test_a_stroke_across_two_faces_and_the_background_fills_every_painted_pixel(
@@ -213,7 +201,7 @@ def test_a_stroke_across_two_faces_and_the_background_fills_every_painted_pixel(
     if os.environ.get("APP_SOURCES_SCREENSHOT"):
         browser.save_screenshot(os.environ["APP_SOURCES_SCREENSHOT"])
 
-    completed = download(browser, tmp_path / "downloads")
+    completed = decode(download(browser, tmp_path / "downloads").read_bytes())
     assert completed.shape == photo.shape
     np.testing.assert_array_equal(completed[~hole], photo[~hole])
     changed = (completed != photo).any(-1)
