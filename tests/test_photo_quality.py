@@ -27,6 +27,15 @@ def bench():
     sys.path.remove(os.path.dirname(SCRIPT))
 
 
+def photo_folder(tmp_path):
+    """A folder of four 32x32 photos (``FACES[:4]``) under ``tmp_path``."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for index, face in enumerate(FACES[:4]):
+        image_utils.save_png(str(folder / f"{index}.png"), face)
+    return folder
+
+
 def test_hole_covers_the_eyes_and_nose_box_of_the_frame(bench):
     mask = bench.hole_mask(128, 128)
     assert mask[50:84, 35:93].max() == 0 and mask.sum() == 128 * 128 - 34 * 58
@@ -34,10 +43,7 @@ def test_hole_covers_the_eyes_and_nose_box_of_the_frame(bench):
 
 
 def test_classical_fills_and_reference_row_at_the_photos_size(bench, tiny_run, tmp_path):
-    folder = tmp_path / "photos"
-    folder.mkdir()
-    for index, face in enumerate(FACES[:4]):
-        image_utils.save_png(str(folder / f"{index}.png"), face)
+    folder = photo_folder(tmp_path)
     output = tmp_path / "photo.json"
     _, result = tiny_run
     bench.run(bench.parse_args([f"--model={result.run_dir}", f"--data={folder}",
@@ -65,10 +71,7 @@ def test_photos_of_different_sizes_are_refused(bench, tiny_run, tmp_path):
 
 
 def test_resume_runs_only_the_missing_methods(bench, tiny_run, tmp_path, monkeypatch, capsys):
-    folder = tmp_path / "photos"
-    folder.mkdir()
-    for index, face in enumerate(FACES[:4]):
-        image_utils.save_png(str(folder / f"{index}.png"), face)
+    folder = photo_folder(tmp_path)
     output = tmp_path / "photo.json"
     _, result = tiny_run
     flags = [f"--model={result.run_dir}", f"--data={folder}", f"--output={output}"]
@@ -99,10 +102,7 @@ def test_the_half_face_and_background_holes_and_the_grey_they_are_given(bench, t
     half, side = bench.hole_mask(128, 128, "half_face"), bench.hole_mask(128, 128, "background")
     assert half[58:90, 90:].max() == 0 and half[:, :89].min() == 1
     assert side[45:83, 105:].max() == 0 and side[:, :104].min() == 1
-    folder = tmp_path / "photos"
-    folder.mkdir()
-    for index, face in enumerate(FACES[:4]):
-        image_utils.save_png(str(folder / f"{index}.png"), face)
+    folder = photo_folder(tmp_path)
     output = tmp_path / "photo.json"
     _, result = tiny_run
     bench.run(bench.parse_args([f"--model={result.run_dir}", f"--data={folder}",
