@@ -47,6 +47,9 @@ flags.DEFINE_float("max_megapixels", _DEFAULTS.max_pixels / 1e6,
                    f"every queue full of such photos.")
 flags.DEFINE_integer("queue", _DEFAULTS.complete_queue,
                      "Completions waiting or running before a 503.")
+flags.DEFINE_float("min_confidence", _DEFAULTS.min_confidence,
+                   "The face detector's confidence below which a detection is not used as a "
+                   "face (/api/faces lists it under \"rejected\" with the reason).")
 
 
 def main(argv):
@@ -57,7 +60,8 @@ def main(argv):
     try:
         check_range("port", FLAGS.port, 0, 65535)
         limits = Limits.from_flags(max_upload_mb=FLAGS.max_upload_mb,
-                                   max_megapixels=FLAGS.max_megapixels, queue=FLAGS.queue)
+                                   max_megapixels=FLAGS.max_megapixels, queue=FLAGS.queue,
+                                   min_confidence=FLAGS.min_confidence)
     except ValueError as error:
         raise app.UsageError(str(error)) from None
     logging.set_verbosity(logging.WARNING)

@@ -30,7 +30,11 @@ tests on the faces found (``plausibility.measures``). ``--output`` keeps everyth
 detection included, as JSON.
 
     python bench/detector_threshold.py [--num_faces=400] [--num_scenes=400] \\
-        [--sizes=240,480,960,2000,4000] [--output=detector_threshold.json]
+        [--sizes=240,480,960,2000,4000] [--output=detector_threshold.json [--resume]]
+
+Each size's photos come from their own random stream (the seed and the size), and ``--output``
+is rewritten after every size, so ``--resume`` (with ``--output``) keeps the sizes that file
+holds and runs only the rest (it refuses a file made with other settings, naming the one).
 
 CelebA's validation split is the reported set: choose nothing on it (``--faces=celeba=...
 celeba_train.zip`` to tune). CelebA and FFHQ images stay out of the repository: only figures.
@@ -91,6 +95,8 @@ def parse_args():
     parser.add_argument("--thresholds", default=THRESHOLDS, help="confidences, comma-separated")
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--output", default="", help="JSON of every figure and detection")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the sizes --output already holds; run the rest")
     args = parser.parse_args()
     try:
         args.sources = [_source(item) for item in args.faces.split(",")]
@@ -104,9 +110,42 @@ def parse_args():
         parser.error(f"--thresholds: confidences in (0, 1], got {args.thresholds}")
     if args.num_faces < 0 or args.num_scenes < 0 or args.num_faces + args.num_scenes == 0:
         parser.error("--num_faces and --num_scenes: counts >= 0, not both 0")
+    if args.resume and not args.output:
+        parser.error("--resume needs --output: the file whose sizes it keeps")
     if args.output:
         files.check_writable_dir(os.path.dirname(os.path.abspath(args.output)), "output")
     return args
+
+
+def settings(args) -> dict:
+    """What the records depend on: every flag but --output and --resume."""
+    return {key: value for key, value in vars(args).items()
+            if key not in ("sources", "output", "resume")}
+
+
+def resumed_records(args) -> dict:
+    """--resume: the records of the sizes ``args.output`` holds (none when it does not exist).
+
+    Raises:
+        SystemExit: naming --resume, when the file is unreadable or made with other settings.
+    """
+    empty = {"faces": [], "scenes": []}
+    if not (args.resume and os.path.exists(args.output)):
+        return empty
+    try:
+        with open(args.output) as file:
+            report = json.load(file)
+        made = report["settings"]
+        records = report["records"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise SystemExit(f"--resume: cannot read {args.output}: {error!r}") from error
+    for key, wanted in settings(args).items():
+        if key != "sizes" and made.get(key) != wanted:
+            raise SystemExit(f"--resume: {args.output} was made with --{key}={made.get(key)}, "
+                             f"not {wanted}")
+    kept = set(report.get("sizes_done", [])) & set(args.sizes)
+    return {group: [photo for photo in photos if photo["size"] in kept]
+            for group, photos in records.items()}
 
 
 def _source(item: str) -> tuple[str, str]:
@@ -284,8 +323,12 @@ def detections(photo: np.ndarray, floor: float) -> list[dict]:
 
 
 def run(args) -> dict:
-    """Detects in every photo; returns the records of the real-face and faceless photos."""
-    rng = np.random.default_rng(args.seed)
+    """Detects in every photo of the sizes not yet in ``--output`` (``--resume``), rewriting it
+    after each size; returns the records of the real-face and faceless photos."""
+    records = resumed_records(args)
+    done = sorted({photo["size"] for photos in records.values() for photo in photos})
+    if done:
+        print(f"--resume: sizes {done} kept from {args.output}", flush=True)
     floor = min(args.thresholds)
     per_source = -(-args.num_faces // len(args.sources))
     sets = [[(framing, decode.read_rgb(encoded, name))
@@ -296,9 +339,11 @@ def run(args) -> dict:
         args.faceless, per_source + FACELESS_POOL)][per_source:]
     if not ffhq:
         raise SystemExit(f"--faceless {args.faceless}: no images after the first {per_source}")
-    records = {"faces": [], "scenes": []}
     start = time.perf_counter()
     for size in args.sizes:
+        if size in done:
+            continue
+        rng = np.random.default_rng([args.seed, size])
         for number, (framing, face) in enumerate(faces):
             shape = photo_shape(size, number)
             kind = BACKGROUNDS[number % len(BACKGROUNDS)]
@@ -317,8 +362,16 @@ def run(args) -> dict:
                 item.pop("face")
                 item["counted"] = in_region(item["box"], region)
             records["scenes"].append({"size": size, "kind": kind, "detections": found})
+        done.append(size)
+        if args.output:
+            write(args.output, {"settings": settings(args), "sizes_done": sorted(done),
+                                "records": records})
         print(f"size {size}: done after {time.perf_counter() - start:.0f} s", flush=True)
     return records
+
+
+def write(path: str, report: dict) -> None:
+    files.atomic_write_text(path, json.dumps(report, indent=1) + "\n")
 
 
 def _kept(item: dict, threshold: float, checked: bool) -> bool:
@@ -403,11 +456,9 @@ def main():
     for name, values in ranges.items():
         print(f"  {name:13s} " + " ".join(f"{value:8.3f}" for value in values))
     if args.output:
-        report = {"settings": {key: value for key, value in vars(args).items()
-                               if key != "sources"},
-                  "table": table, "by_size": by_size, "by_kind": by_kind,
-                  "measure_ranges": ranges, "records": records}
-        files.atomic_write_text(args.output, json.dumps(report, indent=1) + "\n")
+        write(args.output, {"settings": settings(args), "sizes_done": args.sizes,
+                            "table": table, "by_size": by_size, "by_kind": by_kind,
+                            "measure_ranges": ranges, "records": records})
         print(f"Written to {args.output}")
 
 

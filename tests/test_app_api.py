@@ -281,7 +281,8 @@ def test_a_faceless_photo_s_rejected_detections_are_reported_not_used(engine, mo
     """A textured photo without a face, on which a stub detector reports a detection under
     the confidence threshold and a confident one whose box is far larger than its landmarks:
     /api/faces has no face and both rejected with their reasons, and a preview and a
-    completion fill the hole from its surroundings with a note naming them."""
+    completion fill the hole from its surroundings with a note naming them. An app started
+    with a lower --min_confidence takes the plausible one for a face."""
     rng = np.random.default_rng(33)
     texture = np.asarray(Image.fromarray(rng.integers(0, 256, (30, 40, 3), np.uint8)).resize(
         (400, 300), Image.BICUBIC))
@@ -308,6 +309,10 @@ def test_a_faceless_photo_s_rejected_detections_are_reported_not_used(engine, mo
     assert preview.headers["X-Fill-Note"] == completion.headers["X-Fill-Note"] == note
     known = mask == 255
     np.testing.assert_array_equal(decode(completion.content)[known], texture[known])
+    with TestClient(server.create_app(engine, Limits(min_confidence=0.6))) as test_client:
+        lenient = test_client.post("/api/faces", files=files(data)).json()
+    assert [face["box"] for face in lenient["faces"]] == [list(low)]
+    assert [item["box"] for item in lenient["rejected"]] == [list(ghost)]
 
 
 def test_a_body_over_the_limit_is_413_before_it_is_read(engine):

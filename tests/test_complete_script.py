@@ -98,6 +98,10 @@ def test_without_model_the_packaged_one_even_beside_a_run_and_latest_is_the_run(
 def test_bad_flags_and_unknown_model():
     run = _complete("--mask_scale=2")
     assert run.returncode != 0 and "--mask_scale" in run.stderr
+    run = _complete("--images=x.png", "--align", "--min_confidence=0")
+    assert run.returncode != 0 and "--min_confidence must be a face probability" in run.stderr
+    run = _complete("--min_confidence=0.9")
+    assert run.returncode != 0 and "give --align" in run.stderr
     run = _complete("--model=no_such_model", "--steps=1")
     assert run.returncode == 1 and "packaged: celeba64); got no_such_model" in run.stderr
 
@@ -343,7 +347,8 @@ def test_align_leaves_a_detection_that_is_no_face_untouched(tmp_path, monkeypatc
     detection to MTCNN's) on a photo with a face and, in a corner, a confident detection
     whose landmarks are upside down (the eyes where the mouth is): the face is completed, the
     corner's box is left untouched and metrics.json names the detection and the reason. The
-    same detection with upright landmarks gets a hole and a face painted there."""
+    same detection with upright landmarks gets a hole and a face painted there, unless
+    --min_confidence is above its confidence."""
     from conftest import StubDetector, detection_row, face_landmarks, face_photo
     from dcgan_tf.completion import run as run_lib
     from dcgan_tf.completion.config import CompleteConfig
@@ -355,12 +360,12 @@ def test_align_leaves_a_detection_that_is_no_face_untouched(tmp_path, monkeypatc
     inside = np.s_[ghost[1]:ghost[1] + ghost[3], ghost[0]:ghost[0] + ghost[2]]
     real = detect._detector()
 
-    def complete_with(landmarks, name):
+    def complete_with(landmarks, name, min_confidence=detect.MIN_CONFIDENCE):
         monkeypatch.setattr(detect, "_detector", lambda: StubDetector(
             [detection_row(ghost, 0.97, landmarks)], real=real))
         config = CompleteConfig(model="celeba64", images=(str(tmp_path / "desk.png"),),
                                 align=True, mask="center", search=search_settings("instant"),
-                                output_dir=str(tmp_path / name))
+                                output_dir=str(tmp_path / name), min_confidence=min_confidence)
         report = run_lib.run(config, verbose=0)["images"][0]
         return np.asarray(Image.open(tmp_path / name / "desk_completed.png")), report
 
@@ -372,3 +377,8 @@ def test_align_leaves_a_detection_that_is_no_face_untouched(tmp_path, monkeypatc
     completed, report = complete_with(face_landmarks(ghost), "upright")
     assert report["faces"] == 2
     assert np.abs(completed[inside].astype(int) - photo[inside]).mean() > 1
+    completed, report = complete_with(face_landmarks(ghost), "strict", min_confidence=0.98)
+    np.testing.assert_array_equal(completed[inside], photo[inside])
+    assert report["faces"] == 1
+    assert {"box": list(map(float, ghost)), "confidence": 0.97,
+            "reason": "confidence 0.97 < 0.98"} in report["rejected"]

@@ -5,11 +5,12 @@ import dataclasses
 
 from dcgan_tf.checks import check_range
 from dcgan_tf.data import decode
+from dcgan_tf.photo.confidence import MIN_CONFIDENCE, check_min_confidence
 
 
 @dataclasses.dataclass(frozen=True)
 class Limits:
-    """What the app accepts and keeps.
+    """What the app accepts and keeps, and which detections it takes for faces.
 
     Attributes:
         max_upload_bytes: a request's body (photo and mask together).
@@ -21,6 +22,8 @@ class Limits:
         photo_cache_size: photos kept, at most.
         preview_queue, faces_queue, complete_queue: jobs waiting or running in each lane
             before a 503.
+        min_confidence: the face detector's confidence below which a detection is not used
+            as a face (reported in /api/faces' "rejected").
     """
 
     max_upload_bytes: int = 50_000_000
@@ -30,9 +33,11 @@ class Limits:
     preview_queue: int = 4
     faces_queue: int = 4
     complete_queue: int = 8
+    min_confidence: float = MIN_CONFIDENCE
 
     @classmethod
-    def from_flags(cls, *, max_upload_mb: int, max_megapixels: float, queue: int) -> "Limits":
+    def from_flags(cls, *, max_upload_mb: int, max_megapixels: float, queue: int,
+                   min_confidence: float = MIN_CONFIDENCE) -> "Limits":
         """The defaults with the limits ``app.py``'s flags set.
 
         Raises:
@@ -40,8 +45,10 @@ class Limits:
         """
         check_range("max_upload_mb", max_upload_mb, 1)
         check_range("queue", queue, 1)
+        check_min_confidence(min_confidence)
         if not 0 < max_megapixels <= decode.MAX_PIXELS / 1e6:
             raise ValueError(f"--max_megapixels must be in (0, {decode.MAX_PIXELS / 1e6:g}], "
                              f"got {max_megapixels}")
         return cls(max_upload_bytes=max_upload_mb * 1_000_000,
-                   max_pixels=round(max_megapixels * 1e6), complete_queue=queue)
+                   max_pixels=round(max_megapixels * 1e6), complete_queue=queue,
+                   min_confidence=min_confidence)

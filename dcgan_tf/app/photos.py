@@ -69,7 +69,8 @@ class PhotoCache:
         if entry.detections is None:
             with entry.lock:
                 if entry.detections is None:
-                    entry.detections = detect.detect_faces(entry.pixels)
+                    entry.detections = detect.detect_faces(entry.pixels,
+                                                               self.limits.min_confidence)
         return entry.detections
 
     @property

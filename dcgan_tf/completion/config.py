@@ -10,6 +10,7 @@ from dcgan_tf.checks import check_choice, check_range
 from dcgan_tf.data.crops import CROPS
 from dcgan_tf.inpainting.masks import MASK_KINDS
 from dcgan_tf.inpainting.settings import SearchSettings
+from dcgan_tf.photo.confidence import MIN_CONFIDENCE, check_min_confidence
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,6 +37,7 @@ class CompleteConfig:
     mask_dir: str = ""
     invert_mask: bool = False
     align: bool = False  # photos at their own size: detect, align, complete, paste back
+    min_confidence: float = MIN_CONFIDENCE  # --align: detections below it are no faces
     search: SearchSettings = dataclasses.field(default_factory=SearchSettings)
     search_flags: tuple = ()
     gif_every: int = 0
@@ -63,6 +65,10 @@ class CompleteConfig:
             raise ValueError("give --mask_file or --mask_dir, not both")
         if self.mask_dir and not self.images:
             raise ValueError("--mask_dir matches masks to --images by file name; give --images")
+        check_min_confidence(self.min_confidence)
+        if self.min_confidence != MIN_CONFIDENCE and not self.align:
+            raise ValueError("--min_confidence chooses the faces --align completes; "
+                             "give --align")
         if self.align and not self.images:
             raise ValueError("--align completes photos: give --images")
         if self.align and self.mask == "lowres":

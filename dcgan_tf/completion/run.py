@@ -30,7 +30,7 @@ from dcgan_tf.evaluation import image_metrics
 from dcgan_tf.inpainting import masks as mask_lib, search
 from dcgan_tf.inpainting.settings import PRESETS, SearchSettings
 from dcgan_tf.models import trained
-from dcgan_tf.photo import align, completion as photo_lib
+from dcgan_tf.photo import align, completion as photo_lib, detect
 from dcgan_tf.serving import clients, loading, specs
 
 log = logging.getLogger(__name__)
@@ -236,7 +236,8 @@ def _run_aligned(config: CompleteConfig, model: trained.Model,
             masks = _photo_masks(config, photo, mask_files[index] if mask_files else None,
                                  model.config.image_size, seed=config.seed + index)
             completer = photo_lib.search_completer(model, settings, seed=config.seed + index)
-            result = photo_lib.complete_photo(completer, photo, **masks)
+            detections = detect.detect_faces(photo, config.min_confidence)
+            result = photo_lib.complete_photo(completer, photo, detections=detections, **masks)
         except (align.AlignmentError, decode.UnreadableImage, ValueError) as error:
             log.error("%s: %s", path, error)
             failures.append(f"{path}: {error}")

@@ -2,9 +2,10 @@
 wheel: nothing downloads), on photos uint8 [H, W, 3] of any size, and the choice of the
 detections that are faces the model can use.
 
-A detection is kept when MTCNN's confidence is at least ``MIN_CONFIDENCE`` and its landmarks
-pass ``plausibility.implausibility``; the others are reported as rejected with the reason, down
-to MTCNN's candidates of confidence ``CANDIDATE_FLOOR``. Only kept faces are completed, get a
+A detection is kept when MTCNN's confidence is at least ``min_confidence`` (by default
+``confidence.MIN_CONFIDENCE``, chosen there on a measured table) and its landmarks pass
+``plausibility.implausibility``; the others are reported as rejected with the reason, down to
+MTCNN's candidates of confidence ``CANDIDATE_FLOOR``. Only kept faces are completed, get a
 ``--mask`` kind or a preset, and are outlined by the web app.
 """
 
@@ -17,17 +18,11 @@ import numpy as np
 from PIL import Image
 
 from dcgan_tf.photo.align import AlignmentError, Face
+from dcgan_tf.photo.confidence import MIN_CONFIDENCE
 from dcgan_tf.photo.plausibility import implausibility
 
 log = logging.getLogger(__name__)
 
-# MTCNN's face probability below which a detection is not used. Provisional (issue 33), until
-# bench/detector_threshold.py's full table: on 350 photos of CelebA's training faces placed in
-# synthetic scenes of 240 and 960 px, 0.9 / 0.95 / 0.97 missed 2.9 / 4.6 / 7.7 faces per 100
-# and kept 2.0 / 1.1 / 0.6 false faces per 100 photos on things in the data set's own pictures
-# (a pole's markings scored 0.95, like the 0.949 ghost on a desk the issue reports), which the
-# landmark check does not catch; no faceless synthetic scene had one (60 scenes).
-MIN_CONFIDENCE = 0.95
 # MTCNN's own output threshold (its default is 0.8): candidates from here up to
 # MIN_CONFIDENCE are reported as rejected, so a user sees why a face was not used; below it,
 # MTCNN finds a face less likely than not. They are few either way
