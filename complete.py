@@ -20,6 +20,8 @@ Examples:
   python complete.py --method=bamos
   # Fast: start from the model's encoder (a run's: python train.py --encoder --resume):
   python complete.py --method=fast --images=faces/
+  # Tune: fast's search, then a copy of G tuned to each face (a few seconds a face):
+  python complete.py --method=tune --images=faces/ --mask=left
   # With an exported model (export.py), here or behind TF Serving:
   python complete.py --model=export/dcgan/1 --images=faces/
   python complete.py --server=http://localhost:8501/v1/models/dcgan --images=faces/
@@ -73,8 +75,9 @@ flags.DEFINE_float("min_confidence", _DEFAULTS.min_confidence,
                    "completed as a face (the table that chose the default: README, Photos).")
 flags.DEFINE_enum("method", _SEARCH.method, search_config.METHODS,
                   "default; bamos (classic settings); fast (from the run's encoder, few steps, "
-                  "early stop); instant (G(E(masked image)), no search). bamos, fast and "
-                  "instant set the optimisation flags themselves.")
+                  "early stop); instant (G(E(masked image)), no search); tune (fast, then G "
+                  "tuned to each image). bamos, fast, instant and tune set the optimisation "
+                  "flags themselves.")
 flags.DEFINE_integer("steps", _SEARCH.steps, "Adam steps on z.")
 flags.DEFINE_float("learning_rate", _SEARCH.learning_rate, "Adam (peak) learning rate.")
 flags.DEFINE_float("perceptual_weight", _SEARCH.perceptual_weight,
@@ -105,6 +108,22 @@ flags.DEFINE_bool("until_approved", _SEARCH.until_approved,
                   "Give images whose completion D judges fake (p < 0.5) new starts.")
 flags.DEFINE_integer("max_rounds", _SEARCH.max_rounds,
                      "--until_approved: at most this many rounds of starts per image.")
+flags.DEFINE_integer("tune_steps", _SEARCH.tune_steps,
+                     "> 0: after the search, tune a copy of G and z to each image for this many "
+                     "Adam steps (--method=tune sets it); 0 = G as trained.")
+flags.DEFINE_float("tune_learning_rate", _SEARCH.tune_learning_rate,
+                   "Adam's learning rate on G's tuned weights.")
+flags.DEFINE_float("tune_latent_learning_rate", _SEARCH.tune_latent_learning_rate,
+                   "Adam's learning rate on z while G is tuned (0 keeps the searched z).")
+flags.DEFINE_string("tune_blocks", _SEARCH.tune_blocks,
+                    "G's blocks to tune: all, or comma-separated names (project, up0, up1, ..., "
+                    "to_rgb).")
+flags.DEFINE_float("feature_weight", _SEARCH.feature_weight,
+                   "Tuning: weight of D's feature matching on the known region (DGP).")
+flags.DEFINE_float("locality_weight", _SEARCH.locality_weight,
+                   "Tuning: weight of the tuned G's distance to G on random latents (PTI).")
+flags.DEFINE_integer("locality_latents", _SEARCH.locality_latents,
+                     "Tuning: random latents of the locality term per step.")
 flags.DEFINE_integer("gif_every", _DEFAULTS.gif_every,
                      "> 0: write optimisation.gif with a frame every that many steps.")
 flags.DEFINE_integer("seed", _DEFAULTS.seed, "Seed of random masks and starting latents.")

@@ -38,7 +38,7 @@ flags.DEFINE_string("serving_base", "/models",
                     "--models_config: where the server sees <export_base> (docker mount).")
 flags.DEFINE_enum("method", _SEARCH.method, search_config.METHODS,
                   "Completion settings baked into the complete signatures (as complete.py's "
-                  "--method); bamos and fast set --steps themselves.")
+                  "--method); bamos, fast and tune set --steps themselves.")
 flags.DEFINE_integer("steps", _SEARCH.steps,
                      "Steps of the complete signature (complete_with_options takes any).")
 flags.DEFINE_integer("restarts", _SEARCH.restarts, "Starts per image in the served completion.")

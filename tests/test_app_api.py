@@ -21,6 +21,7 @@ from app_helpers import decode, face_mask, png, send_unread, serving, wait_until
 from conftest import StubDetector, detection_row, face_landmarks, face_photo
 from dcgan_tf.app import engine as engine_lib, photos as photo_cache, server
 from dcgan_tf.app.limits import Limits
+from dcgan_tf.inpainting.settings import search_settings
 from dcgan_tf.photo import completion as photo_lib, detect, scenes
 from dcgan_tf.serving import loading
 
@@ -64,7 +65,7 @@ def assert_filled(result: np.ndarray, pixels: np.ndarray, hole: np.ndarray):
 def test_info_lists_the_methods_and_limits(client):
     info = client.get("/api/info").json()
     assert info["model"] == "celeba64" and info["image_size"] == 64
-    assert info["methods"] == ["instant", "fast", "default"]
+    assert info["methods"] == ["instant", "fast", "tune", "default"]
     assert info["max_upload_bytes"] == Limits().max_upload_bytes and info["samples"] == 4
     assert info["max_pixels"] == Limits().max_pixels
 
@@ -130,13 +131,18 @@ def test_complete_gives_the_same_answer_with_and_without_progress(client, sample
     assert base64.b64decode(final["image"]) == plain.content
 
 
-def test_refine_runs_the_default_search(client, sample):
+@pytest.mark.parametrize("method", ["tune", "default"])
+def test_refine_s_methods_report_every_step(client, sample, method):
+    """Refine runs tune (the default search where tune is not offered): progress counts the
+    search's steps, then the tuning's."""
     data, pixels, mask, hole = sample
     lines = client.post("/api/complete", files=files(data, mask),
-                        data={"method": "default", "progress": "true"}).text.splitlines()
-    assert json.loads(lines[0])["steps"] == 300
+                        data={"method": method, "progress": "true"}).text.splitlines()
+    steps = search_settings(method).reported_steps()
+    assert {json.loads(line)["steps"] for line in lines[:-1]} == {steps}
+    assert json.loads(lines[-2])["step"] == steps
     final = json.loads(lines[-1])
-    assert final["method"] == "default"
+    assert final["method"] == method
     assert_filled(decode(base64.b64decode(final["image"])), pixels, hole)
 
 

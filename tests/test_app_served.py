@@ -27,7 +27,7 @@ def test_app_py_serves_the_page_and_api_on_loopback_only():
             page = response.read().decode()
         assert "<canvas" in page and "/static/app.js" in page
         with urllib.request.urlopen(f"{url}/api/info", timeout=30) as response:
-            assert json.load(response)["methods"] == ["instant", "fast", "default"]
+            assert json.load(response)["methods"] == ["instant", "fast", "tune", "default"]
         with pytest.raises(urllib.error.HTTPError) as error:  # no path reaches past static/
             urllib.request.urlopen(f"{url}/static/../server.py", timeout=30)
         assert error.value.code == 404

@@ -21,7 +21,8 @@ from dcgan_tf.models import encoder as encoder_lib, sampling
 from dcgan_tf.serving import clients, export, loading
 
 STEPS = 4  # baked into the tiny export's complete signature
-SETTINGS = SearchSettings(steps=STEPS, restarts=2)
+# The search, then G tuned to each image (tuning runs in the served graph too).
+SETTINGS = SearchSettings(steps=STEPS, restarts=2, tune_steps=2)
 
 # Runs in a fresh interpreter with dcgan_tf made unimportable, like TF Serving's C++ server,
 # which only has the SavedModel. Loads it with tf.saved_model.load and with the v1 session

@@ -42,13 +42,14 @@ def test_empty_hole_gives_the_photo_back_and_a_hole_changes_only_itself(celeba64
 
 
 def test_a_mask_in_the_crop_is_made_on_every_face(celeba64, celeba64_faces):
-    """Two faces, --mask=center style: both get a hole and both are completed."""
+    """Two faces, --mask=center style: both get a hole and both are completed (searched, then
+    each by its own tuned copy of G, as --method=tune does)."""
     photo = scenes.scene(celeba64_faces[:2], [(120, 120, -8, 2.0), (360, 120, 10, 2.0)],
                          (240, 480))
     crop_mask = np.ones([64, 64], np.float32)
     crop_mask[24:40, 24:40] = 0
-    completer = photo_lib.search_completer(celeba64, SearchSettings(steps=3).for_model(
-        celeba64.config.latent_prior))
+    completer = photo_lib.search_completer(celeba64, SearchSettings(
+        steps=3, tune_steps=2).for_model(celeba64.config.latent_prior))
     result = photo_lib.complete_photo(completer, photo, crop_mask=crop_mask)
     assert len(result.faces) == 2
     hole = result.mask < 0.5

@@ -58,21 +58,21 @@ class Engine(abc.ABC):
 
 
 class LocalEngine(Engine):
-    """A run, packaged model or checkpoint (``loading.load``) in this process: every method
-    ("instant" and "fast" need the model's encoder)."""
+    """A run, packaged model or checkpoint (``loading.load``) in this process: every method but
+    bamos ("instant", "fast" and "tune" need the model's encoder)."""
 
     def __init__(self, model: trained.Model):
         photo_lib.face_template(model)  # refuses a model without one, before serving anything
         self.model, self.source = model, model.source
         self.image_size = model.config.image_size
-        with_encoder = ("instant", "fast") if model.encoder is not None else ()
+        with_encoder = ("instant", "fast", "tune") if model.encoder is not None else ()
         self.methods = with_encoder + ("default",)
 
     def completer(self, method: str, seed: int = 0, progress=None) -> photo_lib.CropCompleter:
         self.check_method(method)
         settings = search_settings(method).for_model(self.model.config.latent_prior)
         report = None if progress is None else (
-            lambda step, loss: progress(step, settings.steps))
+            lambda step, loss: progress(step, settings.reported_steps()))
         return photo_lib.search_completer(self.model, settings, seed=seed, progress=report)
 
     def generated_faces(self, count: int) -> np.ndarray:

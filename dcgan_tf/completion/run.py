@@ -101,9 +101,9 @@ def run(config: CompleteConfig, verbose: int = 1) -> dict:
     files.check_writable_dir(config.output_dir, "output_dir")
     completer = open_completer(config)
     settings = completer.settings
-    log.info("--method=%s: %d steps, learning rate %g (%s), start %s, patience %d",
-             settings.method, settings.steps, settings.learning_rate, settings.schedule,
-             settings.start, settings.patience)
+    log.info("--method=%s: %d steps, learning rate %g (%s), start %s, patience %d, "
+             "%d tuning steps", settings.method, settings.steps, settings.learning_rate,
+             settings.schedule, settings.start, settings.patience, settings.tune_steps)
     if config.align:
         return _run_aligned(config, completer.model, settings)
     originals, names = load_inputs(config, completer.image_size)
@@ -379,7 +379,7 @@ def _complete_locally(model: trained.Model, originals, masks, config: CompleteCo
     realness, rounds = np.zeros([len(targets)]), np.zeros([len(targets)], np.int32)
     frames = []  # per batch: [F, n, S, S, 3]
     batches = range(0, len(targets), config.batch_size)
-    steps_per_batch = settings.steps * (settings.max_rounds if settings.until_approved else 1)
+    steps_per_batch = settings.reported_steps()
     bar = keras.utils.Progbar(len(batches) * steps_per_batch, verbose=verbose,
                               stateful_metrics=["loss"])
     for batch_index, first in enumerate(batches):

@@ -11,7 +11,9 @@ fraction of missing pixels in the ``window`` x ``window`` neighbourhood of i), o
 (``lowres_factor`` > 0) it is the L1 between the ``factor`` x ``factor`` block means instead.
 The last term is the negative log-density of z under N(0, I) (a MAP estimate of z, as in Bora et
 al. 2017): it keeps the unconstrained part of z near the typical set.
-Networks run with BatchNorm in inference mode; only z is optimised (Adam).
+Networks run with BatchNorm in inference mode; only z is optimised (Adam). With
+``tune_steps`` > 0 (``--method=tune``), a copy of G is then tuned to each image together with its
+z (``tuning``), and the tuned G(z) fills the hole.
 """
 
 import dataclasses
@@ -22,14 +24,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from dcgan_tf.inpainting import blend as blending
+from dcgan_tf.inpainting import adam, blend as blending, tuning
 from dcgan_tf.inpainting.settings import SearchSettings
 from dcgan_tf.models.encoder import encoder_inputs
 from dcgan_tf.models.sampling import sample_latents
-
-# Keras' Adam constants: the search's update rule is Keras' Adam, written out so that it runs on
-# plain tensors (a shrinking batch when images stop early; tf.while_loop state in a SavedModel).
-BETA_1, BETA_2, EPSILON = 0.9, 0.999, 1e-7
 
 
 @dataclasses.dataclass
@@ -38,9 +36,10 @@ class Completion:
     chosen latents [N, latent_dim], their final losses [N], the discriminator's probability that
     each completed image is real [N], the rounds of starts each image used [N], the mean loss per
     step run over all rounds, of the starts still running at that step (fewer than
-    steps * rounds when every start stopped early), and, when
-    snapshots were asked for, the first round's best-so-far pasted completions [F, N, H, W, 3]
-    (else None)."""
+    steps * rounds when every start stopped early), then per tuning step over the images, and,
+    when snapshots were asked for, the first round's best-so-far pasted completions
+    [F, N, H, W, 3] (else None). With tuning, the latents, losses and generated images are the
+    tuned ones."""
 
     completed: np.ndarray
     generated: np.ndarray
@@ -121,10 +120,12 @@ def complete(generator: keras.Model, discriminator: keras.Model, images, masks,
         snapshot_every: > 0 records the first round's best-so-far pasted completion every that
             many steps (and at the end) in ``Completion.frames``.
         progress: optional callable(step, mean_loss) called after every step, the step counted
-            across rounds.
+            across rounds and then the tuning's steps (at most
+            ``settings.reported_steps()``).
 
     Returns:
-        A ``Completion``; for every start the best iterate seen (lowest loss) is kept.
+        A ``Completion``; for every start the best iterate seen (lowest loss) is kept, and with
+        ``settings.tune_steps`` each image is completed by its tuned G.
     """
     settings.validate()
     if settings.start == "encoder" and encoder is None:
@@ -132,6 +133,9 @@ def complete(generator: keras.Model, discriminator: keras.Model, images, masks,
                          "train.py --encoder")
     images = np.asarray(images, np.float32)
     masks = np.asarray(masks, np.float32)
+    # Made before the search, so a bad --tune_blocks is named before any work.
+    tuner, objective = (_compiled_tuning(generator, discriminator, settings)
+                        if settings.tune_steps else (None, None))
     if settings.steps == 0:  # method "instant"
         return _without_search(generator, discriminator, encoder, images, masks, settings)
     result, score = _search(generator, discriminator, images, masks, settings, seed=(seed, 0),
@@ -150,7 +154,27 @@ def complete(generator: keras.Model, discriminator: keras.Model, images, masks,
         score[todo[better]] = retry_score[better]
         result.rounds[todo] += 1
         result.history = np.concatenate([result.history, retry.history])
+    if tuner is not None:
+        _tune(tuner, objective, images, masks, result, seed=seed,
+              progress=_counted_from(progress, settings.reported_steps() - settings.tune_steps))
     return result
+
+
+def _tune(tuner: tuning.Tuning, objective: "_Objective", images: np.ndarray, masks: np.ndarray,
+          result: Completion, *, seed: int, progress) -> None:
+    """Tunes a copy of G to each image from its chosen z (``tuning.tune``, for ``objective``'s
+    contextual loss) and completes it with its tuned G: ``result``'s generated and completed
+    images, latents, losses and realness become the tuned ones, and its history gets the
+    tuning's steps."""
+    settings, discriminator = tuner.settings, tuner.discriminator
+    targets, weights = (rows[:len(images)].numpy() for rows in objective.inputs(images, masks))
+    tuned = tuning.tune(tuner, images, masks, result.latents, targets, weights, seed=seed,
+                        progress=progress)
+    completed = _blend(settings)(images, tuned.generated, masks)
+    result.completed, result.generated = completed.numpy(), tuned.generated
+    result.latents, result.losses = tuned.latents, tuned.losses
+    result.realness = tf.sigmoid(discriminator(completed, training=False)[:, 0]).numpy()
+    result.history = np.concatenate([result.history, tuned.history])
 
 
 def _counted_from(progress, offset: int):
@@ -166,8 +190,9 @@ def complete_in_graph(generator: keras.Model, discriminator: keras.Model, images
                       ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     """One round of ``complete`` in TensorFlow ops only, for SavedModel signatures.
 
-    No variables: z, Adam's moments and the best iterate are ``tf.while_loop`` state, so
-    concurrent calls share nothing. A call matches ``complete`` with the same settings and seed
+    No variables: z, Adam's moments and the best iterate are ``tf.while_loop`` state (and so
+    are the tuned copies of G: ``tuning.tune_in_graph``), so concurrent calls share nothing.
+    A call matches ``complete`` with the same settings and seed
     up to float rounding: a start that stops early (``settings.patience``) keeps its z while
     the others go on, and the loop ends when every start has stopped.
 
@@ -213,9 +238,15 @@ def complete_in_graph(generator: keras.Model, discriminator: keras.Model, images
                tf.zeros_like(infinite, tf.int32)])
     best_z, best_loss = _keep_best(z, objective(z, targets, weights)[0], best_z, best_loss)
     chosen, _ = _choose(objective, best_z, best_loss, targets, weights, count)
-    generated = generator(tf.gather(best_z, chosen), training=False)
-    return (_blend(settings)(images, generated, masks), generated,
-            tf.gather(best_loss, chosen))
+    if settings.tune_steps:
+        tuner = tuning.Tuning(generator, discriminator, settings, objective.contextual)
+        generated, losses = tuning.tune_in_graph(
+            tuner, images, masks, tf.gather(best_z, chosen), targets[:count], weights[:count],
+            seed=tf.cast(seed, tf.int64))
+    else:
+        generated = generator(tf.gather(best_z, chosen), training=False)
+        losses = tf.gather(best_loss, chosen)
+    return _blend(settings)(images, generated, masks), generated, losses
 
 
 class _Objective:
@@ -245,15 +276,19 @@ class _Objective:
         starts' ``inputs`` rows."""
         settings = self.settings
         generated = self.generator(z, training=False)
-        if settings.lowres_factor:
-            contextual_loss = tf.reduce_sum(
-                tf.abs(block_mean(generated, settings.lowres_factor) - targets), axis=[1, 2, 3])
-        else:
-            contextual_loss = tf.reduce_sum(weights * tf.abs(generated - targets), axis=[1, 2, 3])
         logits = self.discriminator(generated, training=False)[:, 0]
         prior_loss = 0.5 * tf.reduce_sum(tf.square(z), axis=1)
-        return (contextual_loss + settings.perceptual_weight * tf.nn.softplus(-logits)
+        return (self.contextual(generated, targets, weights)
+                + settings.perceptual_weight * tf.nn.softplus(-logits)
                 + settings.prior_weight * prior_loss), logits
+
+    def contextual(self, generated: tf.Tensor, targets: tf.Tensor, weights: tf.Tensor
+                   ) -> tf.Tensor:
+        """Contextual losses [n] of generated images [n, H, W, 3] for their ``inputs`` rows."""
+        if self.settings.lowres_factor:
+            return tf.reduce_sum(tf.abs(block_mean(generated, self.settings.lowres_factor)
+                                        - targets), axis=[1, 2, 3])
+        return tf.reduce_sum(weights * tf.abs(generated - targets), axis=[1, 2, 3])
 
 
 def _starts(generator, encoder, images, masks, settings: SearchSettings, seed) -> tf.Tensor:
@@ -287,12 +322,9 @@ def _adam_step(objective: _Objective, settings: SearchSettings, rate, step, z, f
         loss, _ = objective(z, targets, weights)
         total = tf.reduce_sum(loss)  # starts are independent: each gets its own gradient
     gradient = tape.gradient(total, z)
-    local_step = tf.cast(step + 1, tf.float32)
     learning_rate = rate(step) if callable(rate) else rate
-    alpha = learning_rate * tf.sqrt(1.0 - BETA_2 ** local_step) / (1.0 - BETA_1 ** local_step)
-    first_moment += (gradient - first_moment) * (1.0 - BETA_1)
-    second_moment += (tf.square(gradient) - second_moment) * (1.0 - BETA_2)
-    moved = z - first_moment * alpha / (tf.sqrt(second_moment) + EPSILON)
+    moved, first_moment, second_moment = adam.update(z, gradient, first_moment, second_moment,
+                                                     step, learning_rate)
     if settings.clip_latents:
         moved = tf.clip_by_value(moved, -settings.clip_latents, settings.clip_latents)
     return loss, moved, first_moment, second_moment
@@ -367,6 +399,15 @@ def _compiled_step(generator, discriminator, settings: SearchSettings):
                           targets, weights)
 
     return step, objective
+
+
+@functools.lru_cache(maxsize=4)  # holds at most 4 pairs of networks alive
+def _compiled_tuning(generator, discriminator, settings: SearchSettings
+                     ) -> tuple[tuning.Tuning, "_Objective"]:
+    """The tuning of G (its step traced once) and the search's objective whose contextual loss
+    it fits, kept for the next batch with the same networks and settings."""
+    objective = _Objective(generator, discriminator, settings)
+    return tuning.Tuning(generator, discriminator, settings, objective.contextual), objective
 
 
 @functools.lru_cache(maxsize=4)  # holds at most 4 sets of networks alive

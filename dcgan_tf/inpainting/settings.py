@@ -8,7 +8,7 @@ import dataclasses
 from dcgan_tf.checks import check_choice, check_range
 from dcgan_tf.models.config import LATENT_PRIORS
 
-METHODS = ("default", "bamos", "fast", "instant")
+METHODS = ("default", "bamos", "fast", "instant", "tune")
 STARTS = ("random", "encoder")
 CONTEXTUAL_LOSSES = ("weighted", "binary")
 SCHEDULES = ("constant", "warmup_cosine")
@@ -82,6 +82,25 @@ class SearchSettings:
     # > 0 for the lowres mask kind: match the means of lowres_factor x lowres_factor blocks
     # instead of pixels (follows from the masks: ``completion.run``).
     lowres_factor: int = 0
+    # After the search, Adam steps that tune a per-call copy of G's weights and each image's z
+    # together ("tune"; ``tuning``); 0 = none: G stays as trained.
+    tune_steps: int = 0
+    # Adam's learning rate on G's tuned weights.
+    tune_learning_rate: float = 1e-4
+    # Adam's learning rate on z while G is tuned (0 keeps the searched z).
+    tune_latent_learning_rate: float = 1e-3
+    # The blocks of G that are tuned: "all", or comma-separated block names of the generator
+    # ("project", "up0", "up1", ..., "to_rgb"; a block is its layer and that layer's BatchNorm
+    # scale and offset; BatchNorm statistics are never tuned).
+    tune_blocks: str = "all"
+    # Weight of Deep Generative Prior's feature matching: the L1 distance between D's block
+    # activations of M * G(z) and of M * y (the known region), a mean per block, summed.
+    feature_weight: float = 10.0
+    # Weight of the locality term: the squared distance, summed over pixels, between the tuned
+    # and the untuned G's images of ``locality_latents`` random latents (new ones every step).
+    locality_weight: float = 0.1
+    # Random latents of the locality term per step.
+    locality_latents: int = 4
 
     def validate(self) -> "SearchSettings":
         """Raises ValueError naming the flag at fault, or a field that contradicts ``method``'s
@@ -99,11 +118,19 @@ class SearchSettings:
         check_range("patience", self.patience, 0, 100000)
         check_range("max_rounds", self.max_rounds, 1, 100)
         check_range("lowres_factor", self.lowres_factor, 0)
+        check_range("tune_steps", self.tune_steps, 0, 100000)
+        check_range("locality_latents", self.locality_latents, 1, 256)
         if not 0.0 < self.learning_rate < 10.0:
             raise ValueError(f"--learning_rate must be in (0, 10), got {self.learning_rate}")
         if not 0.0 <= self.tolerance < 1.0:
             raise ValueError(f"--tolerance must be in [0, 1), got {self.tolerance}")
-        for flag in ("perceptual_weight", "known_weight", "prior_weight", "clip_latents"):
+        for flag in ("tune_learning_rate", "tune_latent_learning_rate"):
+            if not 0.0 <= getattr(self, flag) < 10.0:
+                raise ValueError(f"--{flag} must be in [0, 10), got {getattr(self, flag)}")
+        if not self.tune_blocks.strip():
+            raise ValueError('--tune_blocks must be "all" or names of the generator\'s blocks')
+        for flag in ("perceptual_weight", "known_weight", "prior_weight", "clip_latents",
+                     "feature_weight", "locality_weight"):
             if getattr(self, flag) < 0:
                 raise ValueError(f"--{flag} must be >= 0, got {getattr(self, flag)}")
         contradicting = [f"--{name}={getattr(self, name)} (it sets {value})"
@@ -121,6 +148,19 @@ class SearchSettings:
             return dataclasses.replace(self, prior="uniform", clip_latents=1.0, prior_weight=0.0)
         return dataclasses.replace(self, prior=latent_prior)
 
+    def reported_steps(self) -> int:
+        """The most steps ``search.complete`` reports to its ``progress``: the search's steps
+        in every round it may run, then the tuning's."""
+        return self.steps * (self.max_rounds if self.until_approved else 1) + self.tune_steps
+
+
+# The search of "fast" (and of "tune"): from E(masked image), 20 steps at most, each start
+# stopping when it stops improving. Tuned on celeba_valid faces 256-319 (the benchmark uses
+# 0-255): from E's start, 20 steps at lr 0.01 beat 40 or 80 (with warm-up) on the left half (the
+# fit of the known half drifts from E's guess of the other half) and lose 0.2 dB to 40 on a
+# central hole.
+_FAST_SEARCH = {"start": "encoder", "steps": 20, "learning_rate": 0.01, "schedule": "constant",
+                "patience": 5, "tolerance": 1e-3}
 
 # The SearchSettings fields each method sets, whatever the flags say: a flag that names one of
 # them with that method is refused (``search_settings``).
@@ -131,15 +171,15 @@ PRESETS = {
     # prior (``for_model``): z is clipped to [-1, 1] only for a uniform prior, as bamos' is.
     "bamos": {"contextual": "binary", "perceptual_weight": 0.1, "prior_weight": 0.0,
               "learning_rate": 0.01, "steps": 1000, "restarts": 1, "schedule": "constant",
-              "blend": "paste", "select_by": "loss", "until_approved": False},
-    # From E(masked image), 20 steps at most, each start stopping when it stops improving.
-    # Tuned on celeba_valid faces 256-319 (the benchmark uses 0-255): from E's start, 20 steps
-    # at lr 0.01 beat 40 or 80 (with warm-up) on the left half (the fit of the known half
-    # drifts from E's guess of the other half) and lose 0.2 dB to 40 on a central hole.
-    "fast": {"start": "encoder", "steps": 20, "learning_rate": 0.01, "schedule": "constant",
-             "patience": 5, "tolerance": 1e-3},
+              "blend": "paste", "select_by": "loss", "until_approved": False, "tune_steps": 0},
+    "fast": {**_FAST_SEARCH, "tune_steps": 0},
     # No search: G(E(masked image)) blended into the hole (the web app's live preview).
-    "instant": {"start": "encoder", "steps": 0, "restarts": 1, "until_approved": False},
+    "instant": {"start": "encoder", "steps": 0, "restarts": 1, "until_approved": False,
+                "tune_steps": 0},
+    # fast's search, then G and z tuned together for each image (``tuning``) for 50 steps: on
+    # 32 celeba_train faces, 50, 100 and 200 steps gave hole PSNRs within 0.1 dB
+    # (bench/tune_study.py; docs/results.md).
+    "tune": {**_FAST_SEARCH, "tune_steps": 50},
 }
 
 

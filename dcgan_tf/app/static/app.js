@@ -852,7 +852,13 @@ function updateControls() {
   ui.clear.disabled = !editable;
   for (const button of Object.values(ui.presets)) button.disabled = !editable || photo.faces.length === 0;
   updateMethodButton(ui.complete, "fast");
-  updateMethodButton(ui.refine, "default");
+  updateMethodButton(ui.refine, refineMethod());
+}
+
+/** Refine's method: "tune" (fast, then the generator tuned to each face: it measured best) where
+ * the server offers it, else the default search. */
+function refineMethod() {
+  return app.info.methods.includes("tune") ? "tune" : "default";
 }
 
 function updateMethodButton(button, method) {
@@ -950,7 +956,7 @@ function wire() {
   for (const [name, button] of Object.entries(ui.presets)) button.addEventListener("click", () => applyPreset(name));
 
   ui.complete.addEventListener("click", () => runCompletion("fast"));
-  ui.refine.addEventListener("click", () => runCompletion("default"));
+  ui.refine.addEventListener("click", () => runCompletion(refineMethod()));
 
   ui.compare.addEventListener("input", setCompare);
   ui.showSources.addEventListener("click", () => toggleSources(ui.showSources.getAttribute("aria-pressed") !== "true"));
