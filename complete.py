@@ -166,7 +166,20 @@ def main(argv):
     for image in report["images"] if report.get("align") else []:
         print(f"{image['name']}: {hole_sources(image['hole_sources'])}")
     print(" ".join(f"{key}={value:.4g}" for key, value in summary.items()))
-    print(f"Results: {config.output_dir} (grid.png, metrics.json, logs/)")
+    print(f"Results: {config.output_dir} ({written(config, report)})")
+
+
+def written(config, report: dict) -> str:
+    """What the run wrote to ``config.output_dir``, as the last line names it."""
+    if report.get("align"):
+        return (f"{len(report['images'])} <photo>_completed.png at the photos' sizes, the "
+                f"aligned faces' views, metrics.json")
+    names = ["grid.png", "per-image PNGs", "metrics.json"]
+    if config.gif_every:
+        names.append("optimisation.gif")
+    if os.path.isdir(os.path.join(config.output_dir, "logs")):  # completed here, not served
+        names.append("logs/ (TensorBoard)")
+    return ", ".join(names)
 
 
 def hole_sources(sources: dict) -> str:

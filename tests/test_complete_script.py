@@ -31,6 +31,8 @@ def test_default_synthetic_completion_writes_everything(tiny_run, tmp_path):
     for kind in ("masked", "generated", "completed"):
         assert f"synthetic-0002_{kind}.png" in names
     assert {"grid.png", "optimisation.gif", "metrics.json", "logs"} <= set(names)
+    assert run.stdout.rstrip().endswith(f"Results: {out} (grid.png, per-image PNGs, "
+                                        f"metrics.json, optimisation.gif, logs/ (TensorBoard))")
     with Image.open(out / "optimisation.gif") as gif:  # a 2x2 grid of the 3 images
         assert gif.size == (2 + 2 * 34, 2 + 2 * 34)
     assert gif_duration_ms(out / "optimisation.gif") == 4 * 100  # steps 1, 3, 5 and the end
@@ -217,6 +219,8 @@ def test_align_completes_a_photo_at_its_size_through_the_cli(tmp_path):
     assert report["images"][0]["faces"] == 1 and len(report["failures"]) == 1
     assert report["images"][0]["hole_sources"] == {"faces": [1.0], "classical": 0.0}
     assert f"{photos / 'phone.jpg'}: face0 100% of the hole" in run.stdout
+    assert run.stdout.rstrip().endswith(f"Results: {out} (1 <photo>_completed.png at the "
+                                        f"photos' sizes, the aligned faces' views, metrics.json)")
     nothing = _complete("--align", f"--images={photos / 'wall.png'}", "--mask=center",
                         f"--output_dir={tmp_path / 'none'}")
     assert nothing.returncode == 1 and "wall.png: no face found" in nothing.stderr
