@@ -10,6 +10,7 @@ import math
 import os
 
 from dcgan_tf.checks import check_choice, check_range
+from dcgan_tf.data import synthetic
 from dcgan_tf.data.crops import ALIGN_FRAMINGS, TRAIN_CROPS
 
 G_LOSSES = ("non_saturating", "minimax", "hinge")
@@ -41,7 +42,7 @@ class TrainConfig:
     align_framing: str = "celeba"
     image_size: int = 64
     max_images: int = 0  # 0 = all images (synthetic: synthetic_images)
-    synthetic_images: int = 12800
+    synthetic_images: int = synthetic.DEFAULT_FACES
     flip: bool = True
     batch_size: int = 32  # the paper's 64 halves the updates per CPU minute
     epochs: int = 3
