@@ -40,7 +40,7 @@ def test_app_py_refuses_bad_flags():
                            (["--model=celeba64", "--server=http://x"],
                             "give --model or --server, not both"),
                            (["--max_megapixels=70"], "--max_megapixels must be in (0, 64]"),
-                           (["--min_confidence=2"], "--min_confidence must be a face probability"),
+                           (["--min_confidence=2"], "--min_confidence must be in (0, 1], got 2.0"),
                            (["--model=no_such_model"], "no_such_model")):
         run = subprocess.run([sys.executable, os.path.join(REPO, "app.py"), *flags],
                              capture_output=True, text=True, timeout=120)

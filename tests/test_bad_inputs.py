@@ -150,7 +150,7 @@ CASES = [
     ("export model name", "export.py", ["--model_name=a/b", "--model={run}"], 1,
      "--model_name must be letters"),
     ("export version", "export.py", ["--version=-1", "--model={run}",
-                                     "--export_base={tmp}"], 1, "--version and --keep must be"),
+                                     "--export_base={tmp}"], 1, "--version must be >= 0, got -1"),
     # Training data: archives, folders, TFRecords.
     ("data missing", "train.py", ["--data=/no/such/place", "--runs_dir={tmp}"], 1,
      "--data path does not exist: /no/such/place"),

@@ -101,7 +101,7 @@ def test_bad_flags_and_unknown_model():
     run = _complete("--mask_scale=2")
     assert run.returncode != 0 and "--mask_scale" in run.stderr
     run = _complete("--images=x.png", "--align", "--min_confidence=0")
-    assert run.returncode != 0 and "--min_confidence must be a face probability" in run.stderr
+    assert run.returncode != 0 and "--min_confidence must be in (0, 1], got 0.0" in run.stderr
     run = _complete("--min_confidence=0.9")
     assert run.returncode != 0 and "give --align" in run.stderr
     run = _complete("--model=no_such_model", "--steps=1")

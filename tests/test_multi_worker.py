@@ -247,6 +247,7 @@ def test_launcher_returns_zero_when_every_worker_finishes():
     (["--workers=0", "--", "train.py"], "--workers must be >= 1"),
     (["--max_restarts=-1", "--", "train.py"], "--max_restarts must be >= 0"),
     (["--threads_per_worker=-1", "--", "train.py"], "--threads_per_worker must be >= 0"),
+    (["--grace_seconds=-1", "--", "train.py"], "--grace_seconds must be >= 0, got -1.0"),
 ])
 def test_launcher_flag_errors(arguments, message, capsys):
     with pytest.raises(SystemExit):

@@ -46,9 +46,7 @@ class Limits:
         check_range("max_upload_mb", max_upload_mb, 1)
         check_range("queue", queue, 1)
         check_min_confidence(min_confidence)
-        if not 0 < max_megapixels <= decode.MAX_PIXELS / 1e6:
-            raise ValueError(f"--max_megapixels must be in (0, {decode.MAX_PIXELS / 1e6:g}], "
-                             f"got {max_megapixels}")
+        check_range("max_megapixels", max_megapixels, 0, decode.MAX_PIXELS / 1e6, open_low=True)
         return cls(max_upload_bytes=max_upload_mb * 1_000_000,
                    max_pixels=round(max_megapixels * 1e6), complete_queue=queue,
                    min_confidence=min_confidence)

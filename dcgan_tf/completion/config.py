@@ -56,8 +56,7 @@ class CompleteConfig:
         check_range("lowres_factor", self.lowres_factor, 1)
         check_range("batch_size", self.batch_size, 1)
         for flag in ("mask_scale", "mask_fraction"):
-            if not 0.0 < getattr(self, flag) <= 1.0:
-                raise ValueError(f"--{flag} must be in (0, 1], got {getattr(self, flag)}")
+            check_range(flag, getattr(self, flag), 0, 1, open_low=True)
         if self.server and not self.server.startswith(("http://", "https://")):
             raise ValueError(f"--server must be an http(s):// URL such as "
                              f"http://localhost:8501/v1/models/dcgan, got {self.server!r}")

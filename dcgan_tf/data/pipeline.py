@@ -39,7 +39,7 @@ _CHUNK = 1024  # files read into memory at a time
 
 
 def load_images(source: str, *, crop: str = "auto", image_size: int = 64, max_images: int = 0,
-                synthetic_images: int = 20000, seed: int = 0) -> np.ndarray:
+                synthetic_images: int = synthetic.DEFAULT_FACES, seed: int = 0) -> np.ndarray:
     """Loads a whole data set as uint8 [N, image_size, image_size, 3].
 
     Args:

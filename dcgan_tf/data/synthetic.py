@@ -31,6 +31,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# The synthetic data set's size unless a caller asks for another (train.py --synthetic_images,
+# pipeline.load_images): sized with TrainConfig's other defaults for a run of ~10 CPU minutes.
+DEFAULT_FACES = 12800
+
 _CHUNK_PIXELS = 64 * 64 * 64  # pixels rendered together; any value gives the same images
 _N_UNIFORMS = 128  # random numbers drawn per image (at least as many as the parts use)
 _NOISE = 3.0  # peak amplitude of the triangular pixel noise, in 8-bit levels

@@ -120,19 +120,15 @@ class SearchSettings:
         check_range("lowres_factor", self.lowres_factor, 0)
         check_range("tune_steps", self.tune_steps, 0, 100000)
         check_range("locality_latents", self.locality_latents, 1, 256)
-        if not 0.0 < self.learning_rate < 10.0:
-            raise ValueError(f"--learning_rate must be in (0, 10), got {self.learning_rate}")
-        if not 0.0 <= self.tolerance < 1.0:
-            raise ValueError(f"--tolerance must be in [0, 1), got {self.tolerance}")
+        check_range("learning_rate", self.learning_rate, 0, 10, open_low=True, open_high=True)
+        check_range("tolerance", self.tolerance, 0, 1, open_high=True)
         for flag in ("tune_learning_rate", "tune_latent_learning_rate"):
-            if not 0.0 <= getattr(self, flag) < 10.0:
-                raise ValueError(f"--{flag} must be in [0, 10), got {getattr(self, flag)}")
+            check_range(flag, getattr(self, flag), 0, 10, open_high=True)
         if not self.tune_blocks.strip():
             raise ValueError('--tune_blocks must be "all" or names of the generator\'s blocks')
         for flag in ("perceptual_weight", "known_weight", "prior_weight", "clip_latents",
                      "feature_weight", "locality_weight"):
-            if getattr(self, flag) < 0:
-                raise ValueError(f"--{flag} must be >= 0, got {getattr(self, flag)}")
+            check_range(flag, getattr(self, flag), 0)
         contradicting = [f"--{name}={getattr(self, name)} (it sets {value})"
                          for name, value in PRESETS[self.method].items()
                          if getattr(self, name) != value]

@@ -10,6 +10,7 @@ import math
 import os
 
 from dcgan_tf.checks import check_choice, check_range
+from dcgan_tf.data import synthetic
 from dcgan_tf.data.crops import ALIGN_FRAMINGS, TRAIN_CROPS
 
 G_LOSSES = ("non_saturating", "minimax", "hinge")
@@ -41,7 +42,7 @@ class TrainConfig:
     align_framing: str = "celeba"
     image_size: int = 64
     max_images: int = 0  # 0 = all images (synthetic: synthetic_images)
-    synthetic_images: int = 12800
+    synthetic_images: int = synthetic.DEFAULT_FACES
     flip: bool = True
     batch_size: int = 32  # the paper's 64 halves the updates per CPU minute
     epochs: int = 3
@@ -128,26 +129,20 @@ class TrainConfig:
         check_range("fid_samples", self.fid_samples, 2)
         check_range("encoder_filters", self.encoder_filters, 1, 1024)
         check_range("encoder_steps", self.encoder_steps, 1)
-        if not 0.0 < self.encoder_learning_rate < 1.0:
-            raise ValueError(f"--encoder_learning_rate must be in (0, 1), got "
-                             f"{self.encoder_learning_rate}")
+        check_range("encoder_learning_rate", self.encoder_learning_rate, 0, 1,
+                    open_low=True, open_high=True)
         if self.fid_every and not os.path.isfile(self.fid_inception):
             raise ValueError(f"--fid_every needs --fid_inception, the FID Inception weights file; "
                              f"not found: {self.fid_inception!r}")
         if self.fid_real and not os.path.exists(self.fid_real):
             raise ValueError(f"--fid_real path does not exist: {self.fid_real}")
-        if self.g_ema_kimg < 0:
-            raise ValueError(f"--g_ema_kimg must be >= 0, got {self.g_ema_kimg}")
-        if not 0.0 <= self.g_ema_rampup <= 1.0:
-            raise ValueError(f"--g_ema_rampup must be in [0, 1], got {self.g_ema_rampup}")
-        if not 0.0 < self.learning_rate < 1.0:
-            raise ValueError(f"--learning_rate must be in (0, 1), got {self.learning_rate}")
+        check_range("g_ema_kimg", self.g_ema_kimg, 0)
+        check_range("g_ema_rampup", self.g_ema_rampup, 0, 1)
+        check_range("learning_rate", self.learning_rate, 0, 1, open_low=True, open_high=True)
         for flag in ("g_learning_rate", "d_learning_rate"):
-            if not 0.0 <= getattr(self, flag) < 1.0:
-                raise ValueError(f"--{flag} must be in [0, 1) (0 = --learning_rate), got "
-                                 f"{getattr(self, flag)}")
-        if not 0.0 <= self.beta1 < 1.0:
-            raise ValueError(f"--beta1 must be in [0, 1), got {self.beta1}")
+            check_range(flag, getattr(self, flag), 0, 1, open_high=True,
+                        note="0 = --learning_rate")
+        check_range("beta1", self.beta1, 0, 1, open_high=True)
         if not self.data:
             raise ValueError("--data must be 'synthetic' or a path, got an empty string")
         if self.face_template and (len(self.face_template) != 10 or

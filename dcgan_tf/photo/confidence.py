@@ -19,6 +19,8 @@ CLI's log), its hole is still filled from its surroundings, and ``--min_confiden
 it.
 """
 
+from dcgan_tf.checks import check_range
+
 MIN_CONFIDENCE = 0.95
 
 
@@ -28,6 +30,5 @@ def check_min_confidence(value: float, flag: str = "min_confidence") -> float:
     Raises:
         ValueError: naming ``--flag``.
     """
-    if not 0 < value <= 1:
-        raise ValueError(f"--{flag} must be a face probability in (0, 1], got {value}")
+    check_range(flag, value, 0, 1, open_low=True)
     return value

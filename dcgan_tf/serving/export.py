@@ -38,6 +38,7 @@ import tempfile
 import tensorflow as tf
 
 from dcgan_tf import files, images as image_utils
+from dcgan_tf.checks import check_range
 from dcgan_tf.inpainting import search
 from dcgan_tf.inpainting.settings import SearchSettings
 from dcgan_tf.models.config import TrainConfig
@@ -214,8 +215,8 @@ def _check_request(model_name: str, version: int, keep: int, settings: SearchSet
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", model_name) or model_name.startswith("."):
         raise ValueError(f"--model_name must be letters, digits, '_', '-' or '.', "
                          f"got {model_name!r}")
-    if version < 0 or keep < 0:
-        raise ValueError(f"--version and --keep must be >= 0, got {version} and {keep}")
+    check_range("version", version, 0)
+    check_range("keep", keep, 0)
     settings.validate()
     if settings.until_approved or settings.lowres_factor:
         raise ValueError("--until_approved and lowres masks are not part of the served graph")

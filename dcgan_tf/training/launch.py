@@ -24,6 +24,8 @@ import sys
 import threading
 import time
 
+from dcgan_tf.checks import check_range
+
 
 def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
     """``count`` distinct TCP ports that were free on ``host`` a moment ago."""
@@ -172,14 +174,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if not args.command:
         parser.error("give the training command after --, e.g. -- train.py "
                      "--strategy=multi_worker --run_dir=runs/multi")
-    if args.workers < 1:
-        parser.error(f"--workers must be >= 1, got {args.workers}")
-    if args.max_restarts < 0:
-        parser.error(f"--max_restarts must be >= 0, got {args.max_restarts}")
-    if args.threads_per_worker < 0:
-        parser.error(f"--threads_per_worker must be >= 0, got {args.threads_per_worker}")
-    if args.grace_seconds < 0:
-        parser.error(f"--grace_seconds must be >= 0, got {args.grace_seconds}")
+    for flag, low in (("workers", 1), ("max_restarts", 0), ("threads_per_worker", 0),
+                      ("grace_seconds", 0)):
+        try:
+            check_range(flag, getattr(args, flag), low)
+        except ValueError as error:
+            parser.error(str(error))
     return args
 
 
