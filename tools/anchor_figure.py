@@ -5,6 +5,10 @@ added). The first ``--faces`` photos of the set are shown, whatever they look li
 
     python tools/anchor_figure.py --model=celeba64 --methods=telea,fast,default \\
         --output=docs/ffhq_anchor_completions.png
+    python tools/anchor_figure.py --model=celeba64,celeba128 --methods=fast --output=side.png
+
+With several models (comma-separated), each search method gets a column per model, in the
+order given; a classical fill gets one column.
 
 FFHQ is CC BY-NC-SA 4.0 (NVIDIA; each image under its own Flickr licence): a figure of its faces
 must say so where it is shown, and nothing else made from them is committed.
@@ -34,7 +38,7 @@ ZOOM = 2  # every tile shown at twice its pixels, by repetition
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="", help=MODEL_HELP)
+    parser.add_argument("--model", default="", help=MODEL_HELP + " Comma-separated: several.")
     parser.add_argument("--data", default=photo_quality.DEFAULT_DATA)
     parser.add_argument("--faces", type=int, default=6, help="the first N photos of --data")
     parser.add_argument("--methods", default="telea,fast,default",
@@ -45,25 +49,30 @@ def main():
     unknown = sorted(set(methods) - set(photo_quality.METHODS))
     if unknown:
         sys.exit(f"error: --methods: unknown {', '.join(unknown)}")
-    model = loading.load(args.model)
+    models = [loading.load(source) for source in args.model.split(",")]
     photos = np.stack([decode.read_rgb(encoded, name)
                        for name, encoded in pipeline.read_encoded(args.data, args.faces)])
     mask = photo_quality.hole_mask(*photos.shape[1:3])
     faces = [detect.detect_faces(photo) for photo in photos]
     holed = np.where(mask[..., np.newaxis] > 0.5, photos, 255).astype(np.uint8)
     columns = [photos, holed]
+    labels = []
     for method in methods:
-        settings = (search_settings(method).for_model(model.config.latent_prior)
-                    if method in SEARCH_METHODS else None)
-        completed, _ = photo_quality.complete_photos(
-            method, photos, mask,
-            lambda index: photo_lib.search_completer(model, settings, seed=index), faces, 0.0)
-        columns.append(completed)
+        for model in models if method in SEARCH_METHODS else models[:1]:
+            settings = (search_settings(method).for_model(model.config.latent_prior)
+                        if method in SEARCH_METHODS else None)
+            completed, _ = photo_quality.complete_photos(
+                method, photos, mask,
+                lambda index: photo_lib.search_completer(model, settings, seed=index), faces,
+                0.0)
+            columns.append(completed)
+            labels.append(f"{method} ({model.source})" if method in SEARCH_METHODS
+                          and len(models) > 1 else method)
     rows = np.stack(columns, axis=1)
     tiles = rows.reshape((-1,) + rows.shape[2:]).repeat(ZOOM, axis=1).repeat(ZOOM, axis=2)
     image_utils.save_png(args.output, image_utils.make_grid(tiles, columns=len(columns)))
     print(f"Wrote {args.output}: {args.faces} photos of {args.data} x (original | holed | "
-          f"{' | '.join(methods)}), model {model.source}")
+          f"{' | '.join(labels)}), models {', '.join(model.source for model in models)}")
 
 
 if __name__ == "__main__":
