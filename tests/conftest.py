@@ -9,6 +9,7 @@ to one intra-op thread (two inter-op), as the README recommends for processes th
 the suite runs two workers, and each may start a script, on the machine's two cores.
 """
 
+import importlib.util
 import os
 import sys
 import tempfile
@@ -43,6 +44,22 @@ tf.config.set_logical_device_configuration(
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED_DATA = os.path.join(REPO_ROOT, "..", "shared", "data")
+
+
+def load_script(*path: str):
+    """A script of the checkout (``load_script("bench", "photo_quality.py")``) imported as a
+    module, to call its functions in this process; its folder is on ``sys.path`` while it is
+    imported, as when it runs (a bench imports its sibling ``complete_quality``)."""
+    script = os.path.join(REPO_ROOT, *path)
+    sys.path.insert(0, os.path.dirname(script))
+    try:
+        spec = importlib.util.spec_from_file_location(
+            os.path.splitext(os.path.basename(script))[0], script)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(os.path.dirname(script))
+    return module
 
 
 def _checkout_files() -> dict:

@@ -3,7 +3,6 @@ reference row, the JSON it writes, the realism columns (with a cheap stand-in fo
 --resume (only the missing cells run; a file of another setup is refused) and the flags it
 refuses."""
 
-import importlib.util
 import json
 import os
 import re
@@ -13,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, load_script
 from dcgan_tf import images as image_utils
 
 SCRIPT = os.path.join(REPO_ROOT, "bench", "complete_quality.py")
@@ -22,10 +21,7 @@ SCRIPT = os.path.join(REPO_ROOT, "bench", "complete_quality.py")
 @pytest.fixture(scope="module")
 def bench():
     """The script as a module, to call its ``run`` in this process."""
-    spec = importlib.util.spec_from_file_location("complete_quality", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bench", "complete_quality.py")
 
 
 class PixelFeatures:

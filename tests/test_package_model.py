@@ -2,25 +2,17 @@
 measured for its training crop of CelebA, so its model completes photos."""
 
 import dataclasses
-import importlib.util
 import json
-import os
 import shutil
 import sys
 
-from conftest import REPO_ROOT
+from conftest import load_script
 from dcgan_tf import pretrained
 from dcgan_tf.models import runs
 from dcgan_tf.photo import align
 
-SCRIPT = os.path.join(REPO_ROOT, "tools", "package_model.py")
-
-
 def _tool():
-    spec = importlib.util.spec_from_file_location("package_model", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("tools", "package_model.py")
 
 
 def test_a_celeba_face_run_is_packaged_with_its_crop_s_template(tiny_run_128, tmp_path,

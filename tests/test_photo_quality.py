@@ -2,7 +2,6 @@
 and the reference row at the photos' size, the JSON it writes, --resume, and the photos it
 refuses."""
 
-import importlib.util
 import json
 import os
 import sys
@@ -10,21 +9,13 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import FACES, REPO_ROOT
+from conftest import FACES, load_script
 from dcgan_tf import images as image_utils
-
-SCRIPT = os.path.join(REPO_ROOT, "bench", "photo_quality.py")
-
 
 @pytest.fixture(scope="module")
 def bench():
-    """The script as a module (it imports its sibling complete_quality.py from bench/)."""
-    sys.path.insert(0, os.path.dirname(SCRIPT))
-    spec = importlib.util.spec_from_file_location("photo_quality", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    yield module
-    sys.path.remove(os.path.dirname(SCRIPT))
+    """The script as a module."""
+    return load_script("bench", "photo_quality.py")
 
 
 def photo_folder(tmp_path):

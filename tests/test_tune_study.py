@@ -3,26 +3,15 @@ reference rows), each differs from the study's centre in the fields it names, an
 configuration is refused by name."""
 
 import dataclasses
-import importlib.util
-import os
-import sys
 
 import pytest
 
-from conftest import REPO_ROOT
-
-SCRIPT = os.path.join(REPO_ROOT, "bench", "tune_study.py")
-
+from conftest import load_script
 
 @pytest.fixture(scope="module")
 def study():
-    """The script as a module (it imports its sibling complete_quality.py from bench/)."""
-    sys.path.insert(0, os.path.dirname(SCRIPT))
-    spec = importlib.util.spec_from_file_location("tune_study", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    yield module
-    sys.path.remove(os.path.dirname(SCRIPT))
+    """The script as a module."""
+    return load_script("bench", "tune_study.py")
 
 
 def test_every_configuration_is_valid_and_changes_what_it_names(study):
