@@ -20,7 +20,7 @@ Examples:
   python complete.py --method=bamos
   # Fast: start from the model's encoder (a run's: python train.py --encoder --resume):
   python complete.py --method=fast --images=faces/
-  # Tune: fast's search, then a copy of G tuned to each face (a few seconds a face):
+  # Tune: fast's search, then a copy of G tuned to each face (about a second a face on 2 cores):
   python complete.py --method=tune --images=faces/ --mask=left
   # With an exported model (export.py), here or behind TF Serving:
   python complete.py --model=export/dcgan/1 --images=faces/
@@ -72,7 +72,7 @@ flags.DEFINE_bool("align", _DEFAULTS.align,
                   "files are drawn on the photo; --mask kinds are made in each face's crop.")
 flags.DEFINE_float("min_confidence", _DEFAULTS.min_confidence,
                    "--align: the face detector's confidence below which a detection is not "
-                   "completed as a face (the table that chose the default: README, Photos).")
+                   "completed as a face (the table that chose the default: README, Complete a photo).")
 flags.DEFINE_enum("method", _SEARCH.method, search_config.METHODS,
                   "default; bamos (classic settings); fast (from the run's encoder, few steps, "
                   "early stop); instant (G(E(masked image)), no search); tune (fast, then G "
