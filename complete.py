@@ -72,7 +72,8 @@ flags.DEFINE_bool("align", _DEFAULTS.align,
                   "files are drawn on the photo; --mask kinds are made in each face's crop.")
 flags.DEFINE_float("min_confidence", _DEFAULTS.min_confidence,
                    "--align: the face detector's confidence below which a detection is not "
-                   "completed as a face (the table that chose the default: README, Complete a photo).")
+                   "completed as a face (the table that chose the default: README, Complete "
+                   "a photo).")
 flags.DEFINE_enum("method", _SEARCH.method, search_config.METHODS,
                   "default; bamos (classic settings); fast (from the run's encoder, few steps, "
                   "early stop); instant (G(E(masked image)), no search); tune (fast, then G "
