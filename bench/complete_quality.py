@@ -102,15 +102,25 @@ def complete(method: str, model: trained.Model, originals, masks, *, steps: int,
         completed = classical.fill(targets, masks, method)
     else:
         flags = {"steps": steps} if steps and method == "default" else {}
-        settings = search_settings(method, **flags).for_model(model.config.latent_prior)
-        completed = np.zeros_like(targets)
-        for first in range(0, len(targets), batch_size):
-            part = np.s_[first:first + batch_size]
-            completed[part] = search.complete(
-                model.generator, model.discriminator, targets[part], masks[part], settings,
-                seed=first, encoder=model.encoder).completed
+        completed = search_completions(search_settings(method, **flags), model, targets, masks,
+                                       batch_size)
     seconds = (time.perf_counter() - start) / len(targets)
     return image_utils.to_uint8(completed), seconds
+
+
+def search_completions(settings, model: trained.Model, targets, masks, batch_size: int
+                       ) -> np.ndarray:
+    """Completions float32 [N, S, S, 3] in [-1, 1] of ``targets`` (the same) by the search
+    ``settings`` (made for the model's latent prior), ``batch_size`` images at a time, each
+    batch seeded with its first image's index."""
+    settings = settings.for_model(model.config.latent_prior)
+    completed = np.zeros_like(targets)
+    for first in range(0, len(targets), batch_size):
+        part = np.s_[first:first + batch_size]
+        completed[part] = search.complete(
+            model.generator, model.discriminator, targets[part], masks[part], settings,
+            seed=first, encoder=model.encoder).completed
+    return completed
 
 
 def quality(completed, originals, masks) -> dict:

@@ -29,7 +29,7 @@ import numpy as np  # noqa: E402
 import complete_quality as table  # noqa: E402  (the sibling bench: scores, JSON)
 from dcgan_tf import images as image_utils  # noqa: E402
 from dcgan_tf.data import pipeline  # noqa: E402
-from dcgan_tf.inpainting import masks as mask_lib, search  # noqa: E402
+from dcgan_tf.inpainting import masks as mask_lib  # noqa: E402
 from dcgan_tf.inpainting.settings import PRESETS, search_settings  # noqa: E402
 from dcgan_tf.serving import loading  # noqa: E402
 from dcgan_tf.serving.specs import MODEL_HELP  # noqa: E402
@@ -77,14 +77,8 @@ def settings_of(name: str):
 def complete(settings, model, originals, masks, batch_size: int) -> tuple[np.ndarray, float]:
     """uint8 completions [N, S, S, 3] of every image with ``settings``, and seconds per image."""
     targets = image_utils.to_float(originals)
-    settings = settings.for_model(model.config.latent_prior)
-    completed = np.zeros_like(targets)
     start = time.perf_counter()
-    for first in range(0, len(targets), batch_size):
-        part = np.s_[first:first + batch_size]
-        completed[part] = search.complete(model.generator, model.discriminator, targets[part],
-                                          masks[part], settings, seed=first,
-                                          encoder=model.encoder).completed
+    completed = table.search_completions(settings, model, targets, masks, batch_size)
     return image_utils.to_uint8(completed), (time.perf_counter() - start) / len(targets)
 
 
