@@ -57,7 +57,10 @@ flags.DEFINE_list("images", list(_DEFAULTS.images),
                   "Image files, folders or globs; default: held-out synthetic faces.")
 flags.DEFINE_integer("num_images", _DEFAULTS.num_images,
                      "How many synthetic faces when --images is not given.")
-flags.DEFINE_enum("crop", _DEFAULTS.crop, crops.CROPS, "Crop preset, as in training.")
+flags.DEFINE_enum("crop", _DEFAULTS.crop, crops.CROPS,
+                  "Crop preset, as in training; auto cuts CelebA's 178x218 images as the model "
+                  "was trained (celeba, or celeba_face for a celeba_face run) and any other "
+                  "image to its central square.")
 flags.DEFINE_enum("mask", _DEFAULTS.mask, MASK_KINDS, "Kind of mask to make.")
 flags.DEFINE_float("mask_scale", _DEFAULTS.mask_scale, "center: hole area fraction.")
 flags.DEFINE_float("mask_fraction", _DEFAULTS.mask_fraction, "random: missing pixel fraction.")

@@ -38,8 +38,9 @@ flags.DEFINE_string("data", _DEFAULTS.data,
                     "'synthetic' (embedded procedural faces), a folder of images (searched "
                     "recursively), a zip archive, or FFHQ TFRecords (file or folder).")
 flags.DEFINE_enum("crop", _DEFAULTS.crop, crops.TRAIN_CROPS,
-                  "auto | celeba (central 108x108 of 178x218) | celeba_face (144x144 of "
-                  "178x218 from row 50: the whole face, for 128 px) | ffhq (whole frame) | "
+                  "auto (celeba for CelebA's 178x218, else center) | celeba (central 108x108 "
+                  "of 178x218) | celeba_face (144x144 of 178x218 from row 50: the whole face, "
+                  "for 128 px) | ffhq (whole frame) | "
                   "center (largest central square) | none | align (each photo's face, detected "
                   "and aligned to the framing of --align_framing; the run keeps its template "
                   "for complete.py --align).")

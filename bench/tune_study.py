@@ -5,7 +5,8 @@ The faces are not those the benchmark reports (the first faces of ``celeba_valid
 settings are chosen here and measured there (``bench/complete_quality.py --methods=tune``). The
 model was trained on these faces, so the gains here may differ from held-out ones; the study
 ranks settings, it does not report them. Every configuration completes the same first N faces
-with the same masks (seed 0); the table gives hole PSNR, hole SSIM and seconds per image.
+with the same masks (seed 0), framed as the model was trained (``crops.celeba_framing``); the
+table gives hole PSNR, hole SSIM and seconds per image.
 
 A configuration is the ``tune`` preset's settings at 100 tuning steps (``BASE``) with some fields
 changed (``GRID``), run as ``--method=default`` with those settings (the preset refuses flags it
@@ -28,7 +29,7 @@ import numpy as np  # noqa: E402
 
 import complete_quality as table  # noqa: E402  (the sibling bench: scores, JSON)
 from dcgan_tf import images as image_utils  # noqa: E402
-from dcgan_tf.data import pipeline  # noqa: E402
+from dcgan_tf.data import crops, pipeline  # noqa: E402
 from dcgan_tf.inpainting import masks as mask_lib  # noqa: E402
 from dcgan_tf.inpainting.settings import PRESETS, search_settings  # noqa: E402
 from dcgan_tf.serving import loading  # noqa: E402
@@ -92,12 +93,13 @@ def run(args) -> None:
     if args.resume and not args.output:
         raise ValueError("--resume needs --output: the file whose rows it keeps")
     model = loading.load(args.model)
+    crop = crops.celeba_framing(model.config.crop, model.config.align_framing)
     setup = {"bench": "tune_study", "model": table.path_or_name(model.source),
-             "model_step": model.step, "data": table.path_or_name(args.data),
+             "model_step": model.step, "data": table.path_or_name(args.data), "crop": crop,
              "num_images": args.num_images, "batch_size": args.batch_size}
     results = table.read_results(args.output, setup) if args.resume else {}
     size = model.config.image_size
-    originals = pipeline.load_images(args.data, crop="celeba", image_size=size,
+    originals = pipeline.load_images(args.data, crop=crop, image_size=size,
                                      max_images=args.num_images)
     print(f"model {model.source}, {len(originals)} images of {args.data}")
     print(f"{'mask':7s} {'config':13s} {'hole PSNR':>9s} {'hole SSIM':>9s} {'s/image':>8s}")

@@ -267,6 +267,28 @@ def test_every_method_at_128_px_on_crops_and_on_a_photo(tiny_run_128, celeba64_f
     assert face.size == (128, 128)
 
 
+def test_auto_cuts_a_celeba_frame_as_a_celeba_face_run_trained(tiny_run_128, tmp_path):
+    """--crop=auto on a 178x218 CelebA image with a run trained on celeba_face: the face crop
+    (a white 144 px square from row 50 comes out all white), and a mask file drawn on the
+    frame is cut the same way."""
+    from dcgan_tf.completion import run as run_lib
+    from dcgan_tf.completion.config import CompleteConfig
+    frame = np.zeros((218, 178, 3), np.uint8)
+    frame[50:194, 17:161] = 255
+    Image.fromarray(frame).save(tmp_path / "000001.png")
+    mask = np.full((218, 178), 255, np.uint8)
+    mask[50:122, 17:161] = 0  # the crop's top half is missing
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    config = CompleteConfig(model=tiny_run_128[1].run_dir, images=(str(tmp_path / "000001.png"),),
+                            mask_file=str(tmp_path / "mask.png"), search=search_settings("fast"),
+                            output_dir=str(tmp_path / "out"))
+    run_lib.run(config, verbose=0)
+    masked = np.asarray(Image.open(tmp_path / "out" / "000001_masked.png"))
+    assert masked.shape == (128, 128, 3)
+    assert masked[70:, :].min() == 255  # known: the white square's lower half
+    assert masked[:58].mean() < 200  # missing: the upper half shows as the masked colour
+
+
 def test_align_fills_a_faceless_photo_from_its_surroundings(tmp_path):
     """complete.py --align --mask_file on a photo without a face: exit 0, the photo at its
     size filled from its surroundings, every known pixel identical, the share printed and in

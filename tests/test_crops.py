@@ -1,6 +1,7 @@
 """Crop presets: the region of each preset, at CelebA's frame and scaled for others."""
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from dcgan_tf.data import crops
@@ -28,6 +29,24 @@ def test_celeba_face_crop_is_the_144_box_from_row_50_and_scales_with_the_frame()
     # a frame shorter than the box: the square still fits inside it
     top, left, side, _ = (int(v) for v in crops.region_box(150, 178, "celeba_face"))
     assert side == 144 and 0 <= top and top + side <= 150 and left == 17
+
+
+def test_auto_cuts_the_model_s_celeba_framing_from_celeba_frames_only():
+    face_box = _box_image(218, 178, top=50, left=17, side=144)
+    assert crops.crop_and_resize(face_box, "auto", 144, "celeba_face").numpy().min() == 255
+    assert [int(v) for v in crops.region_box(218, 178, "auto", "celeba_face")] == [50, 17, 144,
+                                                                                   144]
+    # any other frame: its central square, whatever the framing
+    assert [int(v) for v in crops.region_box(100, 60, "auto", "celeba_face")] == [20, 0, 60, 60]
+    with pytest.raises(ValueError, match="CelebA framing of --crop=auto"):
+        crops.region_box(218, 178, "auto", "center")
+
+
+def test_the_celeba_framing_of_a_model_follows_its_training_crop():
+    assert crops.celeba_framing("celeba_face") == "celeba_face"
+    assert crops.celeba_framing("align", "celeba_face") == "celeba_face"
+    assert crops.celeba_framing("auto") == "celeba"
+    assert crops.celeba_framing("center", "celeba_face") == "celeba"
 
 
 def test_center_crop_is_the_largest_central_square():

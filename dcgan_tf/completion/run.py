@@ -25,7 +25,7 @@ import tensorflow as tf
 
 from dcgan_tf import files, images as image_utils
 from dcgan_tf.completion.config import CompleteConfig
-from dcgan_tf.data import decode, listing, synthetic
+from dcgan_tf.data import crops, decode, listing, synthetic
 from dcgan_tf.evaluation import image_metrics
 from dcgan_tf.inpainting import masks as mask_lib, search
 from dcgan_tf.inpainting.settings import PRESETS, SearchSettings
@@ -36,33 +36,39 @@ from dcgan_tf.serving import clients, loading, specs
 log = logging.getLogger(__name__)
 
 
-def load_inputs(config: CompleteConfig, image_size: int) -> tuple[np.ndarray, list[str]]:
-    """uint8 [N, S, S, 3] images and their names (held-out synthetic faces by default)."""
+def load_inputs(config: CompleteConfig, image_size: int,
+                celeba_framing: str) -> tuple[np.ndarray, list[str]]:
+    """uint8 [N, S, S, 3] images and their names (held-out synthetic faces by default); with
+    --crop=auto, CelebA frames are cut to ``celeba_framing``."""
     if not config.images:
         faces = synthetic.faces(config.num_images, seed=synthetic.HELD_OUT_SEED,
                                  image_size=image_size)
         return faces, [f"synthetic-{i:04d}" for i in range(len(faces))]
     paths = listing.expand_image_paths(list(config.images))
-    pictures, kept, problems = listing.load_image_files(paths, crop=config.crop,
-                                                        image_size=image_size)
+    pictures, kept, problems = listing.load_image_files(
+        paths, crop=config.crop, image_size=image_size, celeba_framing=celeba_framing)
     for problem in problems:
         log.warning("Skipping unreadable image %s", problem)
     if not kept:
         raise ValueError("--images: none of the images could be read")
-    log.info("Images converted to RGB, cropped (--crop=%s) and resized to %dx%d",
-             config.crop, image_size, image_size)
+    log.info("Images converted to RGB, cropped (--crop=%s%s) and resized to %dx%d",
+             config.crop, f", CelebA frames to {celeba_framing}" if config.crop == "auto" else "",
+             image_size, image_size)
     return pictures, kept
 
 
-def make_masks(config: CompleteConfig, paths: list[str], size: int) -> np.ndarray:
-    """float32 [N, S, S, 1] masks for the images, 1 = known."""
+def make_masks(config: CompleteConfig, paths: list[str], size: int,
+               celeba_framing: str) -> np.ndarray:
+    """float32 [N, S, S, 1] masks for the images, 1 = known (mask files drawn on the photos
+    cropped like them: ``load_inputs``)."""
     count = len(paths)
     if config.mask_file:
-        mask = mask_lib.load_mask_file(config.mask_file, size, config.invert_mask, config.crop)
+        mask = mask_lib.load_mask_file(config.mask_file, size, config.invert_mask, config.crop,
+                                       celeba_framing)
         return np.repeat(mask[None], count, axis=0)
     if config.mask_dir:
         return mask_lib.load_mask_dir(config.mask_dir, paths, size, config.invert_mask,
-                                      config.crop)
+                                      config.crop, celeba_framing)
     return _kind_masks(config, count, size, config.seed)
 
 
@@ -83,6 +89,14 @@ class Completer:
     model: trained.Model | None
     settings: SearchSettings
     image_size: int
+
+    @property
+    def celeba_framing(self) -> str:
+        """What --crop=auto cuts from CelebA frames: the model's training framing ("celeba"
+        for an export, which does not record it)."""
+        if self.model is None:
+            return "celeba"
+        return crops.celeba_framing(self.model.config.crop, self.model.config.align_framing)
 
 
 def run(config: CompleteConfig, verbose: int = 1) -> dict:
@@ -106,8 +120,8 @@ def run(config: CompleteConfig, verbose: int = 1) -> dict:
              settings.schedule, settings.start, settings.patience, settings.tune_steps)
     if config.align:
         return _run_aligned(config, completer.model, settings)
-    originals, names = load_inputs(config, completer.image_size)
-    masks = make_masks(config, names, completer.image_size)
+    originals, names = load_inputs(config, completer.image_size, completer.celeba_framing)
+    masks = make_masks(config, names, completer.image_size, completer.celeba_framing)
     if not _uses_lowres(config):
         _report_trivial_masks(names, masks)
     os.makedirs(config.output_dir, exist_ok=True)

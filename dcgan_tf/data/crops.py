@@ -1,7 +1,8 @@
 """Crop presets: which region of a decoded image a model sees, before it is resized to S x S.
 
 Presets (``CROPS``, the ``--crop`` of completion and evaluation; training adds "align"):
-    auto         CelebA's 178x218 frame -> "celeba", a square frame -> all of it, else "center"
+    auto         CelebA's 178x218 frame -> the model's CelebA framing (``celeba_framing``:
+                 "celeba" unless it trained on "celeba_face"), any other frame -> "center"
     celeba       the central 108x108 of CelebA's 178x218 frame, scaled for other widths
     celeba_face  the 144x144 square from row 50 of that frame, centred across: the whole face
                  with chin and hairline, for 128 px models; scaled for other sizes
@@ -29,50 +30,63 @@ CELEBA_FACE_CROP = 144  # side, in a 178-pixel-wide frame; centred horizontally
 CELEBA_FACE_TOP = 50  # top row, in a 218-pixel-high frame
 
 
-def crop_and_resize(image, crop: str, image_size: int):
+def celeba_framing(crop: str, align_framing: str = "celeba") -> str:
+    """The CelebA framing (``ALIGN_FRAMINGS``) of a model trained with ``--crop=crop``
+    (``align_framing`` for "align"): what "auto" cuts from CelebA's 178x218 frame for it."""
+    if crop == "align":
+        return align_framing
+    return crop if crop in ALIGN_FRAMINGS else "celeba"
+
+
+def crop_and_resize(image, crop: str, image_size: int, celeba_framing: str = "celeba"):
     """Crops one decoded image by preset and resizes it.
 
     Args:
         image: uint8 [H, W, 3] (an array or a tensor).
         crop: one of ``CROPS``.
         image_size: output side S.
+        celeba_framing: what "auto" cuts from a CelebA frame (``ALIGN_FRAMINGS``).
 
     Returns:
         uint8 tensor [S, S, 3], resized bilinearly with antialiasing.
     """
     import tensorflow as tf
-    region = crop_region(image, crop)
+    region = crop_region(image, crop, celeba_framing)
     resized = tf.image.resize(region, [image_size, image_size], method="bilinear",
                               antialias=True)
     return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
 
 
-def crop_region(image, crop: str):
+def crop_region(image, crop: str, celeba_framing: str = "celeba"):
     """The crop preset's region of an image [H, W, C] (any dtype), as a tensor: a square, but
     the whole frame for "ffhq" and "none" (``region_box``)."""
     import tensorflow as tf
     image = tf.convert_to_tensor(image)
     shape = tf.shape(image)
-    top, left, height, width = region_box(shape[0], shape[1], crop)
+    top, left, height, width = region_box(shape[0], shape[1], crop, celeba_framing)
     return tf.image.crop_to_bounding_box(image, top, left, height, width)
 
 
-def region_box(height, width, crop: str) -> tuple:
+def region_box(height, width, crop: str, celeba_framing: str = "celeba") -> tuple:
     """The region (top, left, height, width) of the crop preset ``crop`` in an image of
     ``height`` x ``width`` pixels (ints or int32 tensors): a centred square (a square from
-    ``CELEBA_FACE_TOP`` for "celeba_face"), or the whole frame for "ffhq" and "none".
+    ``CELEBA_FACE_TOP`` for "celeba_face"), or the whole frame for "ffhq" and "none";
+    "auto" cuts ``celeba_framing`` from a CelebA frame.
 
     Raises:
-        ValueError: naming --crop for an unknown preset.
+        ValueError: naming --crop for an unknown preset, or an unknown ``celeba_framing``.
     """
     import tensorflow as tf
     height, width = tf.convert_to_tensor(height), tf.convert_to_tensor(width)
     if crop == "auto":
+        if celeba_framing not in ALIGN_FRAMINGS:
+            raise ValueError(f"the CelebA framing of --crop=auto must be one of "
+                             f"{', '.join(ALIGN_FRAMINGS)}; got {celeba_framing!r}")
         is_celeba = tf.logical_and(tf.equal(height, CELEBA_SIZE[0]),
                                    tf.equal(width, CELEBA_SIZE[1]))
-        is_square = tf.equal(height, width)
-        side = tf.where(is_celeba, _celeba_side(width),
-                        tf.where(is_square, height, tf.minimum(height, width)))
+        framed = region_box(height, width, celeba_framing)
+        centred = region_box(height, width, "center")
+        return tuple(tf.where(is_celeba, a, b) for a, b in zip(framed, centred))
     elif crop == "celeba":
         side = tf.minimum(_celeba_side(width), height)
     elif crop == "celeba_face":

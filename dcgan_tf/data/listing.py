@@ -42,11 +42,12 @@ def expand_image_paths(specs: list[str]) -> list[str]:
     return paths
 
 
-def load_image_files(paths: list[str], *, crop: str = "auto",
-                     image_size: int = 64) -> tuple[np.ndarray, list[str], list[str]]:
+def load_image_files(paths: list[str], *, crop: str = "auto", image_size: int = 64,
+                     celeba_framing: str = "celeba") -> tuple[np.ndarray, list[str], list[str]]:
     """Reads images of any format and mode (``decode.read_rgb``), crops and resizes them
-    (``crops.crop_and_resize``), giving the same pixels as ``pipeline.load_images`` gives for
-    the same files. Images whose crop is smaller than ``image_size`` are upscaled with a warning.
+    (``crops.crop_and_resize``, "auto" cutting ``celeba_framing`` from CelebA frames), giving
+    the same pixels as ``pipeline.load_images`` gives for the same files. Images whose crop is
+    smaller than ``image_size`` are upscaled with a warning.
 
     Returns:
         (uint8 [N, S, S, 3] of the readable files, their paths, messages naming unreadable ones).
@@ -61,7 +62,7 @@ def load_image_files(paths: list[str], *, crop: str = "auto",
         if min(rgb.shape[:2]) < image_size:
             log.warning("%s is %dx%d: upscaled to %d px, so it will look blurred", path,
                         rgb.shape[1], rgb.shape[0], image_size)
-        images.append(crops.crop_and_resize(rgb, crop, image_size).numpy())
+        images.append(crops.crop_and_resize(rgb, crop, image_size, celeba_framing).numpy())
         kept.append(path)
     stacked = np.stack(images) if images else np.zeros((0, image_size, image_size, 3), np.uint8)
     return stacked, kept, problems

@@ -207,7 +207,8 @@ def read_known(source, invert: bool = False, name: str = "",
     return known
 
 
-def load_mask_file(path: str, size: int, invert: bool = False, crop: str = "none") -> np.ndarray:
+def load_mask_file(path: str, size: int, invert: bool = False, crop: str = "none",
+                   celeba_framing: str = "celeba") -> np.ndarray:
     """A mask file (``read_mask``) for S x S images.
 
     A mask of another size than S x S is taken to be drawn on the original photo: it is cropped
@@ -218,6 +219,7 @@ def load_mask_file(path: str, size: int, invert: bool = False, crop: str = "none
         size: side S of the images.
         invert: treat light (or opaque) pixels as missing instead.
         crop: the images' crop preset.
+        celeba_framing: the images' framing of CelebA frames under "auto".
 
     Returns:
         float32 [S, S, 1] of 0 and 1.
@@ -230,7 +232,8 @@ def load_mask_file(path: str, size: int, invert: bool = False, crop: str = "none
     if (height, width) != (size, size):
         log.warning("Mask %s is %dx%d: cropped (--crop=%s) and resized to %dx%d", path, width,
                     height, crop, size, size)
-        known = _crop_like_images((known * 255).astype(np.uint8), crop, size) / 255.0
+        known = _crop_like_images((known * 255).astype(np.uint8), crop, size,
+                                  celeba_framing) / 255.0
     return known.astype(np.float32)[..., np.newaxis]
 
 
@@ -246,9 +249,10 @@ def _alpha_or_luminance(picture: Image.Image) -> np.ndarray:
     return np.asarray(Image.fromarray(decode.to_rgb(picture)).convert("L"))
 
 
-def _crop_like_images(values: np.ndarray, crop: str, size: int) -> np.ndarray:
+def _crop_like_images(values: np.ndarray, crop: str, size: int,
+                      celeba_framing: str) -> np.ndarray:
     """Crops [H, W] as ``crops.crop_and_resize`` crops images, then resizes by nearest."""
-    region = crops.crop_region(values[..., np.newaxis], crop).numpy()[..., 0]
+    region = crops.crop_region(values[..., np.newaxis], crop, celeba_framing).numpy()[..., 0]
     return np.asarray(Image.fromarray(region).resize((size, size), Image.NEAREST))
 
 
@@ -269,9 +273,10 @@ def mask_paths(folder: str, image_paths: list[str]) -> list[str]:
 
 
 def load_mask_dir(folder: str, image_paths: list[str], size: int,
-                  invert: bool = False, crop: str = "none") -> np.ndarray:
+                  invert: bool = False, crop: str = "none",
+                  celeba_framing: str = "celeba") -> np.ndarray:
     """Per-image masks (``mask_paths``) for S x S images: float32 [N, S, S, 1]."""
-    return np.stack([load_mask_file(path, size, invert, crop)
+    return np.stack([load_mask_file(path, size, invert, crop, celeba_framing)
                      for path in mask_paths(folder, image_paths)])
 
 
