@@ -30,14 +30,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
 from dcgan_tf import images as image_utils  # noqa: E402
 from dcgan_tf.data import crops, decode, pipeline  # noqa: E402
 from dcgan_tf.evaluation import image_metrics  # noqa: E402
 from dcgan_tf.inpainting import classical, masks as mask_lib  # noqa: E402
 from dcgan_tf.inpainting.settings import search_settings  # noqa: E402
-from dcgan_tf.photo import align, completion as photo_lib  # noqa: E402
+from dcgan_tf.photo import align, completion as photo_lib, scenes  # noqa: E402
 from dcgan_tf.serving import loading  # noqa: E402
 from dcgan_tf.serving.specs import MODEL_HELP  # noqa: E402
 
@@ -47,41 +46,30 @@ CANVAS = 320
 SCENE_SEED = 9_000_011
 
 
-def random_placement(rng, crop_side: float, size: int) -> np.ndarray:
+def random_placement(rng, size: int) -> np.ndarray:
     """The transform [3, 3] from the model's crop (index coordinates, ``size`` px) to the
     canvas: rotation, scale so the crop shows at 0.5-3x ``size`` px, shift inside the canvas."""
-    angle = np.deg2rad(rng.uniform(-25, 25))
+    angle = rng.uniform(-25, 25)
     shown = size * rng.uniform(0.5, 3.0)
-    scale = shown / size
-    rotation = scale * np.array([[np.cos(angle), -np.sin(angle)],
-                                 [np.sin(angle), np.cos(angle)]])
     reach = shown * 0.71  # half the crop's diagonal: the rotated crop stays inside
     centre = rng.uniform(reach, CANVAS - reach, 2) if reach < CANVAS / 2 else [CANVAS / 2] * 2
-    matrix = np.eye(3)
-    matrix[:2, :2] = rotation
-    matrix[:2, 2] = np.asarray(centre) - rotation @ np.full(2, (size - 1) / 2)
-    return matrix
+    return scenes.similarity_transform(angle, shown / size, np.full(2, (size - 1) / 2), centre)
 
 
 def make_scene(photo: np.ndarray, crop: str, size: int, rng) -> tuple:
-    """A canvas uint8 [CANVAS, CANVAS, 3] holding ``photo`` placed at random, its hole mask and
-    the true alignment (canvas -> the model's crop)."""
+    """A canvas uint8 [CANVAS, CANVAS, 3] holding ``photo`` placed at random, and the true
+    alignment (canvas -> the model's crop)."""
     top, left, side, _ = (float(v) for v in crops.region_box(*photo.shape[:2], crop))
-    crop_to_canvas = random_placement(rng, side, size)
+    crop_to_canvas = random_placement(rng, size)
     # Photo index coordinates -> crop index coordinates (the training crop, scaled to size).
-    photo_to_crop = np.diag([size / side, size / side, 1.0])
-    photo_to_crop[:2, 2] = (0.5 - np.array([left, top])) * size / side - 0.5
-    canvas_to_photo = np.linalg.inv(crop_to_canvas @ photo_to_crop)
-    canvas = align.resample(tf.constant(photo), canvas_to_photo, CANVAS, CANVAS, "REFLECT")
-    truth = align.Alignment(np.linalg.inv(crop_to_canvas), size)
-    return np.clip(np.rint(canvas.numpy()), 0, 255).astype(np.uint8), truth
+    photo_to_crop = align.square_alignment(left, top, side, size).matrix
+    canvas = scenes.reflected_canvas(photo, crop_to_canvas @ photo_to_crop, CANVAS, CANVAS)
+    return canvas, align.Alignment(np.linalg.inv(crop_to_canvas), size)
 
 
 def centre_alignment(size: int) -> align.Alignment:
     """The canvas's central square as the crop: a pure scale."""
-    matrix = np.diag([size / CANVAS, size / CANVAS, 1.0])
-    matrix[:2, 2] = 0.5 * size / CANVAS - 0.5
-    return align.Alignment(matrix, size)
+    return align.square_alignment(0, 0, CANVAS, size)
 
 
 def _detected(result: photo_lib.PhotoCompletion) -> np.ndarray | None:

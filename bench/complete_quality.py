@@ -123,12 +123,12 @@ def search_completions(settings, model: trained.Model, targets, masks, batch_siz
     return completed
 
 
-def quality(completed, originals, masks) -> dict:
-    """Means over the images of ``image_metrics.completion_metrics`` (uint8 images [N, S, S, 3],
-    masks [N, S, S, 1]): hole_psnr, hole_ssim, psnr, ssim, l1 (on the hole)."""
-    scores = image_metrics.completion_metrics(image_utils.to_float(completed),
-                                              image_utils.to_float(originals), masks)
-    return {key: float(np.nanmean(values)) for key, values in scores.items()}
+def image_scores(completed, originals, masks) -> dict:
+    """``image_metrics.completion_metrics`` of uint8 images [N, H, W, 3] with masks
+    [N, H, W, 1] (1 = known): per image lists of hole_psnr, hole_ssim, psnr, ssim and l1 (on
+    the hole)."""
+    return image_metrics.completion_metrics(image_utils.to_float(completed),
+                                            image_utils.to_float(originals), masks)
 
 
 def score(completed, originals, masks, seconds: float, extractor=None, original_features=None,
@@ -144,16 +144,39 @@ def score(completed, originals, masks, seconds: float, extractor=None, original_
         reference: ``completed`` are the originals themselves (their features are known).
 
     Returns:
-        ``quality``'s means with seconds_per_image, num_images and hole_share (the hole's
-        share of the pixels), and with an extractor also fid, kid, u_ids and p_ids.
+        ``summarise``'s row.
     """
-    row = quality(completed, originals, masks)
-    row.update(seconds_per_image=seconds, num_images=len(originals),
-               hole_share=float(1 - np.mean(masks)))
+    features = None
     if extractor is not None:
         features = original_features if reference else extractor(completed)
-        scores = distribution_metrics.realism(features, original_features)
-        row.update({key: scores[key] for key in ("fid", "kid", "u_ids", "p_ids")})
+    return summarise(image_scores(completed, originals, masks), seconds,
+                     float(1 - np.mean(masks)), features, original_features)
+
+
+def summarise(scores: dict, seconds: float, hole_share: float, features=None,
+              original_features=None) -> dict:
+    """One row of the table from figures per image (a bench that scores its images part by
+    part gathers them first).
+
+    Args:
+        scores: ``image_scores``'s lists, one value per image each.
+        seconds: per image.
+        hole_share: the hole's share of the pixels, over all the images.
+        features: the Inception features [N, 2048] of the completed images, for the realism
+            figures, or None.
+        original_features: the features [N, 2048] of the originals, in the same order.
+
+    Returns:
+        The means over the images (NaN ignored) of hole_psnr, hole_ssim, psnr, ssim, l1 with
+        seconds_per_image, num_images and hole_share, and with ``features`` also fid, kid,
+        u_ids and p_ids (``distribution_metrics.realism``).
+    """
+    row = {key: float(np.nanmean(values)) for key, values in scores.items()}
+    row.update(seconds_per_image=seconds, num_images=len(scores["hole_psnr"]),
+               hole_share=hole_share)
+    if features is not None:
+        realism = distribution_metrics.realism(features, original_features)
+        row.update({key: realism[key] for key in ("fid", "kid", "u_ids", "p_ids")})
     return row
 
 
@@ -243,7 +266,8 @@ def read_results(path: str, setup: dict) -> dict:
 
     Raises:
         ValueError: naming --resume, when the file is no results file of a bench, has no
-            "setup" or one that differs from ``setup``.
+            "setup" or one that differs from ``setup`` (a setting of another value, missing,
+            or one ``setup`` does not have).
     """
     if not os.path.exists(path):
         return {}
@@ -263,6 +287,10 @@ def read_results(path: str, setup: dict) -> dict:
             raise ValueError(f'--resume: {path}\'s "{SETUP}" does not record {key}')
         if made[key] != wanted:
             raise ValueError(_differs(path, key, made[key], wanted))
+    unset = sorted(set(made) - set(setup))
+    if unset:
+        raise ValueError(f"--resume: {path} was made with --{unset[0]}={made[unset[0]]}, which "
+                         f"this run does not set")
 
     def figure(name, value):
         if value is None:

@@ -4,7 +4,7 @@ sampled from the box around a face matching the whole photo."""
 import numpy as np
 
 from conftest import face_photo
-from dcgan_tf.data import crops
+from dcgan_tf.data import crops, synthetic
 from dcgan_tf.photo import align, completion as photo_lib, detect
 
 
@@ -30,6 +30,19 @@ def test_the_templates_of_celeba_s_crops_put_the_landmarks_on_the_same_pixels():
         top, left, side, _ = (int(v) for v in crops.region_box(*crops.CELEBA_SIZE, crop))
         in_frame[crop] = np.reshape(template, (5, 2)) * side + [left, top]
     np.testing.assert_allclose(in_frame["celeba"], in_frame["celeba_face"], atol=0.1)
+
+
+def test_a_square_alignment_maps_the_square_onto_the_crop_as_a_resize_does():
+    """The outer edges of the square (its corner pixels' far sides) land on the crop's, and
+    the crop it cuts is the crop preset's."""
+    alignment = align.square_alignment(17, 50, 144, 128)
+    edges = np.array([[17 - 0.5, 50 - 0.5], [17 + 144 - 0.5, 50 + 144 - 0.5]])
+    np.testing.assert_allclose(alignment.to_crop(edges), [[-0.5, -0.5], [127.5, 127.5]])
+    frame = synthetic.faces(1, seed=2, image_size=218)[0, :, 20:198]  # framed as CelebA's
+    cut, coverage = align.warp_to_crop(frame, alignment)
+    preset = crops.crop_and_resize(frame, "celeba_face", 128).numpy()
+    assert coverage.min() == 1
+    assert np.abs(cut.astype(int) - preset).mean() < 2
 
 
 def test_template_round_trip(celeba64, celeba64_faces):

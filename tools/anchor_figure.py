@@ -39,7 +39,7 @@ ZOOM = 2  # every tile shown at twice its pixels, by repetition
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="", help=MODEL_HELP + " Comma-separated: several.")
-    parser.add_argument("--data", default=photo_quality.DEFAULT_DATA)
+    parser.add_argument("--data", default=photo_quality.DEFAULT_DATA["ffhq"])
     parser.add_argument("--faces", type=int, default=6, help="the first N photos of --data")
     parser.add_argument("--methods", default="telea,fast,default",
                         help=f"comma-separated, of {', '.join(photo_quality.METHODS)}")
@@ -62,7 +62,7 @@ def main():
             settings = (search_settings(method).for_model(model.config.latent_prior)
                         if method in SEARCH_METHODS else None)
             completed, _ = photo_quality.complete_photos(
-                method, photos, mask,
+                method, photos, np.broadcast_to(mask, photos.shape[:3]),
                 lambda index: photo_lib.search_completer(model, settings, seed=index), faces,
                 0.0)
             columns.append(completed)

@@ -115,6 +115,15 @@ def align(face: Face, template: np.ndarray, size: int) -> Alignment:
     return Alignment(similarity(face.landmarks, template * size - 0.5), size)
 
 
+def square_alignment(left: float, top: float, side: float, size: int) -> Alignment:
+    """The fixed "alignment" that cuts the square of ``side`` pixels whose corner pixel is
+    (``left``, ``top``) and resizes it to ``size`` x ``size``, pixel areas matched as a resize
+    does (x -> (x + 0.5 - left) * size / side - 0.5): a crop preset's box as an Alignment."""
+    matrix = np.diag([size / side, size / side, 1.0])
+    matrix[:2, 2] = (0.5 - np.array([left, top])) * size / side - 0.5
+    return Alignment(matrix, size)
+
+
 def warp_to_crop(photo: np.ndarray, alignment: Alignment) -> tuple[np.ndarray, np.ndarray]:
     """The aligned crop of a photo and where it lies inside the photo.
 

@@ -1,5 +1,10 @@
-"""Synthetic photos: face crops placed into a background by similarity transforms, to try photo
-completion (``complete.py --align``, the web app's sample photos) without any real photo."""
+"""Photos made by placing images with similarity transforms: synthetic photos (face crops over a
+background, to try photo completion, ``complete.py --align``, and the web app's sample photos
+without any real photo) and canvases (an image placed at random, the rest filled by reflecting
+it: the benches' faces framed unlike the training crops).
+
+Coordinates are index coordinates (pixel centres at integers), as in ``align``.
+"""
 
 import numpy as np
 
@@ -47,3 +52,25 @@ def scene(faces_to_place, placements, size=(320, 360), background=None) -> np.nd
         photo[inside] = (alpha * warped.reshape(-1, 3)[inside].astype(np.float64)
                          + (1 - alpha) * photo[inside])
     return np.clip(np.rint(photo), 0, 255).astype(np.uint8).reshape(height, width, 3)
+
+
+def similarity_transform(angle: float, scale: float, source_point, target_point) -> np.ndarray:
+    """The similarity [3, 3] that turns by ``angle`` degrees (clockwise on the screen, y pointing
+    down), scales by ``scale`` and carries ``source_point`` (x, y) onto ``target_point``:
+    ``target = scale * rotation @ (point - source_point) + target_point``."""
+    theta = np.deg2rad(angle)
+    rotation = scale * np.array([[np.cos(theta), -np.sin(theta)],
+                                 [np.sin(theta), np.cos(theta)]])
+    matrix = np.eye(3)
+    matrix[:2, :2] = rotation
+    matrix[:2, 2] = np.asarray(target_point) - rotation @ np.asarray(source_point)
+    return matrix
+
+
+def reflected_canvas(image: np.ndarray, image_to_canvas: np.ndarray, height: int,
+                     width: int) -> np.ndarray:
+    """``image`` uint8 [h, w, 3] placed on a ``height`` x ``width`` canvas by ``image_to_canvas``
+    [3, 3], resampled bilinearly, the rest of the canvas filled by reflecting the image at its
+    edges (``align.resample``'s "REFLECT"): uint8 [height, width, 3]."""
+    canvas = resample(image, np.linalg.inv(image_to_canvas), height, width, "REFLECT")
+    return np.clip(np.rint(canvas.numpy()), 0, 255).astype(np.uint8)
