@@ -13,7 +13,8 @@ set plays no part in the choice.
     python bench/recipe_study.py --out=/work/scratch/study128 --image_size=128 \
         --crop=celeba_face --cpu_minutes=60 --configs=average \
         --combine=average_augment:average+augment --combine=average_w48:average+width48 \
-        --combine=average_w48_augment:average+width48+augment
+        --combine=average_w48_augment:average+width48+augment \
+        --combine=average_augment_bf16:average+augment+bfloat16
 
 The budget is wall-clock time (--minutes: run it on an otherwise idle machine), or the training
 process's own CPU time (--cpu_minutes: fair to each configuration on a machine shared with other
@@ -49,6 +50,9 @@ CONFIGS = {
     "average": ["--g_ema_kimg=10"],
     "width48": ["--g_filters=48", "--d_filters=48"],
     "width64": ["--g_filters=64", "--d_filters=64"],
+    # bfloat16 compute (weights stay float32): oneDNN's AVX512_BF16 kernels on these CPUs ran a
+    # 128 px step ~1.6x faster than float32 (30 steps each, alternated, on the shared machine)
+    "bfloat16": ["--mixed_precision=bfloat16"],
 }
 FID_EVERY = 2500  # steps between FIDs along the way (1,000 samples)
 MIN_RESUME_SECONDS = 120
