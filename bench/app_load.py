@@ -78,7 +78,12 @@ def client_for(url: str) -> httpx.Client:
 
 def make_requests(client: httpx.Client, sizes: list[int]) -> list[tuple[str, str, dict]]:
     """(kind, endpoint, files) of every distinct request: each sample at each size, with a hole
-    over the middle of its face, as a preview and as a fast completion."""
+    over the middle of its face, as a preview and as a fast completion. A sample in which the
+    app finds no face at a size is left out at that size, and said so.
+
+    Raises:
+        ValueError: naming --sizes, when no sample has a face the app finds.
+    """
     requests = []
     for index in range(client.get("/api/info").json()["samples"]):
         sample = np.asarray(Image.open(io.BytesIO(client.get(f"/api/samples/{index}").content)))
@@ -86,6 +91,9 @@ def make_requests(client: httpx.Client, sizes: list[int]) -> list[tuple[str, str
             photo = np.asarray(Image.fromarray(sample).resize((size, size), Image.BICUBIC))
             data = photo_file(photo)
             face = client.post("/api/faces", files={"image": ("p.png", data)}).json()["faces"]
+            if not face:
+                print(f"sample {index} at {size} px: the app finds no face in it; left out")
+                continue
             x, y, width, height = face[0]["box"]
             mask = np.full((size, size), 255, np.uint8)
             mask[int(y + 0.45 * height):int(y + 0.75 * height),
@@ -93,6 +101,9 @@ def make_requests(client: httpx.Client, sizes: list[int]) -> list[tuple[str, str
             files = {"image": ("p.png", data), "mask": ("m.png", png(mask))}
             requests.append((f"preview {size}px", "/api/preview", files))
             requests.append((f"fast {size}px", "/api/complete", files))
+    if not requests:
+        raise ValueError(f"--sizes {','.join(map(str, sizes))}: the app finds no face in any "
+                         f"sample")
     return requests
 
 
@@ -145,7 +156,10 @@ def main():
     process, url = start_app(args.model, args.queue, args.max_megapixels)
     try:
         with client_for(url) as client:
-            requests = make_requests(client, [int(size) for size in args.sizes.split(",")])
+            try:
+                requests = make_requests(client, [int(size) for size in args.sizes.split(",")])
+            except ValueError as error:
+                raise SystemExit(f"error: {error}")
             references, alone = {}, {}
             for _ in range(args.repeats):
                 for number, request in enumerate(requests):

@@ -2,6 +2,8 @@
 known pixel, a hole made in every face's crop, and the errors (no face, tiny face, hole off the
 face). Faces are the shipped model's own generated faces placed in synthetic scenes."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -16,6 +18,22 @@ def test_the_shipped_model_has_a_measured_template(celeba64):
     left_eye, right_eye, nose, mouth_left, mouth_right = template
     assert left_eye[0] < nose[0] < right_eye[0] and mouth_left[0] < mouth_right[0]
     assert left_eye[1] < nose[1] < mouth_left[1]
+
+
+def test_a_run_without_a_recorded_template_uses_its_training_crop_s(tiny_run_128):
+    """A run trained on a CelebA crop records that crop's template; one from before runs
+    recorded it gets the crop's measured template all the same; a crop with none is refused,
+    naming the model."""
+    from dcgan_tf.serving import loading
+    model = loading.load(tiny_run_128[1].run_dir)
+    assert model.config.face_template == align.CELEBA_FACE_TEMPLATE
+    older = dataclasses.replace(model, config=dataclasses.replace(model.config, face_template=()))
+    np.testing.assert_allclose(photo_lib.face_template(older),
+                               np.reshape(align.CELEBA_FACE_TEMPLATE, (5, 2)))
+    ffhq = dataclasses.replace(model, config=dataclasses.replace(model.config, crop="ffhq",
+                                                                 face_template=()))
+    with pytest.raises(align.AlignmentError, match="has no face template"):
+        photo_lib.face_template(ffhq)
 
 
 def test_empty_hole_gives_the_photo_back_and_a_hole_changes_only_itself(celeba64, celeba64_faces):

@@ -56,9 +56,10 @@ def face_template(config) -> tuple:
     if config.face_template:
         print("face_template: the run's own")
         return config.face_template
-    if config.crop in align.TEMPLATES:
+    template = align.crop_template(config.crop, config.align_framing)
+    if template:
         print(f"face_template: the one measured for --crop={config.crop} (align.TEMPLATES)")
-        return align.TEMPLATES[config.crop]
+        return template
     print(f"No face_template: photos cannot be completed with this model (complete.py --align, "
           f"the web app) until it is measured with tools/measure_template.py on its "
           f"--crop={config.crop} training images")

@@ -36,6 +36,12 @@ CELEBA_FACE_TEMPLATE = (0.36729, 0.42936, 0.63367, 0.42943, 0.49424, 0.59305, 0.
 TEMPLATES = {"celeba": DEFAULT_TEMPLATE, "celeba_face": CELEBA_FACE_TEMPLATE}
 
 
+def crop_template(crop: str, align_framing: str = "celeba") -> tuple:
+    """The face template measured for a training crop (10 crop-relative numbers): the one of
+    ``align_framing`` for "align", a CelebA crop's own (``TEMPLATES``), else () (none)."""
+    return TEMPLATES.get(align_framing if crop == "align" else crop, ())
+
+
 class AlignmentError(ValueError):
     """A photo cannot be aligned: no face, a face too small, a hole that meets no face."""
 

@@ -82,12 +82,16 @@ def search_completer(model: trained.Model, settings: SearchSettings, *, seed: in
 
 
 def face_template(model: trained.Model) -> np.ndarray:
-    """The model's landmark template [5, 2] (crop-relative).
+    """The model's landmark template [5, 2] (crop-relative): the one its config records, else
+    the one measured for its training crop (``align.crop_template``: a run trained before runs
+    recorded it).
 
     Raises:
         align.AlignmentError: when the model has none.
     """
-    return template_of(model.config.face_template, model.source)
+    config = model.config
+    return template_of(config.face_template
+                       or align.crop_template(config.crop, config.align_framing), model.source)
 
 
 def template_of(values, source: str) -> np.ndarray:

@@ -114,8 +114,11 @@ def run(config: TrainConfig, *, run_dir: str = "", images: np.ndarray | None = N
         ``Networks``.
     """
     config.validate()
-    if config.crop == "align":  # the run's faces are framed by, and record, this template
-        config = dataclasses.replace(config, face_template=align.TEMPLATES[config.align_framing])
+    # The run records the template of its crop, so its model completes photos (--align) at
+    # once; with --crop=align its faces are framed by it too.
+    if config.crop == "align" or not config.face_template:
+        config = dataclasses.replace(
+            config, face_template=align.crop_template(config.crop, config.align_framing))
     strategy = _strategy(config, strategy, run_dir)
     keras.utils.set_random_seed(config.seed)
     run_dir, chief = _prepare_run_dir(config, run_dir, strategy)
