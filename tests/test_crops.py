@@ -47,6 +47,8 @@ def test_the_celeba_framing_of_a_model_follows_its_training_crop():
     assert crops.celeba_framing("align", "celeba_face") == "celeba_face"
     assert crops.celeba_framing("auto") == "celeba"
     assert crops.celeba_framing("center", "celeba_face") == "celeba"
+    assert crops.trained_framing("center", "celeba_face") is None
+    assert crops.trained_framing("align", "celeba_face") == "celeba_face"
 
 
 def test_center_crop_is_the_largest_central_square():

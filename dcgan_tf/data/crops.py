@@ -30,12 +30,17 @@ CELEBA_FACE_CROP = 144  # side, in a 178-pixel-wide frame; centred horizontally
 CELEBA_FACE_TOP = 50  # top row, in a 218-pixel-high frame
 
 
+def trained_framing(crop: str, align_framing: str = "celeba") -> str | None:
+    """The CelebA framing (``ALIGN_FRAMINGS``) the faces of a run trained with ``--crop=crop``
+    are in (``align_framing`` for "align"), or None for a crop that is none of them."""
+    framing = align_framing if crop == "align" else crop
+    return framing if framing in ALIGN_FRAMINGS else None
+
+
 def celeba_framing(crop: str, align_framing: str = "celeba") -> str:
-    """The CelebA framing (``ALIGN_FRAMINGS``) of a model trained with ``--crop=crop``
-    (``align_framing`` for "align"): what "auto" cuts from CelebA's 178x218 frame for it."""
-    if crop == "align":
-        return align_framing
-    return crop if crop in ALIGN_FRAMINGS else "celeba"
+    """What "auto" cuts from CelebA's 178x218 frame for a model trained with ``--crop=crop``:
+    its ``trained_framing``, else "celeba"."""
+    return trained_framing(crop, align_framing) or "celeba"
 
 
 def crop_and_resize(image, crop: str, image_size: int, celeba_framing: str = "celeba"):

@@ -18,6 +18,8 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
+from dcgan_tf.data import crops
+
 LANDMARKS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
 MIN_EYE_DISTANCE = 8.0  # pixels between the eyes below which a face is too small to align
 # Face templates of the crops of CelebA's aligned images (data.crops), as (x, y) pairs.
@@ -37,9 +39,9 @@ TEMPLATES = {"celeba": DEFAULT_TEMPLATE, "celeba_face": CELEBA_FACE_TEMPLATE}
 
 
 def crop_template(crop: str, align_framing: str = "celeba") -> tuple:
-    """The face template measured for a training crop (10 crop-relative numbers): the one of
-    ``align_framing`` for "align", a CelebA crop's own (``TEMPLATES``), else () (none)."""
-    return TEMPLATES.get(align_framing if crop == "align" else crop, ())
+    """The face template measured for a training crop (10 crop-relative numbers): that of its
+    CelebA framing (``crops.trained_framing``: ``align_framing`` for "align"), else () (none)."""
+    return TEMPLATES.get(crops.trained_framing(crop, align_framing), ())
 
 
 class AlignmentError(ValueError):
