@@ -94,8 +94,9 @@ flags.DEFINE_float("g_ema_rampup", _DEFAULTS.g_ema_rampup,
                    "(0.05: early averages forget the random start fast); 0 = no ramp-up.")
 flags.DEFINE_enum("mixed_precision", _DEFAULTS.mixed_precision, train_config.PRECISIONS,
                   "Compute in float16 (loss-scaled) or bfloat16; variables, outputs and "
-                  "checkpoints stay float32. For GPUs (float16) and TPUs (bfloat16); slower on "
-                  "CPU. Fixed for a run.")
+                  "checkpoints stay float32. For GPUs (float16), TPUs and CPUs with AVX512_BF16 "
+                  "(bfloat16). float16 is fixed for a run; off and bfloat16 may follow each "
+                  "other when resuming.")
 flags.DEFINE_bool("jit_compile", _DEFAULTS.jit_compile,
                   "Compile the train step with XLA (on GPUs; measured 6x slower on CPU).")
 flags.DEFINE_integer("preview_every", _DEFAULTS.preview_every,

@@ -192,6 +192,18 @@ def test_a_mixed_precision_run_trains_saves_resumes_and_completes(tmp_path, prec
     assert np.all(np.isfinite(completion.completed))
 
 
+def test_a_float32_run_resumes_computing_in_bfloat16(tmp_path):
+    """The checkpoint of a float32 run restores into bfloat16 networks (the same float32
+    variables) and training goes on from its step."""
+    config = dataclasses.replace(TINY, runs_dir=str(tmp_path), g_ema_kimg=0.01)
+    result = loop.run(config, images=FACES, verbose=0)
+    resumed = loop.run(dataclasses.replace(config, epochs=2, mixed_precision="bfloat16"),
+                       run_dir=result.run_dir, images=FACES, verbose=0)
+    assert resumed.step == 6
+    assert resumed.trained.gan.generator.get_layer("up0").compute_dtype == "bfloat16"
+    assert runs.load_config(result.run_dir).mixed_precision == "bfloat16"
+
+
 def test_held_out_faces_are_fixed_for_a_run_whatever_the_previews(tmp_path):
     """The hold-out does not follow --preview_every, a resumed run keeps its held-out set, and a
     config.json from before the field says what that run held out."""

@@ -41,3 +41,16 @@ def test_resume_checks_name_every_changed_architecture_flag():
     runs.check_resumable(TINY, dataclasses.replace(TINY, epochs=9), "run")
     with pytest.raises(ValueError, match="--latent_dim 8 -> 16, --g_filters 4 -> 8"):
         runs.check_resumable(TINY, dataclasses.replace(TINY, g_filters=8, latent_dim=16), "run")
+
+
+@pytest.mark.parametrize("saved, resumed", [("off", "bfloat16"), ("bfloat16", "off")])
+def test_float32_and_bfloat16_compute_may_follow_each_other_on_resume(saved, resumed):
+    runs.check_resumable(dataclasses.replace(TINY, mixed_precision=saved),
+                         dataclasses.replace(TINY, mixed_precision=resumed), "run")
+
+
+@pytest.mark.parametrize("saved, resumed", [("off", "float16"), ("float16", "bfloat16")])
+def test_resuming_into_or_out_of_float16_is_refused(saved, resumed):
+    with pytest.raises(ValueError, match=f"--mixed_precision {saved} -> {resumed}"):
+        runs.check_resumable(dataclasses.replace(TINY, mixed_precision=saved),
+                             dataclasses.replace(TINY, mixed_precision=resumed), "run")

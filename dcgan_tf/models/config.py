@@ -22,8 +22,10 @@ STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker")
 IMAGE_SIZES = (32, 64, 128)
 
 # Fields that fix the checkpointed variables (and their meaning): a resumed run must keep them.
+# (--mixed_precision does too, but only between float16, whose loss scaling wraps the optimizers,
+# and the others: variables stay float32, so "off" and "bfloat16" resume each other; runs.py.)
 ARCHITECTURE_FIELDS = ("image_size", "latent_dim", "latent_prior", "g_filters", "d_filters",
-                       "kernel_size", "num_samples", "d_norm", "g_ema_kimg", "mixed_precision")
+                       "kernel_size", "num_samples", "d_norm", "g_ema_kimg")
 # ... and the fields that fix which images it trains on.
 FIXED_FIELDS = ARCHITECTURE_FIELDS + ("held_out_faces",)
 PREVIEW_FACES = 8  # held_out_faces of a run whose config.json predates the field but previews

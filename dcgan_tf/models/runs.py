@@ -97,7 +97,9 @@ def save_config(run_dir: str, config: TrainConfig) -> None:
 
 def check_resumable(saved: TrainConfig | None, config: TrainConfig, run_dir: str) -> None:
     """Refuses to resume with a different architecture than the checkpoint was trained with, or
-    with other held-out faces.
+    with other held-out faces, or into or out of float16 (whose loss scaling wraps the optimizers
+    in the checkpoint). Float32 and bfloat16 compute may follow each other: the variables are
+    float32 under both.
 
     Raises:
         ValueError: listing each changed flag.
@@ -106,6 +108,8 @@ def check_resumable(saved: TrainConfig | None, config: TrainConfig, run_dir: str
         return
     changed = [f"--{field} {getattr(saved, field)} -> {getattr(config, field)}"
                for field in FIXED_FIELDS if getattr(saved, field) != getattr(config, field)]
+    if (saved.mixed_precision == "float16") != (config.mixed_precision == "float16"):
+        changed.append(f"--mixed_precision {saved.mixed_precision} -> {config.mixed_precision}")
     if changed:
         raise ValueError(f"cannot resume {run_dir} with a different architecture or held-out set: "
                          f"{', '.join(changed)}")
