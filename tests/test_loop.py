@@ -95,12 +95,17 @@ def test_resume_continues_step_optimizers_and_fixed_latents(finished_run):
 
 def test_resume_mid_epoch_finishes_the_epoch_first(tmp_path):
     config = dataclasses.replace(TINY, runs_dir=str(tmp_path), steps_per_epoch=4, epochs=1,
-                                 checkpoint_every=100)
+                                 checkpoint_every=100, sample_every=100)
     first = loop.run(dataclasses.replace(config, steps_per_epoch=2), images=FACES, verbose=0)
     assert first.step == 2
     resumed = loop.run(dataclasses.replace(config, epochs=2), run_dir=first.run_dir,
                        images=FACES, verbose=0)
     assert resumed.step == 8 and len(resumed.history["d_loss"]) == 2
+    # The end of the first fit (the rest of the epoch, step 4) is not the end of training: the
+    # samples (and FID, checkpoints) "at the end" come once, at step 8.
+    samples = sorted(os.listdir(os.path.join(first.run_dir, "samples")))
+    assert [name for name in samples if name.startswith("step-")] == [
+        "step-000002.png", "step-000008.png"]
 
 
 def test_resume_with_another_architecture_is_refused(finished_run):

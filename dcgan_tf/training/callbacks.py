@@ -76,14 +76,20 @@ class TensorBoardLogger(keras.callbacks.Callback):
 
 
 class EveryNSteps(keras.callbacks.Callback):
-    """Calls ``act(step)`` every ``every`` global steps and once more when training ends; never
-    after ``guard`` (a StopOnNonFinite listed earlier) has seen the losses diverge."""
+    """Calls ``act(step)`` every ``every`` global steps and once more when training ends (at
+    ``final_step``, or stopped early); never after ``guard`` (a StopOnNonFinite listed earlier)
+    has seen the losses diverge.
+
+    ``final_step`` (set by ``fitting.fit_in_run``; None: every ``fit`` is the whole training)
+    keeps the end of a resumed run's first ``fit``, the rest of a partly done epoch, from
+    counting as the end of training (an FID there cost minutes for nothing)."""
 
     def __init__(self, every: int, guard: "StopOnNonFinite"):
         super().__init__()
         self.every = every
         self.guard = guard
         self.last_step = -1
+        self.final_step = None
 
     def act(self, step: int) -> None:
         raise NotImplementedError
@@ -94,7 +100,9 @@ class EveryNSteps(keras.callbacks.Callback):
             self._act_once(step)
 
     def on_train_end(self, logs=None):
-        self._act_once(global_step(self.model))
+        step = global_step(self.model)
+        if self.final_step is None or step >= self.final_step or self.model.stop_training:
+            self._act_once(step)
 
     def _act_once(self, step: int) -> None:
         if self.guard.diverged is not None:

@@ -65,6 +65,9 @@ def fit_in_run(model: keras.Model, manager: tf.train.CheckpointManager, dataset,
         writer = tf.summary.create_file_writer(logs_dir)
         callbacks += [run_callbacks.TensorBoardLogger(writer, config.log_every, graph=graph),
                       *extra_callbacks(writer, guard)]
+    for callback in callbacks:
+        if isinstance(callback, run_callbacks.EveryNSteps):
+            callback.final_step = total_steps
     history = _fit(model, dataset, callbacks, step, steps_per_epoch, total_steps, verbose)
     if guard.diverged is not None:
         diverged_step, losses = guard.diverged
