@@ -103,6 +103,10 @@ class EveryNSteps(keras.callbacks.Callback):
         step = global_step(self.model)
         if self.final_step is None or step >= self.final_step or self.model.stop_training:
             self._act_once(step)
+            self.finish()
+
+    def finish(self) -> None:
+        """Called once training ends, after the last ``act`` (also after a divergence)."""
 
     def _act_once(self, step: int) -> None:
         if self.guard.diverged is not None:
@@ -132,8 +136,7 @@ class SampleGrid(EveryNSteps):
         with self.writer.as_default(step=step):
             tf.summary.image("samples", grid[np.newaxis])
 
-    def on_train_end(self, logs=None):
-        super().on_train_end(logs)
+    def finish(self) -> None:
         frames = sorted(glob.glob(os.path.join(self.samples_dir, "step-*.png")))
         image_utils.save_gif(os.path.join(self.samples_dir, "progress.gif"),
                              [image_utils.load_png(path) for path in frames])
