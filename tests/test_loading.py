@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import h5py
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -95,6 +96,27 @@ def test_packaged_model_loads_by_name_and_is_the_default_even_beside_runs(tiny_r
     assert specs.resolve("latest", config.runs_dir) == (specs.RUN, result.run_dir)
     with pytest.raises(ValueError, match="--model=latest: no run in --runs_dir .*empty"):
         specs.resolve("latest", str(tmp_path / "empty"))
+
+
+def test_packaged_weights_are_compressed_without_loss(tiny_run, package_dir):
+    """pretrained.save stores every array of more than one value gzip-compressed, and the
+    loaded networks hold exactly the run's weights."""
+    config, result = tiny_run
+    run_model = loading.load(result.run_dir)
+    pretrained.save(str(package_dir / "tiny"), config.to_json(), run_model.generator,
+                    run_model.discriminator)
+    for file in (pretrained.GENERATOR_FILE, pretrained.DISCRIMINATOR_FILE):
+        with h5py.File(package_dir / "tiny" / file, "r") as weights:
+            arrays = []
+            weights.visititems(lambda name, item: arrays.append(item)
+                               if isinstance(item, h5py.Dataset) and item.size > 1 else None)
+            assert arrays and {(array.compression, array.shuffle) for array in arrays} == {
+                ("gzip", True)}
+    loaded = loading.load("tiny")
+    for network, run_network in [(loaded.generator, run_model.generator),
+                                 (loaded.discriminator, run_model.discriminator)]:
+        for weight, run_weight in zip(network.weights, run_network.weights, strict=True):
+            np.testing.assert_array_equal(weight.numpy(), run_weight.numpy())
 
 
 def test_bad_specs_are_named(tiny_run, tmp_path):
