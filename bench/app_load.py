@@ -8,7 +8,7 @@ counted and retried after its Retry-After). Prints requests/s and p50/p95 latenc
 end to end and as the server timed it (``Server-Timing: fill``), and the peak resident memory
 of app.py (its VmHWM).
 
-    python bench/app_load.py [--clients=4] [--seconds=60] [--model=celeba64]
+    python bench/app_load.py [--clients=4] [--seconds=60] [--model=MODEL]
 Targets (one face, this 2-core machine): preview p50 <= 50 ms server time; fast completion
 p50 <= 0.5 s end to end.
 
@@ -56,7 +56,8 @@ def start_app(model: str, queue: int, max_megapixels: float | None
               ) -> tuple[subprocess.Popen, str]:
     pixels = [] if max_megapixels is None else [f"--max_megapixels={max_megapixels}"]
     process = subprocess.Popen([sys.executable, os.path.join(REPO, "app.py"), "--port=0",
-                                f"--model={model}", f"--queue={queue}", *pixels],
+                                *([f"--model={model}"] if model else []), f"--queue={queue}",
+                                *pixels],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     for line in process.stdout:
         if line.startswith("Completing with"):
@@ -143,7 +144,7 @@ def percentile(values, q):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", default="celeba64")
+    parser.add_argument("--model", default="", help="app.py --model (default: app.py's)")
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--repeats", type=int, default=5, help="alone: sends of each request")

@@ -5,7 +5,7 @@ completed ``--completions`` times in a row with ``--method`` (/api/complete; the
 each time). Prints each completion's time end to end and as the server timed it
 (``Server-Timing: fill``), and the first's ratio to the median of the others.
 
-    python bench/first_completion.py [--model=celeba64] [--method=fast]
+    python bench/first_completion.py [--model=MODEL] [--method=fast]
 Target: the first completion within 1.3x of the following ones (issue 33).
 """
 
@@ -50,7 +50,7 @@ def hole_over_face(client: httpx.Client, data: bytes, shape) -> bytes:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", default="celeba64")
+    parser.add_argument("--model", default="", help="app.py --model (default: app.py's)")
     parser.add_argument("--method", default="fast")
     parser.add_argument("--completions", type=int, default=6,
                         help="completions timed: the first and the ones after it")
