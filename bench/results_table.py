@@ -29,12 +29,13 @@ FIGURES = {
     "hole_psnr": ("hole PSNR (dB)", "{:.2f}"),
     "hole_ssim": ("hole SSIM", "{:.3f}"),
     "fid": ("FID", "{:.1f}"),
-    "kid": ("KID", "{:.4f}"),
+    "kid": ("KID x 1000", "{:.2f}"),
     "u_ids": ("U-IDS", "{:.3f}"),
     "p_ids": ("P-IDS", "{:.3f}"),
     "seconds_per_image": ("s / image", "{:.3g}"),
 }
 UNITS = {"hole_psnr": " dB"}
+SCALES = {"kid": 1e3}  # KID is printed in thousandths, as the benches print it
 
 
 def read_table(path: str) -> tuple[dict, dict]:
@@ -60,13 +61,15 @@ def read_table(path: str) -> tuple[dict, dict]:
     return setup, rows
 
 
-def figure(row: dict | None, metric: str, unit: bool = False) -> str:
-    """One figure of a row as printed: "-" when missing, "inf" for the real row's null PSNR."""
-    if row is None or metric not in row:
+def figure(row: dict | None, metric: str, unit: bool = False, reference: bool = False) -> str:
+    """One figure of a row as printed: "-" when missing (and for the ``reference`` row's
+    seconds, which time no method), "inf" for the real row's null PSNR."""
+    if row is None or metric not in row or (reference and metric == "seconds_per_image"):
         return "-"
     value = row[metric]
     if value is None or (isinstance(value, float) and math.isinf(value)):
         return "inf"
+    value *= SCALES.get(metric, 1)
     return FIGURES[metric][1].format(value) + (UNITS.get(metric, "") if unit else "")
 
 
@@ -105,7 +108,8 @@ def long(rows: dict, methods: list[str], masks: list[str]) -> list[str]:
             row = rows.get((method, mask))
             if row is not None:
                 lines.append(f"| {mask} | {method} | "
-                             + " | ".join(figure(row, metric) for metric in present) + " |")
+                             + " | ".join(figure(row, metric, reference=method == REFERENCE)
+                                          for metric in present) + " |")
     return lines
 
 

@@ -1,5 +1,6 @@
 """bench/results_table.py on a results file written here: the glance table's cells and bold, the
-long table's columns, a missing cell, the real row's null PSNR, and the flags it refuses."""
+long table's columns (KID in thousandths, no seconds for the reference row), a missing cell, the
+real row's null PSNR, and the flags it refuses."""
 
 import json
 import os
@@ -17,12 +18,12 @@ def results_file(tmp_path) -> str:
     """A complete_quality-style file: telea and fast on center, fast only on left, real on center."""
     table = {
         "setup": {"bench": "complete_quality", "model": "celeba64", "num_images": 2720},
-        "telea/center": {"hole_psnr": 18.608, "fid": 61.77, "u_ids": 0.00349, "p_ids": 0.0007,
-                         "seconds_per_image": 0.00178},
+        "telea/center": {"hole_psnr": 18.608, "fid": 61.77, "kid": 0.06085, "u_ids": 0.00349,
+                         "p_ids": 0.0007, "seconds_per_image": 0.00178},
         "fast/center": {"hole_psnr": 21.354, "fid": 15.02, "u_ids": 0.2132, "p_ids": 0.04,
                         "seconds_per_image": 0.0956},
-        "real/center": {"hole_psnr": None, "fid": 2.1, "u_ids": 0.49, "p_ids": 0.5,
-                        "seconds_per_image": 0.0},
+        "real/center": {"hole_psnr": None, "fid": 2.1, "kid": -0.00005, "u_ids": 0.49,
+                        "p_ids": 0.5, "seconds_per_image": 1.7e-09},
         "fast/left": {"hole_psnr": 15.81, "u_ids": 0.1},
     }
     path = tmp_path / "results.json"
@@ -49,8 +50,11 @@ def test_long_layout_has_a_line_per_cell_with_every_figure_the_file_has(tmp_path
     done = run(results_file(tmp_path), "--layout=long", "--masks=center")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert "| mask | method | hole PSNR (dB) | FID | U-IDS | P-IDS | s / image |" in lines
-    assert "| center | telea | 18.61 | 61.8 | 0.003 | 0.001 | 0.00178 |" in lines
+    assert ("| mask | method | hole PSNR (dB) | FID | KID x 1000 | U-IDS | P-IDS | s / image |"
+            in lines)
+    assert "| center | telea | 18.61 | 61.8 | 60.85 | 0.003 | 0.001 | 0.00178 |" in lines
+    # The reference row times no method: its seconds (the time to copy) print as "-".
+    assert "| center | real | inf | 2.1 | -0.05 | 0.490 | 0.500 | - |" in lines
     assert not any(line.startswith("| left |") for line in lines)
 
 
