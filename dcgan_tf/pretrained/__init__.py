@@ -24,6 +24,7 @@ GENERATOR_FILE = "generator.weights.h5"
 DISCRIMINATOR_FILE = "discriminator.weights.h5"
 ENCODER_FILE = "encoder.weights.h5"
 _REQUIRED = (CONFIG_FILE, GENERATOR_FILE, DISCRIMINATOR_FILE)
+_COMPRESSION = {"compression": "gzip", "compression_opts": 9, "shuffle": True}  # HDF5, lossless
 
 
 def available() -> list[str]:
@@ -82,9 +83,7 @@ def compress_weights(path: str) -> None:
             if isinstance(item, h5py.Group):
                 target.create_group(name).attrs.update(item.attrs)
                 return
-            array = item[()]
-            filters = {"compression": "gzip", "compression_opts": 9, "shuffle": True}
-            target.create_dataset(name, data=array, **(filters if item.size > 1 else {}))
+            target.create_dataset(name, data=item[()], **(_COMPRESSION if item.size > 1 else {}))
             target[name].attrs.update(item.attrs)
 
         source.visititems(copy)
