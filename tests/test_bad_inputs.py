@@ -146,7 +146,7 @@ CASES = [
       "--output_dir={tmp}"], 1, "--tune_blocks: the generator has no block nose"),
     ("complete server url", "complete.py", ["--server=ftp://host/x"], 1, "--server must be"),
     ("complete unknown model", "complete.py", ["--model=nope", "--output_dir={tmp}"], 1,
-     "packaged: celeba64); got nope"),
+     "packaged: celeba128, celeba64); got nope"),
     ("export model name", "export.py", ["--model_name=a/b", "--model={run}"], 1,
      "--model_name must be letters"),
     ("export version", "export.py", ["--version=-1", "--model={run}",

@@ -105,7 +105,7 @@ def test_bad_flags_and_unknown_model():
     run = _complete("--min_confidence=0.9")
     assert run.returncode != 0 and "give --align" in run.stderr
     run = _complete("--model=no_such_model", "--steps=1")
-    assert run.returncode == 1 and "packaged: celeba64); got no_such_model" in run.stderr
+    assert run.returncode == 1 and "packaged: celeba128, celeba64); got no_such_model" in run.stderr
 
 
 def test_exported_model_here_and_behind_a_rest_server(tiny_run, tmp_path):
