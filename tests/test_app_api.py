@@ -184,6 +184,24 @@ def test_sample_photos_show_faces_as_large_whatever_the_model_s_size(engine):
         assert (covered_small != covered_large).mean() < 0.01
 
 
+def test_a_generated_face_the_app_finds_no_face_in_is_not_a_sample(engine):
+    """A model whose first generated face is a flat grey square (no face to find) offers the
+    next faces as its samples, placed where the first ones go: the packaged model's own
+    samples, whose four faces the app finds."""
+    class GreyFirst(engine_lib.LocalEngine):
+        def generated_faces(self, count):
+            faces = super().generated_faces(count - 1)
+            return np.concatenate([np.full_like(faces[:1], 128), faces])
+
+    expected = engine.samples()
+    for photo in expected:
+        assert detect.detect_faces(photo).faces
+    got = GreyFirst(engine.model).samples()
+    assert len(got) == len(expected) == len(engine_lib.SAMPLE_PLACEMENTS)
+    for photo, wanted in zip(got, expected):
+        np.testing.assert_array_equal(photo, wanted)
+
+
 def test_a_mask_without_hole_gives_the_photo_back(client, sample):
     data, pixels, _, _ = sample
     keep_all = png(np.full(pixels.shape[:2], 255, np.uint8))

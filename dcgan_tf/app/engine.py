@@ -8,6 +8,8 @@ photos the page offers (the model's own generated faces placed in a synthetic sc
 """
 
 import abc
+import functools
+import logging
 
 import numpy as np
 
@@ -15,7 +17,9 @@ from dcgan_tf import images as image_utils
 from dcgan_tf.inpainting import blend
 from dcgan_tf.inpainting.settings import search_settings
 from dcgan_tf.models import sampling, trained
-from dcgan_tf.photo import completion as photo_lib, scenes
+from dcgan_tf.photo import completion as photo_lib, detect, scenes
+
+log = logging.getLogger(__name__)
 
 SAMPLE_SEED = 4_000_043  # latents never used in training, FID or the docs' figures
 SAMPLE_SIZE = (320, 320)  # (height, width) of a sample photo
@@ -23,6 +27,7 @@ SAMPLE_SIZE = (320, 320)  # (height, width) of a sample photo
 # sample's face, whatever the model's size (3.4, 3.0, 3.6 and 3.2 times a 64 px crop).
 SAMPLE_PLACEMENTS = ((160, 165, -8.0, 217.6), (165, 160, 6.0, 192.0), (155, 160, 0.0, 230.4),
                      (160, 160, 12.0, 204.8))
+SAMPLE_CANDIDATES = 8  # generated faces tried, in order, for the len(SAMPLE_PLACEMENTS) samples
 
 
 class Engine(abc.ABC):
@@ -50,11 +55,35 @@ class Engine(abc.ABC):
             raise ValueError(f"method {method!r} is not offered by {self.source}; it offers "
                              f"{', '.join(self.methods)}")
 
+    @functools.cache  # once per engine: the detector's look at each candidate takes ~0.1 s
     def samples(self) -> list[np.ndarray]:
-        """Photos uint8 [H, W, 3], each with one generated face, to try the app with."""
-        faces = self.generated_faces(len(SAMPLE_PLACEMENTS))
-        return [scenes.scene(face[np.newaxis], [(x, y, angle, side / len(face))], SAMPLE_SIZE)
-                for face, (x, y, angle, side) in zip(faces, SAMPLE_PLACEMENTS)]
+        """Photos uint8 [H, W, 3], one per ``SAMPLE_PLACEMENTS``, each with one generated face to
+        try the app with: the model's first faces (of ``SAMPLE_CANDIDATES``, in order) in which
+        the app finds a face to use, so that no sample shows a face the app would refuse (a young
+        model draws some that the detector does not take). When fewer are found, faces the
+        detector did not take fill the remaining places, in order."""
+        photos, refused = [], []
+        for face in self.generated_faces(SAMPLE_CANDIDATES):
+            if len(photos) == len(SAMPLE_PLACEMENTS):
+                break
+            photo = _sample_photo(face, SAMPLE_PLACEMENTS[len(photos)])
+            if detect.detect_faces(photo).faces:
+                photos.append(photo)
+            else:
+                refused.append(face)
+        if refused:
+            log.info("%d of the model's first generated faces are not offered as samples: the "
+                     "app finds no face in them", len(refused))
+        for face in refused[:len(SAMPLE_PLACEMENTS) - len(photos)]:
+            photos.append(_sample_photo(face, SAMPLE_PLACEMENTS[len(photos)]))
+        return photos
+
+
+def _sample_photo(face: np.ndarray, placement: tuple) -> np.ndarray:
+    """uint8 [SAMPLE_SIZE..., 3]: ``face`` (uint8 [S, S, 3]) placed in a synthetic scene at
+    ``placement`` (one of ``SAMPLE_PLACEMENTS``)."""
+    x, y, angle, side = placement
+    return scenes.scene(face[np.newaxis], [(x, y, angle, side / len(face))], SAMPLE_SIZE)
 
 
 class LocalEngine(Engine):
