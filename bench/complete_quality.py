@@ -40,8 +40,12 @@ so far (a kill in the middle of a write leaves at most a stray .tmp-*.json besid
 runs only the missing method/mask cells, so a stopped run goes on where it stopped (no file yet:
 it starts one). It refuses (ValueError naming --resume and the setting) a file whose "setup"
 differs from this run's, so a table never mixes runs; rows of the file outside this run's
---methods x --masks stay in it. Seconds per image (and x bamos) of a resumed table come from the
-runs that made each row, with whatever else the machine was running then.
+--methods x --masks stay in it. A search row also keeps its finished batches, at most a minute
+old, in <output>.<method>-<mask>.partial.npz (``RowProgress``: the completed images, so never
+commit one made from a data set's faces), removed when the row is written; --resume goes on
+from them to the figures the row would have had in one run (each batch is seeded by its first
+image's index). Seconds per image (and x bamos) of a resumed table come from the runs that made
+each row, with whatever else the machine was running then.
 
     python bench/complete_quality.py --model=celeba64 [--data=../shared/data/celeba_valid.zip] \\
         [--num_images=256] [--masks=center,random,left,thick] \\
@@ -80,7 +84,8 @@ METHODS = SEARCH_METHODS + classical.METHODS + (REFERENCE,)
 
 
 def complete(method: str, model: trained.Model, originals, masks, *, steps: int,
-             batch_size: int) -> tuple[np.ndarray, float]:
+             batch_size: int, progress: "RowProgress | None" = None
+             ) -> tuple[np.ndarray, float]:
     """Completes every image with one method.
 
     Args:
@@ -90,37 +95,100 @@ def complete(method: str, model: trained.Model, originals, masks, *, steps: int,
         masks: float32 [N, S, S, 1], 1 = known.
         steps: the default method's steps (0: its preset's).
         batch_size: images per search batch.
+        progress: where a search keeps its finished batches (None: nowhere).
 
     Returns:
         (completed uint8 [N, S, S, 3], seconds per image).
     """
+    if method in SEARCH_METHODS:
+        flags = {"steps": steps} if steps and method == "default" else {}
+        completed, seconds = search_completions(search_settings(method, **flags), model,
+                                                originals, masks, batch_size, progress)
+        return completed, seconds / len(originals)
     targets = image_utils.to_float(originals)
     start = time.perf_counter()
-    if method == REFERENCE:
-        completed = targets
-    elif method in classical.METHODS:
-        completed = classical.fill(targets, masks, method)
-    else:
-        flags = {"steps": steps} if steps and method == "default" else {}
-        completed = search_completions(search_settings(method, **flags), model, targets, masks,
-                                       batch_size)
+    completed = targets if method == REFERENCE else classical.fill(targets, masks, method)
     seconds = (time.perf_counter() - start) / len(targets)
     return image_utils.to_uint8(completed), seconds
 
 
-def search_completions(settings, model: trained.Model, targets, masks, batch_size: int
-                       ) -> np.ndarray:
-    """Completions float32 [N, S, S, 3] in [-1, 1] of ``targets`` (the same) by the search
-    ``settings`` (made for the model's latent prior), ``batch_size`` images at a time, each
-    batch seeded with its first image's index."""
+def search_completions(settings, model: trained.Model, originals, masks, batch_size: int,
+                       progress: "RowProgress | None" = None) -> tuple[np.ndarray, float]:
+    """Completions of ``originals`` (uint8 [N, S, S, 3]) by the search ``settings`` (made for
+    the model's latent prior), ``batch_size`` images at a time, each batch seeded with its first
+    image's index, so a row goes on from ``progress``'s finished batches to the same figures.
+
+    Returns:
+        (completed uint8 [N, S, S, 3], the seconds the row took, earlier runs' included).
+    """
     settings = settings.for_model(model.config.latent_prior)
-    completed = np.zeros_like(targets)
-    for first in range(0, len(targets), batch_size):
+    saved, seconds = progress.restore() if progress else ({}, 0.0)
+    completed, done = np.zeros_like(originals), 0
+    if "completed" in saved:
+        done = len(saved["completed"])
+        completed[:done] = saved["completed"]
+    start = time.perf_counter()
+    for first in range(done, len(originals), batch_size):
         part = np.s_[first:first + batch_size]
-        completed[part] = search.complete(
-            model.generator, model.discriminator, targets[part], masks[part], settings,
-            seed=first, encoder=model.encoder).completed
-    return completed
+        completed[part] = image_utils.to_uint8(search.complete(
+            model.generator, model.discriminator, image_utils.to_float(originals[part]),
+            masks[part], settings, seed=first, encoder=model.encoder).completed)
+        if progress:
+            progress.save(seconds + time.perf_counter() - start,
+                          completed=completed[:first + batch_size])
+    return completed, seconds + time.perf_counter() - start
+
+
+class RowProgress:
+    """The finished part of one row, kept beside --output so that a stopped run given --resume
+    goes on from there instead of starting the row again.
+
+    ``<output>.<method>-<mask>.partial.npz`` holds the run's setup, the seconds spent and the
+    row's arrays so far (a search row: its completed images, uint8). It is rewritten atomically
+    at most every ``SAVE_EVERY`` seconds (a row's images are tens of MB) and removed once the
+    row is in --output. A run without --resume starts every row again and overwrites it.
+    """
+
+    SUFFIX = ".partial.npz"
+    SAVE_EVERY = 60.0  # seconds
+
+    def __init__(self, output: str, key: str, setup: dict, resume: bool):
+        self.path = f"{output}.{key.replace('/', '-')}{self.SUFFIX}"
+        self.key, self.setup, self.resume = key, json.dumps(setup, sort_keys=True), resume
+        self._last_save = time.monotonic()
+
+    def restore(self) -> tuple[dict, float]:
+        """(the arrays, the seconds) an earlier run of this setup saved, or ({}, 0.0): none
+        saved, or no --resume.
+
+        Raises:
+            ValueError: naming --resume and the file, when it was made with another setup.
+        """
+        if not self.resume or not os.path.exists(self.path):
+            return {}, 0.0
+        with np.load(self.path) as saved:
+            if str(saved["setup"]) != self.setup:
+                raise ValueError(f"--resume: {self.path} (the unfinished {self.key} row) was "
+                                 f"made with another setup; delete it to run the row again")
+            arrays = {name: saved[name] for name in saved.files
+                      if name not in ("setup", "seconds")}
+            seconds = float(saved["seconds"])
+        print(f"--resume: {self.key} goes on from {self.path}", flush=True)
+        return arrays, seconds
+
+    def save(self, seconds: float, **arrays) -> None:
+        """Keeps ``arrays`` (the row so far) and ``seconds`` (its time so far), unless the last
+        save was less than ``SAVE_EVERY`` seconds ago."""
+        if time.monotonic() - self._last_save < self.SAVE_EVERY:
+            return
+        files.atomic_write(self.path, lambda temporary: np.savez(
+            temporary, setup=self.setup, seconds=seconds, **arrays))
+        self._last_save = time.monotonic()
+
+    def discard(self) -> None:
+        """Removes the file: the row is in --output."""
+        if os.path.exists(self.path):
+            os.remove(self.path)
 
 
 def image_scores(completed, originals, masks) -> dict:
@@ -376,16 +444,20 @@ def run(args) -> None:
         for method in methods:
             key = f"{method}/{kind}"
             kept = key in results
+            progress = None
+            if args.output and not kept:
+                progress = RowProgress(args.output, key, setup, args.resume)
             if not kept:
                 completed, seconds = complete(method, model, originals, masks, steps=args.steps,
-                                              batch_size=args.batch_size)
+                                              batch_size=args.batch_size, progress=progress)
                 results[key] = score(completed, originals, masks, seconds, extractor,
                                      original_features, reference=method == REFERENCE)
             row = results[key]
             print(format_row(kind, method, row, speedup(results, kind, row["seconds_per_image"]),
                              kept), flush=True)
-            if args.output and not kept:
+            if progress:
                 write_results(args.output, results, setup)
+                progress.discard()
     if args.output:
         write_results(args.output, results, setup)
         print(f"Written: {args.output}")

@@ -56,7 +56,9 @@ run leaves the rows finished so far; rows are keyed "<method>/<hole>"), its "set
 {"bench", "model", "model_step", "data", "num_images", "realism"}, and "scenes" with
 --scenes=celeba_canvas (the search starts are seeded per photo, so there is no batch size to
 record); --resume keeps the rows already in it and runs only the missing ones, refusing a file
-of another setup, as there.
+of another setup, and goes on from an unfinished row's finished parts (its
+<output>.<method>-<hole>.partial.npz, at most a minute old: the parts' scores and realism crops,
+so never commit one), as there.
 
     python bench/photo_quality.py --model=celeba64 [--num_images=400] \\
         [--methods=fast,telea,ns,mean,real] [--holes=eyes_nose,half_face,background] \\
@@ -366,7 +368,8 @@ def realism_references(photo_set) -> np.ndarray:
 
 
 def complete_and_score(method: str, hole: str, photo_set, completers, faces,
-                       detect_seconds: float, extractor=None, real_features=None) -> dict:
+                       detect_seconds: float, extractor=None, real_features=None,
+                       progress: "table.RowProgress | None" = None) -> dict:
     """One row: ``method`` completes every photo's ``hole``, ``PHOTOS_AT_ONCE`` photos at a
     time, scored at the photos' resolution.
 
@@ -378,13 +381,22 @@ def complete_and_score(method: str, hole: str, photo_set, completers, faces,
         faces: each photo's ``detect.Detections`` (None for the methods without search).
         extractor: an ``inception.FeatureExtractor`` for the realism figures, or None.
         real_features: its features [N, 2048] of the real photos' realism images.
+        progress: where the row keeps its finished parts (scores, shares, realism images and
+            seconds), to go on from them (None: nowhere).
 
     Returns:
         ``complete_quality.summarise``'s row; hole_share is the mean of the photos' shares.
     """
     reference = method == table.REFERENCE
-    scores, shares, realism_images, seconds = {}, [], [], 0.0
-    for indices in parts(len(photo_set)):
+    saved, seconds = progress.restore() if progress else ({}, 0.0)
+    done = int(saved.get("parts_done", 0))
+    scores = {name.removeprefix("score_"): list(values) for name, values in saved.items()
+              if name.startswith("score_")}
+    shares = list(saved.get("shares", []))
+    realism_images = [saved["realism"]] if "realism" in saved else []
+    for part, indices in enumerate(parts(len(photo_set))):
+        if part < done:
+            continue
         photos, masks = photo_set.photos(indices), photo_set.masks(indices, hole)
         given = photos
         if hole in GREYED and not reference:
@@ -400,6 +412,11 @@ def complete_and_score(method: str, hole: str, photo_set, completers, faces,
         shares.extend(1 - masks.mean(axis=(1, 2), dtype=np.float64))
         if extractor is not None and not reference:
             realism_images.append(photo_set.realism_images(completed, indices))
+        if progress:
+            realism = {"realism": np.concatenate(realism_images)} if realism_images else {}
+            progress.save(seconds, parts_done=part + 1, shares=np.asarray(shares), **realism,
+                          **{f"score_{name}": np.asarray(values)
+                             for name, values in scores.items()})
     features = None
     if extractor is not None:
         features = real_features if reference else extractor(np.concatenate(realism_images))
@@ -466,6 +483,9 @@ def run(args) -> None:
         for method in methods:
             key = f"{method}/{hole}"
             kept = key in results
+            progress = None
+            if args.output and not kept:
+                progress = table.RowProgress(args.output, key, setup, args.resume)
             if not kept:
                 search = _search_method(method)
                 settings = (search_settings(search).for_model(model.config.latent_prior)
@@ -473,10 +493,11 @@ def run(args) -> None:
                 results[key] = complete_and_score(
                     method, hole, photo_set,
                     lambda index: photo_lib.search_completer(model, settings, seed=index),
-                    faces, detect_seconds, extractor, real_features)
+                    faces, detect_seconds, extractor, real_features, progress)
             print(table.format_row(hole, method, results[key], "-", kept), flush=True)
-            if args.output and not kept:
+            if progress:
                 table.write_results(args.output, results, setup)
+                progress.discard()
     if args.output:
         table.write_results(args.output, results, setup)
         print(f"Written: {args.output}")

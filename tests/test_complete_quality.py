@@ -200,3 +200,62 @@ def test_resume_needs_output(bench, tiny_run):
                              "--methods=telea", "--resume"])
     with pytest.raises(ValueError, match=re.escape("--resume needs --output")):
         bench.run(args)
+
+
+def _search_flags(result, output, *flags):
+    return [f"--model={result.run_dir}", "--data=synthetic", "--crop=none", "--num_images=8",
+            "--masks=center", "--methods=default", "--steps=2", "--batch_size=2",
+            f"--output={output}", *flags]
+
+
+def test_a_stopped_search_row_goes_on_from_its_finished_batches(bench, tiny_run, tmp_path,
+                                                                 monkeypatch):
+    _, result = tiny_run
+    whole = tmp_path / "whole.json"
+    bench.run(bench.parse_args(_search_flags(result, whole)))
+    monkeypatch.setattr(bench.RowProgress, "SAVE_EVERY", 0.0)  # keep every batch
+    seeds, real = [], bench.search.complete
+
+    def stopping_after_two_batches(*args, seed, **flags):
+        if len(seeds) == 2:
+            raise KeyboardInterrupt  # a stop in the middle of the row
+        seeds.append(seed)
+        return real(*args, seed=seed, **flags)
+
+    monkeypatch.setattr(bench.search, "complete", stopping_after_two_batches)
+    output = tmp_path / "results.json"
+    with pytest.raises(KeyboardInterrupt):
+        bench.run(bench.parse_args(_search_flags(result, output)))
+    partial = tmp_path / "results.json.default-center.partial.npz"
+    assert not output.exists() and partial.exists()
+    with np.load(partial) as saved:
+        assert saved["completed"].shape == (4, 32, 32, 3)  # the two finished batches
+
+    spied = []
+    monkeypatch.setattr(bench.search, "complete",
+                        lambda *args, seed, **flags: spied.append(seed) or real(
+                            *args, seed=seed, **flags))
+    bench.run(bench.parse_args(_search_flags(result, output, "--resume")))
+    assert spied == [4, 6]  # only the batches the stopped run had not finished
+    assert not partial.exists()
+    with open(whole) as handle:
+        expected = json.load(handle)["default/center"]
+    with open(output) as handle:
+        row = json.load(handle)["default/center"]
+    for name in ("hole_psnr", "hole_ssim", "psnr", "l1", "num_images"):
+        assert row[name] == expected[name], name
+
+
+def test_resume_refuses_an_unfinished_row_of_another_setup(bench, tiny_run, tmp_path,
+                                                           monkeypatch):
+    _, result = tiny_run
+    output = tmp_path / "results.json"
+    partial = tmp_path / "results.json.default-center.partial.npz"
+    np.savez(partial, setup="{}", seconds=1.0, completed=np.zeros((2, 32, 32, 3), np.uint8))
+    with pytest.raises(ValueError, match=re.escape(
+            f"--resume: {partial} (the unfinished default/center row) was made with another "
+            f"setup; delete it")):
+        bench.run(bench.parse_args(_search_flags(result, output, "--resume")))
+    # without --resume the row starts again and the file goes once the row is written
+    bench.run(bench.parse_args(_search_flags(result, output)))
+    assert not partial.exists() and output.exists()

@@ -310,3 +310,50 @@ def test_celeba_canvas_refuses_other_frames_and_ffhq_holes(bench, tiny_run, tmp_
     with pytest.raises(ValueError, match="places CelebA's aligned 178x218 frames; .*0.png is "
                                          "32x32"):
         bench.run(bench.parse_args(flags))
+
+
+def test_a_stopped_row_goes_on_from_its_finished_parts(bench, frames, tmp_path, monkeypatch):
+    """A row stopped after two of its three parts, run again with --resume's ``RowProgress``,
+    completes only the third and gives the row (realism crops included) of one whole run."""
+    monkeypatch.setattr(bench, "PHOTOS_AT_ONCE", 1)
+    monkeypatch.setattr(bench.table.RowProgress, "SAVE_EVERY", 0.0)
+    canvases = bench.CelebaCanvases(list(frames))
+    seen = []
+
+    def extractor(images):
+        seen.append(images)
+        return images.reshape(len(images), -1)[:, :8].astype(np.float64)
+
+    monkeypatch.setattr(bench.table.distribution_metrics, "realism", lambda completed, real: {
+        "fid": float(np.abs(completed - real).sum()), "kid": 0.0, "u_ids": 0.5, "p_ids": 0.5})
+    real_features = extractor(bench.realism_references(canvases))
+
+    def row(progress=None):
+        return bench.complete_and_score("telea", "eyes_nose", canvases, None, [None] * 3, 0.0,
+                                        extractor, real_features, progress)
+
+    whole = row()
+    calls, real = [], bench.complete_photos
+
+    def stopping_after_two_parts(method, photos, *rest):
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        calls.append(len(photos))
+        return real(method, photos, *rest)
+
+    monkeypatch.setattr(bench, "complete_photos", stopping_after_two_parts)
+    progress = bench.table.RowProgress(str(tmp_path / "o.json"), "telea/eyes_nose",
+                                       {"bench": "photo_quality"}, resume=True)
+    with pytest.raises(KeyboardInterrupt):
+        row(progress)
+    with np.load(progress.path) as saved:
+        assert int(saved["parts_done"]) == 2 and saved["realism"].shape == (2, 128, 128, 3)
+    calls.clear()
+    monkeypatch.setattr(bench, "complete_photos", lambda method, photos, *rest: (
+        calls.append(len(photos)) or real(method, photos, *rest)))
+    resumed = row(bench.table.RowProgress(str(tmp_path / "o.json"), "telea/eyes_nose",
+                                          {"bench": "photo_quality"}, resume=True))
+    assert calls == [1]  # the third photo only
+    np.testing.assert_array_equal(seen[-1], seen[1])  # the same crops as the whole run's
+    for name in ("hole_psnr", "hole_ssim", "psnr", "l1", "num_images", "hole_share", "fid"):
+        assert resumed[name] == whole[name], name
