@@ -133,7 +133,7 @@ def search_completions(settings, model: trained.Model, originals, masks, batch_s
         completed[part] = image_utils.to_uint8(search.complete(
             model.generator, model.discriminator, image_utils.to_float(originals[part]),
             masks[part], settings, seed=first, encoder=model.encoder).completed)
-        if progress:
+        if progress and progress.due():
             progress.save(seconds + time.perf_counter() - start,
                           completed=completed[:first + batch_size])
     return completed, seconds + time.perf_counter() - start
@@ -145,8 +145,8 @@ class RowProgress:
 
     ``<output>.<method>-<mask>.partial.npz`` holds the run's setup, the seconds spent and the
     row's arrays so far (a search row: its completed images, uint8). It is rewritten atomically
-    at most every ``SAVE_EVERY`` seconds (a row's images are tens of MB) and removed once the
-    row is in --output. A run without --resume starts every row again and overwrites it.
+    when ``due`` (at most every ``SAVE_EVERY`` seconds: a row's images are tens of MB, so the
+    caller gathers them only then) and removed once the row is in --output. A run without --resume starts every row again and overwrites it.
     """
 
     SUFFIX = ".partial.npz"
@@ -176,11 +176,12 @@ class RowProgress:
         print(f"--resume: {self.key} goes on from {self.path}", flush=True)
         return arrays, seconds
 
+    def due(self) -> bool:
+        """Whether ``SAVE_EVERY`` seconds have passed since the last save (or the start)."""
+        return time.monotonic() - self._last_save >= self.SAVE_EVERY
+
     def save(self, seconds: float, **arrays) -> None:
-        """Keeps ``arrays`` (the row so far) and ``seconds`` (its time so far), unless the last
-        save was less than ``SAVE_EVERY`` seconds ago."""
-        if time.monotonic() - self._last_save < self.SAVE_EVERY:
-            return
+        """Keeps ``arrays`` (the row so far) and ``seconds`` (its time so far)."""
         files.atomic_write(self.path, lambda temporary: np.savez(
             temporary, setup=self.setup, seconds=seconds, **arrays))
         self._last_save = time.monotonic()

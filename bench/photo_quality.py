@@ -412,7 +412,7 @@ def complete_and_score(method: str, hole: str, photo_set, completers, faces,
         shares.extend(1 - masks.mean(axis=(1, 2), dtype=np.float64))
         if extractor is not None and not reference:
             realism_images.append(photo_set.realism_images(completed, indices))
-        if progress:
+        if progress and progress.due():
             realism = {"realism": np.concatenate(realism_images)} if realism_images else {}
             progress.save(seconds, parts_done=part + 1, shares=np.asarray(shares), **realism,
                           **{f"score_{name}": np.asarray(values)
