@@ -28,7 +28,7 @@ import sys
 import threading
 import time
 
-import httpx
+import httpx2
 import numpy as np
 from PIL import Image
 
@@ -73,11 +73,11 @@ def peak_rss_mb(process: subprocess.Popen) -> float:
     return kilobytes / 1024
 
 
-def client_for(url: str) -> httpx.Client:
-    return httpx.Client(base_url=url, timeout=600)
+def client_for(url: str) -> httpx2.Client:
+    return httpx2.Client(base_url=url, timeout=600)
 
 
-def make_requests(client: httpx.Client, sizes: list[int]) -> list[tuple[str, str, dict]]:
+def make_requests(client: httpx2.Client, sizes: list[int]) -> list[tuple[str, str, dict]]:
     """(kind, endpoint, files) of every distinct request: each sample at each size, with a hole
     over the middle of its face, as a preview and as a fast completion. A sample in which the
     app finds no face at a size is left out at that size, and said so.
@@ -108,7 +108,7 @@ def make_requests(client: httpx.Client, sizes: list[int]) -> list[tuple[str, str
     return requests
 
 
-def send(client: httpx.Client, request) -> tuple[bytes, float, float, int]:
+def send(client: httpx2.Client, request) -> tuple[bytes, float, float, int]:
     """(answer, seconds end to end, server seconds, 503s before it) of one request."""
     _, endpoint, files = request
     refusals = 0

@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 
-import httpx
+import httpx2
 import numpy as np
 import uvicorn
 from PIL import Image
@@ -60,7 +60,7 @@ def send_unread(url: str, endpoint: str, files: dict, data: dict | None = None
                 ) -> socket.socket:
     """POSTs a multipart request on a connection of its own and returns the connection
     without reading the answer: closing it is a client that has gone."""
-    request = httpx.Request("POST", url + endpoint, files=files, data=data)
+    request = httpx2.Request("POST", url + endpoint, files=files, data=data)
     head = "".join(f"{name}: {value}\r\n" for name, value in request.headers.items())
     connection = socket.create_connection((request.url.host, request.url.port))
     connection.sendall(f"POST {endpoint} HTTP/1.1\r\n{head}\r\n".encode() + request.read())

@@ -11,7 +11,7 @@ import struct
 import threading
 import zlib
 
-import httpx
+import httpx2
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -413,7 +413,7 @@ def test_queued_requests_of_gone_clients_give_their_places_back(engine, sample):
     app = server.create_app(blocking, Limits(complete_queue=3))
     lane = app.state.complete_lane
     with serving(app) as url, concurrent.futures.ThreadPoolExecutor(3) as pool:
-        post = lambda seed: httpx.post(  # noqa: E731
+        post = lambda seed: httpx2.post(  # noqa: E731
             f"{url}/api/complete", files=files(data, mask), data={"seed": str(seed)},
             timeout=120)
         running = pool.submit(post, 10)
@@ -445,7 +445,7 @@ def test_a_gone_client_stops_its_search_and_frees_the_worker(engine, sample, pro
         gone.close()
         wait_until(lambda: app.state.complete_lane.jobs == 0)
         blocking.release.set()
-        answer = httpx.post(f"{url}/api/complete", files=files(data, mask),
+        answer = httpx2.post(f"{url}/api/complete", files=files(data, mask),
                             data={"seed": "20"}, timeout=120)
     assert answer.status_code == 200
 
