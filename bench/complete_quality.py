@@ -146,7 +146,8 @@ class RowProgress:
     ``<output>.<method>-<mask>.partial.npz`` holds the run's setup, the seconds spent and the
     row's arrays so far (a search row: its completed images, uint8). It is rewritten atomically
     when ``due`` (at most every ``SAVE_EVERY`` seconds: a row's images are tens of MB, so the
-    caller gathers them only then) and removed once the row is in --output. A run without --resume starts every row again and overwrites it.
+    caller gathers them only then) and removed once the row is in --output. A run without
+    --resume starts every row again and overwrites it.
     """
 
     SUFFIX = ".partial.npz"
@@ -173,7 +174,8 @@ class RowProgress:
             arrays = {name: saved[name] for name in saved.files
                       if name not in ("setup", "seconds")}
             seconds = float(saved["seconds"])
-        print(f"--resume: {self.key} goes on from {self.path}", flush=True)
+        print(f"--resume: {self.key} goes on from {self.path} ({seconds:.0f} s of it done)",
+              flush=True)
         return arrays, seconds
 
     def due(self) -> bool:
