@@ -446,7 +446,7 @@ def test_a_gone_client_stops_its_search_and_frees_the_worker(engine, sample, pro
         wait_until(lambda: app.state.complete_lane.jobs == 0)
         blocking.release.set()
         answer = httpx2.post(f"{url}/api/complete", files=files(data, mask),
-                            data={"seed": "20"}, timeout=120)
+                             data={"seed": "20"}, timeout=120)
     assert answer.status_code == 200
 
 
