@@ -127,7 +127,11 @@ def test_the_pixel_limit_is_deliberate():
     assert read_rgb(_encode(Image.new("RGB", (8, 8)), "PNG")).shape == (8, 8, 3)
 
 
-@pytest.mark.filterwarnings("ignore::UserWarning:PIL")  # Pillow's notes on the malformed data fed
+# The fuzz tests feed malformed data on purpose: Pillow's UserWarnings about it are expected.
+_EXPECT_PILLOW_NOTES = pytest.mark.filterwarnings("ignore::UserWarning:PIL")
+
+
+@_EXPECT_PILLOW_NOTES
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=4096))
 def test_random_bytes_never_raise_anything_else(data):
@@ -141,7 +145,7 @@ def test_random_bytes_never_raise_anything_else(data):
 _ODD_MODES = ["1", "L", "LA", "P", "RGB", "RGBA", "CMYK", "I;16", "I", "F"]
 
 
-@pytest.mark.filterwarnings("ignore::UserWarning:PIL")  # Pillow's notes on the malformed data fed
+@_EXPECT_PILLOW_NOTES
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mode=st.sampled_from(_ODD_MODES), width=st.integers(1, 40), height=st.integers(1, 40),
        format_name=st.sampled_from(["PNG", "TIFF", "BMP", "GIF", "JPEG", "WEBP"]),
