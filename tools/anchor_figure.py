@@ -3,7 +3,7 @@ hole (``bench/photo_quality.py``: FFHQ dev faces, a box over both eyes and the n
 photo, original | holed | each method, every tile shown 2x by pixel repetition (no smoothing
 added). The first ``--faces`` photos of the set are shown, whatever they look like.
 
-    python tools/anchor_figure.py --model=celeba64 --methods=telea,fast,default \\
+    python tools/anchor_figure.py --model=celeba64 --methods=telea,fast,default,tune \\
         --output=docs/ffhq_anchor_completions.png
     python tools/anchor_figure.py --model=celeba64,celeba128 --methods=fast --output=side.png
 
