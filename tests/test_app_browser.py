@@ -145,13 +145,24 @@ def paint_stroke(driver, points, photo_width):
 
 
 def download(driver, folder) -> pathlib.Path:
-    """Clicks Download; the one PNG it saves into ``folder``."""
+    """Clicks Download; the one PNG it saves into ``folder``, once Chrome has finished it.
+
+    Chrome reserves the final name at once with an empty file and writes the bytes into a
+    ``.crdownload`` beside it, renamed over the empty file at the end: a PNG that exists is not
+    yet a finished download (seen in CI as an empty file Pillow could not identify).
+    """
     driver.find_element(By.ID, "download").click()
     deadline = time.monotonic() + 30
-    while not list(folder.glob("*.png")) and time.monotonic() < deadline:
+
+    def finished() -> list:
+        files = list(folder.glob("*.png"))
+        writing = list(folder.glob("*.crdownload"))
+        return files if files and not writing and all(f.stat().st_size for f in files) else []
+
+    while not finished() and time.monotonic() < deadline:
         time.sleep(0.1)
-    files = list(folder.glob("*.png"))
-    assert len(files) == 1
+    files = finished()
+    assert len(files) == 1, sorted(path.name for path in folder.glob("*"))
     return files[0]
 
 
