@@ -14,13 +14,12 @@ import json
 import os
 import pathlib
 import shutil
-import time
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from app_helpers import decode, start_app, stop_app
+from app_helpers import decode, start_app, stop_app, wait_until
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 if not (CHROMIUM and CHROMEDRIVER):
@@ -152,15 +151,13 @@ def download(driver, folder) -> pathlib.Path:
     yet a finished download (seen in CI as an empty file Pillow could not identify).
     """
     driver.find_element(By.ID, "download").click()
-    deadline = time.monotonic() + 30
 
     def finished() -> list:
         files = list(folder.glob("*.png"))
         writing = list(folder.glob("*.crdownload"))
         return files if files and not writing and all(f.stat().st_size for f in files) else []
 
-    while not finished() and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_until(finished, timeout=30)
     files = finished()
     assert len(files) == 1, sorted(path.name for path in folder.glob("*"))
     return files[0]
